@@ -1,0 +1,31 @@
+#pragma once
+// What one restart method reports back: the evidence that lands in the hub's audit log.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace monsys::action {
+
+enum class RestartStatus { succeeded, failed, timeout };
+
+const char* to_string(RestartStatus status);
+
+struct CapturedOutput {
+    std::string text;
+    bool truncated = false;
+};
+
+struct RestartOutcome {
+    RestartStatus status = RestartStatus::failed;
+    // The restart command's exit code for process apps; 0 (done) or 1 (failed) for the others;
+    // -1 when the command was killed or never ran.
+    int exit_code = 1;
+    // For systemd, docker and compose: a one-line human summary such as
+    // "nginx.service restarted: MainPID 1234 -> 5678". For process: the command's output.
+    CapturedOutput stdout_output;
+    CapturedOutput stderr_output;
+    nlohmann::json before = nlohmann::json::object();
+    nlohmann::json after = nlohmann::json::object();
+};
+
+}  // namespace monsys::action

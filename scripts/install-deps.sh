@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything monsys-agent needs to build, test, package and run its demo on Debian 12.
+# Idempotent: packages already present are left alone. Must run as root.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build pkg-config git
+  # libraries
+  libboost-dev libsodium-dev libsystemd-dev libssl-dev nlohmann-json3-dev libcli11-dev doctest-dev
+  # test environment: a real systemd user manager and a Docker-compatible engine
+  systemd dbus dbus-user-session podman runc busybox-static curl procps iproute2 openssl ca-certificates
+  # reference hub and token minting (an independent JOSE implementation)
+  python3 python3-jwt python3-cryptography python3-websockets python3-pyotp python3-aiohttp
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run this script as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,66 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "common/json/capped_json.hpp"
+
+using monsys::json::Limits;
+using monsys::json::parse;
+using monsys::json::ParseFailure;
+
+TEST_CASE("capped json: parses a plain object") {
+    auto v = parse(R"({"a":1,"b":[true,null,"x"]})");
+    REQUIRE(v);
+    CHECK(v->at("a") == 1);
+    CHECK(v->at("b").size() == 3);
+}
+
+TEST_CASE("capped json: refuses a duplicate member name at any depth") {
+    auto top = parse(R"({"a":1,"a":2})");
+    REQUIRE_FALSE(top);
+    CHECK(top.error().kind == ParseFailure::duplicate_key);
+    auto nested = parse(R"({"x":{"k":1,"k":1}})");
+    REQUIRE_FALSE(nested);
+    CHECK(nested.error().kind == ParseFailure::duplicate_key);
+    // The same name in sibling objects is not a duplicate.
+    CHECK(parse(R"({"x":{"k":1},"y":{"k":1}})"));
+}
+
+TEST_CASE("capped json: duplicate names are allowed when the caller says so") {
+    Limits limits;
+    limits.reject_duplicate_keys = false;
+    auto v = parse(R"({"a":1,"a":2})", limits);
+    REQUIRE(v);
+    CHECK(v->at("a") == 2);
+}
+
+TEST_CASE("capped json: refuses oversized documents before parsing") {
+    Limits limits;
+    limits.max_bytes = 16;
+    auto v = parse(R"({"a":"0123456789abcdef"})", limits);
+    REQUIRE_FALSE(v);
+    CHECK(v.error().kind == ParseFailure::too_large);
+}
+
+TEST_CASE("capped json: refuses nesting past the depth cap, counting only real brackets") {
+    Limits limits;
+    limits.max_depth = 3;
+    CHECK(parse(R"({"a":{"b":{"c":1}}})", limits));
+    auto deep = parse(R"({"a":{"b":{"c":[1]}}})", limits);
+    REQUIRE_FALSE(deep);
+    CHECK(deep.error().kind == ParseFailure::too_deep);
+    // Brackets inside strings, including after escaped quotes, do not count.
+    CHECK(parse(R"({"a":"[[[[{{{{\"[[[["})", limits));
+    std::string bomb(100000, '[');
+    CHECK(parse(bomb).error().kind == ParseFailure::too_deep);
+}
+
+TEST_CASE("capped json: syntax errors and comments") {
+    CHECK(parse("{").error().kind == ParseFailure::syntax);
+    CHECK(parse("").error().kind == ParseFailure::syntax);
+    CHECK(parse("{\"a\":1} trailing").error().kind == ParseFailure::syntax);
+    CHECK_FALSE(parse("// c\n{\"a\":1}"));
+    Limits config;
+    config.allow_comments = true;
+    CHECK(parse("// comment\n{\"a\":1 /* inline */}", config));
+}
