@@ -12,6 +12,8 @@ packages=(
   systemd dbus dbus-user-session podman runc busybox-static curl procps iproute2 openssl ca-certificates
   # reference hub and token minting (an independent JOSE implementation)
   python3 python3-jwt python3-cryptography python3-websockets python3-pyotp python3-aiohttp
+  # packages: build and check the .deb and .rpm, install and exercise them (tests/packaging)
+  dpkg-dev fakeroot file lintian rpm sudo
 )
 
 missing=()
