@@ -116,6 +116,8 @@ class Bus {
 
     sd_bus* get() const { return bus_; }
     std::chrono::milliseconds call_timeout() const { return call_timeout_; }
+    // Lowers or raises the timeout of the following calls (e.g. to fit an overall deadline).
+    void set_call_timeout(std::chrono::milliseconds timeout) { call_timeout_ = timeout; }
 
     // Calls a method with arguments appended per `types` (sd_bus_message_append syntax: pass
     // C strings, not std::string) and waits at most call_timeout() for the reply. Signals that
