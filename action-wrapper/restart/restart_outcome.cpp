@@ -4,9 +4,12 @@ namespace monsys::action {
 
 const char* to_string(RestartStatus status) {
     switch (status) {
-        case RestartStatus::succeeded: return "succeeded";
-        case RestartStatus::failed: return "failed";
-        case RestartStatus::timeout: return "timeout";
+        case RestartStatus::succeeded:
+            return "succeeded";
+        case RestartStatus::failed:
+            return "failed";
+        case RestartStatus::timeout:
+            return "timeout";
     }
     return "failed";
 }

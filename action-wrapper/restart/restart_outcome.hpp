@@ -20,9 +20,13 @@ struct RestartOutcome {
     // The restart command's exit code for process apps; 0 (done) or 1 (failed) for the others;
     // -1 when the command was killed or never ran.
     int exit_code = 1;
+    // The signal that ended the restart command (process apps), 0 if none.
+    int signal = 0;
     // For systemd, docker and compose: a one-line human summary such as
     // "nginx.service restarted: MainPID 1234 -> 5678". For process: the command's output.
     CapturedOutput stdout_output;
+    // For systemd, docker and compose: why it failed, one line (empty on success). For process:
+    // the command's error output, or why it could not be started.
     CapturedOutput stderr_output;
     nlohmann::json before = nlohmann::json::object();
     nlohmann::json after = nlohmann::json::object();
