@@ -4,10 +4,14 @@ namespace monsys::app {
 
 const char* to_string(AppType type) {
     switch (type) {
-        case AppType::systemd: return "systemd";
-        case AppType::docker: return "docker";
-        case AppType::compose: return "compose";
-        case AppType::process: return "process";
+        case AppType::systemd:
+            return "systemd";
+        case AppType::docker:
+            return "docker";
+        case AppType::compose:
+            return "compose";
+        case AppType::process:
+            return "process";
     }
     return "unknown";
 }

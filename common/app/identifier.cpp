@@ -8,11 +8,13 @@ namespace {
 bool is_ascii_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
-bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_lower_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 constexpr std::array<std::string_view, 11> unit_suffixes = {
-    ".service", ".socket", ".target", ".timer", ".path",  ".mount",
-    ".automount", ".swap", ".slice",  ".scope", ".device"};
+    ".service",   ".socket", ".target", ".timer", ".path",  ".mount",
+    ".automount", ".swap",   ".slice",  ".scope", ".device"};
 
 bool is_docker_name(std::string_view name) {
     if (name.empty() || name.size() > 255 || !is_ascii_alnum(name.front())) return false;
@@ -45,7 +47,9 @@ bool is_valid_unit_name(std::string_view name) {
     return ats <= 1;
 }
 
-bool is_valid_container_ref(std::string_view ref) { return is_docker_name(ref); }
+bool is_valid_container_ref(std::string_view ref) {
+    return is_docker_name(ref);
+}
 
 std::optional<ComposeRef> parse_compose_identifier(std::string_view identifier) {
     auto sep = identifier.find("::");

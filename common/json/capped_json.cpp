@@ -7,10 +7,14 @@ namespace monsys::json {
 
 const char* to_string(ParseFailure kind) {
     switch (kind) {
-        case ParseFailure::too_large: return "too_large";
-        case ParseFailure::too_deep: return "too_deep";
-        case ParseFailure::duplicate_key: return "duplicate_key";
-        case ParseFailure::syntax: return "syntax";
+        case ParseFailure::too_large:
+            return "too_large";
+        case ParseFailure::too_deep:
+            return "too_deep";
+        case ParseFailure::duplicate_key:
+            return "duplicate_key";
+        case ParseFailure::syntax:
+            return "syntax";
     }
     return "unknown";
 }
@@ -32,7 +36,9 @@ int nesting_depth(std::string_view text, int stop_after) {
             continue;
         }
         switch (c) {
-            case '"': in_string = true; break;
+            case '"':
+                in_string = true;
+                break;
             case '[':
             case '{':
                 if (++depth > deepest) deepest = depth;
@@ -42,7 +48,8 @@ int nesting_depth(std::string_view text, int stop_after) {
             case '}':
                 if (depth > 0) --depth;
                 break;
-            default: break;
+            default:
+                break;
         }
     }
     return deepest;
@@ -50,10 +57,10 @@ int nesting_depth(std::string_view text, int stop_after) {
 
 Expected<Json, ParseError> parse(std::string_view text, const Limits& limits) {
     if (text.size() > limits.max_bytes) {
-        return unexpected(ParseError{ParseFailure::too_large,
-                                     "document of " + std::to_string(text.size()) +
-                                         " bytes exceeds the limit of " +
-                                         std::to_string(limits.max_bytes)});
+        return unexpected(
+            ParseError{ParseFailure::too_large, "document of " + std::to_string(text.size()) +
+                                                    " bytes exceeds the limit of " +
+                                                    std::to_string(limits.max_bytes)});
     }
     // Comments could hide brackets from the scan only in the direction of overcounting, which
     // errs on the side of refusing.
@@ -67,7 +74,9 @@ Expected<Json, ParseError> parse(std::string_view text, const Limits& limits) {
     Json::parser_callback_t on_event = [&](int, Json::parse_event_t event, Json& parsed) {
         if (!limits.reject_duplicate_keys) return true;
         switch (event) {
-            case Json::parse_event_t::object_start: open_objects.emplace_back(); break;
+            case Json::parse_event_t::object_start:
+                open_objects.emplace_back();
+                break;
             case Json::parse_event_t::object_end:
                 if (!open_objects.empty()) open_objects.pop_back();
                 break;
@@ -77,7 +86,8 @@ Expected<Json, ParseError> parse(std::string_view text, const Limits& limits) {
                     duplicate = parsed.get<std::string>();
                 }
                 break;
-            default: break;
+            default:
+                break;
         }
         return true;
     };

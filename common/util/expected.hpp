@@ -17,7 +17,7 @@ Unexpected<std::decay_t<E>> unexpected(E&& error) {
 
 template <class T, class E>
 class Expected {
-public:
+  public:
     Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}
     template <class G>
     Expected(Unexpected<G> u) : v_(std::in_place_index<1>, std::move(u.error)) {}
@@ -36,7 +36,7 @@ public:
     E& error() & { return std::get<1>(v_); }
     const E& error() const& { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, E> v_;
 };
 

@@ -17,11 +17,22 @@ TEST_CASE("identifier: systemd unit names") {
 }
 
 TEST_CASE("identifier: injection attempts are refused for every type") {
-    const char* hostile[] = {"nginx.service; rm -rf /", "$(id).service", "`id`.service",
-                             "nginx.service\n", "nginx\n.service", "-nginx.service",
-                             "--help.service", "../etc/passwd", "nginx.service ", "a b.service",
-                             "nginx.service\r", "x|y.service", "x&y.service", "x'y.service",
-                             "x\"y.service", "x/y.service"};
+    const char* hostile[] = {"nginx.service; rm -rf /",
+                             "$(id).service",
+                             "`id`.service",
+                             "nginx.service\n",
+                             "nginx\n.service",
+                             "-nginx.service",
+                             "--help.service",
+                             "../etc/passwd",
+                             "nginx.service ",
+                             "a b.service",
+                             "nginx.service\r",
+                             "x|y.service",
+                             "x&y.service",
+                             "x'y.service",
+                             "x\"y.service",
+                             "x/y.service"};
     for (const char* id : hostile) {
         CAPTURE(id);
         CHECK(identifier_problem(AppType::systemd, id).has_value());

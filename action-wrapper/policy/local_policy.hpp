@@ -1,0 +1,48 @@
+#pragma once
+// The host's own limits on what monsys-action may do, whatever a valid token asks for.
+// Optional root-owned JSON file (default /etc/monsys/policy.json); without it, safe defaults.
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/app/app.hpp"
+#include "common/util/expected.hpp"
+
+namespace monsys::action {
+
+// Units that are never restarted, whatever the policy file says: the bus daemon, PID 1's own
+// units and the per-user managers. A policy file can add to this list, never remove from it.
+inline const std::vector<std::string> builtin_denied_units = {"dbus.service",
+                                                              "dbus.socket",
+                                                              "dbus-broker.service",
+                                                              "init.scope",
+                                                              "-.slice",
+                                                              "system.slice",
+                                                              "user.slice",
+                                                              "user@*.service",
+                                                              "user-runtime-dir@*.service",
+                                                              "systemd-journald.service",
+                                                              "systemd-logind.service"};
+
+struct LocalPolicy {
+    std::set<app::AppType> allowed_types = {app::AppType::systemd, app::AppType::docker,
+                                            app::AppType::compose, app::AppType::process};
+    std::vector<std::string> denied_units = builtin_denied_units;  // glob patterns
+    // Glob patterns a restart command must match (with '/' matched literally); empty: any path.
+    std::vector<std::string> allowed_restart_commands;
+};
+
+// Parses a policy file's text. The error is one line naming the field.
+Expected<LocalPolicy, std::string> parse_policy(std::string_view text);
+
+// Reads the policy from `path`. A file that does not exist gives the defaults; a file that exists
+// must be trusted (see trusted_path.hpp) and valid.
+Expected<LocalPolicy, std::string> load_policy(const std::filesystem::path& path);
+
+// Why the policy refuses to restart `app`, or nothing when it allows it. Pure: looks at names only.
+std::optional<std::string> policy_refusal(const LocalPolicy& policy, const app::AppRef& app);
+
+}  // namespace monsys::action

@@ -1,0 +1,185 @@
+#include "common/config/config.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+
+#include "common/json/capped_json.hpp"
+
+namespace monsys::config {
+namespace {
+
+using json::Json;
+
+constexpr std::size_t max_config_bytes = 1 << 20;
+
+// Each reader checks one field's type and range and returns a message on failure.
+using FieldError = std::optional<std::string>;
+
+FieldError read_string(const Json& value, std::string& out, bool allow_empty = false) {
+    if (!value.is_string()) return "must be a string";
+    out = value.get<std::string>();
+    if (!allow_empty && out.empty()) return "must not be empty";
+    return std::nullopt;
+}
+
+FieldError read_path(const Json& value, std::filesystem::path& out, bool allow_empty = false) {
+    std::string text;
+    if (auto error = read_string(value, text, allow_empty)) return error;
+    if (!text.empty() && text.front() != '/') return "must be an absolute path";
+    out = text;
+    return std::nullopt;
+}
+
+FieldError read_seconds(const Json& value, std::int64_t& out, std::int64_t min, std::int64_t max) {
+    if (!value.is_number_integer()) return "must be an integer";
+    auto number = value.get<std::int64_t>();
+    if (number < min || number > max) {
+        return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+    }
+    out = number;
+    return std::nullopt;
+}
+
+FieldError read_string_list(const Json& value, std::vector<std::string>& out, bool allow_empty) {
+    if (!value.is_array()) return "must be an array of strings";
+    if (!allow_empty && value.empty()) return "must not be empty";
+    std::vector<std::string> items;
+    for (const Json& item : value) {
+        if (!item.is_string() || item.get<std::string>().empty()) {
+            return "must be an array of non-empty strings";
+        }
+        items.push_back(item.get<std::string>());
+    }
+    out = std::move(items);
+    return std::nullopt;
+}
+
+FieldError read_hub_keys(const Json& value, std::map<std::string, eat::PublicKey>& out) {
+    if (!value.is_object()) return "must be an object mapping key ids to base64 public keys";
+    std::map<std::string, eat::PublicKey> keys;
+    for (const auto& [kid, encoded] : value.items()) {
+        if (kid.empty() || kid.size() > 128) return "key ids must have 1 to 128 characters";
+        if (!encoded.is_string()) return "key \"" + kid + "\" must be a base64 string";
+        auto key = eat::parse_public_key(encoded.get<std::string>());
+        if (!key) return "key \"" + kid + "\" is not a base64 Ed25519 public key (32 bytes)";
+        keys.emplace(kid, *key);
+    }
+    out = std::move(keys);
+    return std::nullopt;
+}
+
+FieldError read_bus(const Json& value, BusKind& out) {
+    if (value == "system") {
+        out = BusKind::system;
+    } else if (value == "user") {
+        out = BusKind::user;
+    } else {
+        return "must be \"system\" or \"user\"";
+    }
+    return std::nullopt;
+}
+
+FieldError read_hub_url(const Json& value, std::string& out) {
+    if (auto error = read_string(value, out, /*allow_empty=*/true)) return error;
+    if (!out.empty() && out.rfind("wss://", 0) != 0 && out.rfind("ws://", 0) != 0) {
+        return "must start with wss:// or ws://";
+    }
+    return std::nullopt;
+}
+
+FieldError read_field(const std::string& name, const Json& value, Config& config) {
+    constexpr std::int64_t day = 86400;
+    if (name == "agent_id") return read_string(value, config.agent_id);
+    if (name == "issuer") return read_string(value, config.issuer);
+    if (name == "hub_keys") return read_hub_keys(value, config.hub_keys);
+    if (name == "clock_skew_secs") return read_seconds(value, config.clock_skew_secs, 0, 600);
+    if (name == "max_token_lifetime_secs") {
+        return read_seconds(value, config.max_token_lifetime_secs, 1, 3600);
+    }
+    if (name == "systemd_bus") return read_bus(value, config.systemd_bus);
+    if (name == "docker_socket") {
+        std::filesystem::path path;
+        if (auto error = read_path(value, path)) return error;
+        config.docker_socket = path.string();
+        return std::nullopt;
+    }
+    if (name == "source_timeout_secs")
+        return read_seconds(value, config.source_timeout_secs, 1, 300);
+    if (name == "state_dir") return read_path(value, config.state_dir);
+    if (name == "restart_timeout_secs") {
+        return read_seconds(value, config.restart_timeout_secs, 1, 3600);
+    }
+    if (name == "output_cap_bytes") {
+        return read_seconds(value, config.output_cap_bytes, 1024, 16 << 20);
+    }
+    if (name == "action_command") {
+        if (auto error = read_string_list(value, config.action_command, false)) return error;
+        if (config.action_command.front().front() != '/') return "must start with an absolute path";
+        return std::nullopt;
+    }
+    if (name == "hub_url") return read_hub_url(value, config.hub_url);
+    if (name == "hub_token_file") return read_path(value, config.hub_token_file);
+    if (name == "hub_ca_file") return read_path(value, config.hub_ca_file, /*allow_empty=*/true);
+    if (name == "state_interval_secs")
+        return read_seconds(value, config.state_interval_secs, 5, day);
+    if (name == "inventory_interval_secs") {
+        return read_seconds(value, config.inventory_interval_secs, 60, 30 * day);
+    }
+    if (name == "tags") return read_string_list(value, config.tags, true);
+    return "unknown field (see docs/configuration.md)";
+}
+
+}  // namespace
+
+const char* to_string(BusKind kind) {
+    return kind == BusKind::user ? "user" : "system";
+}
+
+Expected<Config, std::string> parse_config(std::string_view text) {
+    json::Limits limits;
+    limits.max_bytes = max_config_bytes;
+    limits.allow_comments = true;
+    auto document = json::parse(text, limits);
+    if (!document) return unexpected("not valid JSON: " + document.error().message);
+    if (!document->is_object()) return unexpected(std::string("must be a JSON object"));
+
+    Config config;
+    for (const auto& [name, value] : document->items()) {
+        if (value.is_null()) continue;  // null means "the default"
+        if (auto error = read_field(name, value, config)) {
+            return unexpected("field '" + name + "': " + *error);
+        }
+    }
+    return config;
+}
+
+Expected<Config, std::string> load_config(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return unexpected(path.string() + ": cannot read: " + std::strerror(errno));
+    }
+    std::string text(max_config_bytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_config_bytes) {
+        return unexpected(path.string() + ": larger than 1 MiB");
+    }
+    auto config = parse_config(text);
+    if (!config) return unexpected(path.string() + ": " + config.error());
+    return config;
+}
+
+std::optional<std::string> missing_for_actions(const Config& config) {
+    if (config.agent_id.empty()) return "field 'agent_id' is required";
+    if (config.issuer.empty()) return "field 'issuer' is required";
+    if (config.hub_keys.empty()) return "field 'hub_keys' must pin at least one hub key";
+    return std::nullopt;
+}
+
+std::filesystem::path replay_store_path(const Config& config) {
+    return config.state_dir / "eat-replay.db";
+}
+
+}  // namespace monsys::config

@@ -1,0 +1,62 @@
+#pragma once
+// The configuration file shared by monsys-agent and monsys-action (docs/configuration.md).
+// A flat JSON object; comments are allowed; an unknown field is an error, so typos are caught.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/build_info.hpp"
+#include "common/eat/keys.hpp"
+#include "common/util/expected.hpp"
+
+namespace monsys::config {
+
+enum class BusKind { system, user };
+const char* to_string(BusKind kind);
+
+struct Config {
+    // Identity and trust.
+    std::string agent_id;
+    std::string issuer;
+    std::map<std::string, eat::PublicKey> hub_keys;  // kid -> Ed25519 public key
+    std::int64_t clock_skew_secs = 30;
+    std::int64_t max_token_lifetime_secs = 300;
+
+    // Where the apps live.
+    BusKind systemd_bus = BusKind::system;
+    std::string docker_socket = "/var/run/docker.sock";
+    std::int64_t source_timeout_secs = 5;  // any one D-Bus call or Docker request
+
+    // monsys-action.
+    std::filesystem::path state_dir = build_info::default_state_dir;
+    std::int64_t restart_timeout_secs = 120;
+    std::int64_t output_cap_bytes = 64 * 1024;
+    std::vector<std::string> action_command = {build_info::default_action_path};
+
+    // The hub link.
+    std::string hub_url;
+    std::filesystem::path hub_token_file = "/etc/monsys/agent.token";
+    std::filesystem::path hub_ca_file;  // empty: the system CAs
+    std::int64_t state_interval_secs = 60;
+    std::int64_t inventory_interval_secs = 21600;
+    std::vector<std::string> tags;
+};
+
+// Parses the text of a configuration file. The error is one line naming the field.
+Expected<Config, std::string> parse_config(std::string_view text);
+
+// Reads and parses a file (at most 1 MiB). The error is one line naming the path and the field.
+Expected<Config, std::string> load_config(const std::filesystem::path& path);
+
+// The fields monsys-action cannot work without (agent_id, issuer, hub_keys), as one line naming
+// the first one missing; nothing when all are set.
+std::optional<std::string> missing_for_actions(const Config& config);
+
+// The replay store's file under the state directory.
+std::filesystem::path replay_store_path(const Config& config);
+
+}  // namespace monsys::config
