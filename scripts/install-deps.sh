@@ -13,7 +13,7 @@ packages=(
   # reference hub and token minting (an independent JOSE implementation)
   python3 python3-jwt python3-cryptography python3-websockets python3-pyotp python3-aiohttp
   # packages: build and check the .deb and .rpm, install and exercise them (tests/packaging)
-  dpkg-dev fakeroot file lintian rpm sudo
+  dpkg-dev fakeroot file lintian rpm rpmlint sudo
 )
 
 missing=()

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Static checks of the built packages: lintian and dpkg -c on the .deb, rpm -qlp / --scripts /
+# -qip on the .rpm, and the version mapping of both.
+# Usage: inspect_packages_test.sh deb|rpm|agent-binary PACKAGE_DIR BUILD_DATE PROJECT_VERSION
+set -uo pipefail
+kind=$1 package_dir=$2 build_date=$3 project_version=$4
+failures=0
+pass() { echo "ok   $*"; }
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+has() {  # has DESCRIPTION PATTERN FILE
+  if grep -qE -- "$2" "$3"; then pass "$1"; else fail "$1 (no match for '$2')"; fi
+}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+# The sonames the packaged executables link (the .deb and the .rpm hold the same binaries).
+needed_libraries() {
+  local unpacked
+  unpacked=$(mktemp -d)
+  dpkg-deb -x "$1" "$unpacked"
+  find "$unpacked" -type f -perm -u+x -exec objdump -p {} \; 2>/dev/null |
+    awk '$1 == "NEEDED" { print $2 }' | sort -u
+  rm -rf "$unpacked"
+}
+
+case "$kind" in
+agent-binary)
+  # Reported on its own so that ctest shows the skip while agent/main.cpp is not built.
+  deb=$(ls "$package_dir"/monsys-agent_*.deb 2>/dev/null | head -n1)
+  [ -n "$deb" ] || { echo "FAIL no .deb in $package_dir"; exit 1; }
+  if dpkg-deb -c "$deb" | grep -q ' \./usr/bin/monsys-agent$'; then
+    pass "/usr/bin/monsys-agent is packaged"
+  else
+    echo "SKIPPED: the package has no /usr/bin/monsys-agent yet (agent/main.cpp was not built)"
+    exit 77
+  fi
+  ;;
+deb)
+  deb=$(ls "$package_dir"/monsys-agent_*.deb 2>/dev/null | head -n1)
+  [ -n "$deb" ] || { echo "FAIL no .deb in $package_dir"; exit 1; }
+  echo "== $deb"
+  dpkg-deb -f "$deb" > "$out"
+  has "Version is 0.1.0+DATE" "^Version: ${project_version}\+${build_date}\$" "$out"
+  # Library dependencies come from dpkg-shlibdeps: each runtime library a packaged binary links
+  # (libsodium, libsystemd, OpenSSL, ...) must show up in Depends.
+  needed=$(needed_libraries "$deb")
+  echo "     linked: $(echo $needed)"
+  for lib in $needed; do
+    owner=$(dpkg -S "*/$lib" 2>/dev/null | head -n1 | cut -d: -f1)
+    [ -n "$owner" ] || continue
+    has "depends on $owner (for $lib)" "^Depends:.*(^| |,)$owner( |,|\$)" "$out"
+  done
+  for lib in libsodium libsystemd libssl; do
+    echo "$needed" | grep -q "^$lib" || echo "     note: no packaged binary links $lib yet"
+  done
+  has "depends on sudo" '^Depends:.*sudo' "$out"
+  has "recommends polkitd" '^Recommends:.*polkitd' "$out"
+  has "has a description" '^Description: .+' "$out"
+  has "has a maintainer" '^Maintainer: .+<.+>' "$out"
+  dpkg-deb -c "$deb" > "$out"
+  echo "     dpkg -c:"; sed 's/^/     | /' "$out"
+  has "ships /usr/libexec/monsys/monsys-action" ' \./usr/libexec/monsys/monsys-action$' "$out"
+  # /usr/bin/monsys-agent: see the agent-binary case (packaging.agent_binary_in_deb).
+  has "ships the default config" ' \./etc/monsys/agent\.json$' "$out"
+  has "sudoers drop-in is 0440" '^-r--r----- root/root .* \./etc/sudoers\.d/monsys$' "$out"
+  has "ships the polkit rule" ' \./usr/share/polkit-1/rules\.d/50-monsys-action\.rules$' "$out"
+  has "ships the service" ' \./usr/lib/systemd/system/monsys-agent\.service$' "$out"
+  has "ships sysusers.d" ' \./usr/lib/sysusers\.d/monsys-agent\.conf$' "$out"
+  has "ships tmpfiles.d" ' \./usr/lib/tmpfiles\.d/monsys-agent\.conf$' "$out"
+  has "ships the copyright file" ' \./usr/share/doc/monsys-agent/copyright$' "$out"
+  if awk '{ print $1 }' "$out" | grep -qE '^-..[sS]|^-.....[sS]'; then
+    fail "a setuid/setgid file is in the package"
+  else
+    pass "no setuid/setgid file in the package"
+  fi
+  dpkg-deb --ctrl-tarfile "$deb" | tar -t > "$out"
+  for f in postinst prerm postrm conffiles md5sums; do has "control has $f" "^(\./)?$f\$" "$out"; done
+
+  echo "== lintian"
+  # Tags at error level fail the test; warnings are listed (docs/security.md explains the ones
+  # that stay: see "Packaging notes").
+  lintian --tag-display-limit 0 --display-level '>=warning' "$deb" > "$out" 2>&1
+  sed 's/^/     | /' "$out"
+  if grep -q '^E: ' "$out"; then fail "lintian reports errors"; else pass "lintian: no errors"; fi
+  ;;
+rpm)
+  rpm_file=$(ls "$package_dir"/monsys-agent-*.rpm 2>/dev/null | head -n1)
+  [ -n "$rpm_file" ] || { echo "FAIL no .rpm in $package_dir"; exit 1; }
+  echo "== $rpm_file"
+  rpm -qip "$rpm_file" > "$out" 2>&1
+  sed 's/^/     | /' "$out"
+  has "Version is $project_version" "^Version +: ${project_version}\$" "$out"
+  has "Release is 1.DATE" "^Release +: 1\.${build_date}\$" "$out"
+  has "License is Apache-2.0" '^License +: Apache-2.0$' "$out"
+  rpm -qp --requires "$rpm_file" > "$out" 2>&1
+  echo "     requires:"; sed 's/^/     | /' "$out"
+  # Library requirements come from rpmbuild's automatic dependency generator: every soname the
+  # binaries link (libsodium, libsystemd, OpenSSL, ...) must be required.
+  deb=$(ls "$package_dir"/monsys-agent_*.deb 2>/dev/null | head -n1)
+  for lib in $(needed_libraries "$deb"); do
+    has "requires $lib" "^${lib//./\\.}\(\)" "$out"
+  done
+  has "requires sudo" '^sudo$' "$out"
+  rpm -qlpv "$rpm_file" > "$out" 2>&1
+  echo "     files:"; sed 's/^/     | /' "$out"
+  has "ships monsys-action" ' /usr/libexec/monsys/monsys-action$' "$out"
+  has "config dir is root:monsys 0750" '^drwxr-x--- .* root +monsys .* /etc/monsys$' "$out"
+  has "config is root:monsys 0640" '^-rw-r----- .* root +monsys .* /etc/monsys/agent\.json$' "$out"
+  has "sudoers drop-in is 0440" '^-r--r----- .* root +root .* /etc/sudoers\.d/monsys$' "$out"
+  has "ships the polkit rule" ' /usr/share/polkit-1/rules\.d/50-monsys-action\.rules$' "$out"
+  has "ships the service" ' /usr/lib/systemd/system/monsys-agent\.service$' "$out"
+  if grep -qE ' (/|/etc|/usr|/usr/lib|/usr/libexec|/etc/sudoers\.d|/usr/lib/systemd/system)$' "$out"; then
+    fail "claims a directory owned by the base system"
+  else
+    pass "claims no directory of the base system"
+  fi
+  rpm -qp --configfiles "$rpm_file" > "$out" 2>&1
+  has "agent.json is %config" '^/etc/monsys/agent\.json$' "$out"
+  rpm -qp --scripts "$rpm_file" > "$out" 2>&1
+  echo "     scripts: $(grep -c . "$out") lines"
+  for s in preinstall postinstall preuninstall postuninstall; do has "has a $s scriptlet" "^$s scriptlet" "$out"; done
+  has "%pre creates the users" 'systemd-sysusers|useradd' "$out"
+  has "%post starts only a complete config" 'check-config' "$out"
+  if command -v rpmlint >/dev/null; then
+    # Errors fail the test except these, which are intended:
+    #   no-signature                       packages are signed when published, not when built
+    #   non-readable .../agent.json 640    config readable by root and group monsys only
+    #   non-readable .../sudoers.d/... 440 sudo requires 0440
+    #   non-standard-dir-perm /etc/monsys  0750 root:monsys: other users cannot list it
+    rpmlint "$rpm_file" > "$out" 2>&1
+    sed 's/^/     | /' "$out"
+    unexpected=$(grep ': E: ' "$out" | grep -vE ': E: (no-signature$|non-readable /etc/monsys/agent\.json 640$|non-readable /etc/sudoers\.d/monsys 440$|non-standard-dir-perm /etc/monsys 750$)')
+    if [ -n "$unexpected" ]; then fail "rpmlint errors: $unexpected"; else pass "rpmlint: no unexpected errors"; fi
+  else
+    echo "SKIPPED rpmlint: not installed (Debian 12 has it: apt-get install rpmlint)"
+  fi
+  ;;
+esac
+
+if [ "$failures" -eq 0 ]; then echo "$kind package checks: all passed"; exit 0; fi
+echo "$kind package checks: $failures failed"
+exit 1
