@@ -1,2 +1,164 @@
-// monsys-action: verifies an Emergency Action Token and restarts one app. See docs/eat.md.
-int main() { return 2; }
+// monsys-action: verifies an Emergency Action Token and restarts one app.
+// main() only parses arguments and hands over; see docs/monsys-action.md.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <ctime>
+#include <iostream>
+
+#include "action-wrapper/policy/local_policy.hpp"
+#include "action-wrapper/policy/trusted_path.hpp"
+#include "action-wrapper/restart_app.hpp"
+#include "action-wrapper/token_input.hpp"
+#include "common/build_info.hpp"
+#include "common/config/config.hpp"
+#include "common/eat/replay_store.hpp"
+
+namespace {
+
+using monsys::action::ActionResult;
+using monsys::action::ActionStatus;
+using monsys::action::ExitCode;
+
+struct Options {
+    std::string config_path = monsys::build_info::default_config_path;
+    std::string policy_path = monsys::build_info::default_policy_path;
+    std::string eat_file;
+    std::string app_id;
+};
+
+int to_int(ExitCode code) {
+    return static_cast<int>(code);
+}
+
+// Output from restarted programs may be any bytes: replace what is not UTF-8 rather than fail.
+void print_json(const nlohmann::json& value) {
+    std::cout << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+// The config and policy decide which keys are trusted and what may run, so they are only read
+// from files that nobody but root (or this user) can change, whatever path the caller passed.
+monsys::Expected<monsys::config::Config, std::string> load_trusted_config(const std::string& path) {
+    if (auto problem = monsys::action::untrusted_file_problem(path)) {
+        return monsys::unexpected("config " + path + " is not trusted: " + *problem);
+    }
+    auto config = monsys::config::load_config(path);
+    if (!config) return monsys::unexpected("config " + config.error());
+    if (auto missing = monsys::config::missing_for_actions(*config)) {
+        return monsys::unexpected("config " + path + ": " + *missing);
+    }
+    return config;
+}
+
+monsys::Expected<std::string, std::string> read_token(const Options& options) {
+    if (!options.eat_file.empty()) return monsys::action::read_token_file(options.eat_file);
+    if (isatty(STDIN_FILENO)) {
+        return monsys::unexpected(
+            std::string("no token given (pass it on stdin or with --eat-file)"));
+    }
+    return monsys::action::read_token(stdin);
+}
+
+// A failure before the token could be looked at: still one JSON result, for the audit log.
+int fail_early(const Options& options, const std::string& message) {
+    std::cerr << "monsys-action: " << message << '\n';
+    ActionResult result;
+    result.app_id = options.app_id;
+    result.status = ActionStatus::failed;
+    result.reason = "usage";
+    result.message = message;
+    result.started_at = result.finished_at = std::chrono::system_clock::now();
+    result.exit = ExitCode::usage;
+    print_json(monsys::action::to_json(result));
+    return to_int(ExitCode::usage);
+}
+
+int run_restart_app(const Options& options) {
+    auto config = load_trusted_config(options.config_path);
+    if (!config) return fail_early(options, config.error());
+    auto policy = monsys::action::load_policy(options.policy_path);
+    if (!policy) return fail_early(options, "policy " + policy.error());
+    auto token = read_token(options);
+    if (!token) return fail_early(options, token.error());
+
+    monsys::action::RestartAppRequest request{options.app_id, std::move(*token),
+                                              std::time(nullptr)};
+    ActionResult result = monsys::action::restart_app(*config, *policy, request);
+    print_json(monsys::action::to_json(result));
+    return to_int(result.exit);
+}
+
+int run_verify(const Options& options) {
+    auto fail = [](const std::string& message) {
+        std::cerr << "monsys-action: " << message << '\n';
+        return to_int(ExitCode::usage);
+    };
+    auto config = load_trusted_config(options.config_path);
+    if (!config) return fail(config.error());
+    auto policy = monsys::action::load_policy(options.policy_path);
+    if (!policy) return fail("policy " + policy.error());
+    auto token = read_token(options);
+    if (!token) return fail(token.error());
+
+    monsys::action::RestartAppRequest request{options.app_id, std::move(*token), std::time(nullptr),
+                                              /*require_app_id=*/!options.app_id.empty()};
+    auto checked = monsys::action::check_action(*config, *policy, request);
+    if (!checked) {
+        const ActionResult& refusal = checked.error();
+        print_json({{"valid", false},
+                    {"reason", refusal.reason.value_or("unknown")},
+                    {"message", refusal.message}});
+        return to_int(refusal.exit);
+    }
+    monsys::eat::ReplayStore store(monsys::config::replay_store_path(*config));
+    auto seen = store.seen(checked->jti, request.now_unix);
+    if (!seen) return fail("replay store: " + seen.error());
+    if (*seen) {
+        print_json({{"valid", false},
+                    {"reason", "replayed"},
+                    {"message", "token refused: jti " + checked->jti + " was already used"}});
+        return to_int(ExitCode::rejected);
+    }
+    print_json({{"valid", true}, {"kid", checked->kid}, {"claims", checked->payload}});
+    return to_int(ExitCode::succeeded);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options;
+    CLI::App app{
+        "monsys-action: verifies a hub-signed Emergency Action Token (EAT) and restarts one app.\n"
+        "Exit codes: 0 succeeded, 1 restart failed, 2 usage or configuration error, 3 token\n"
+        "rejected, 4 refused by the local policy, 5 timed out.",
+        "monsys-action"};
+    app.set_version_flag("--version", std::string("monsys-action ") + monsys::build_info::version);
+    app.require_subcommand(1);
+    app.fallthrough();
+    app.add_option("--config", options.config_path,
+                   "Configuration file; must be owned by root and not writable by others")
+        ->capture_default_str();
+    app.add_option("--policy", options.policy_path,
+                   "Local policy file (optional; defaults apply when it does not exist)")
+        ->capture_default_str();
+
+    auto* restart = app.add_subcommand(
+        "restart-app",
+        "Verify the EAT (stdin or --eat-file) for <app-id>, consume it, restart the app and print "
+        "one JSON result");
+    restart->add_option("app-id", options.app_id, "The app id the token must name")->required();
+    restart->add_option("--eat-file", options.eat_file, "Read the token from this file, not stdin");
+
+    auto* verify = app.add_subcommand(
+        "verify", "Verify an EAT and print its claims; consumes nothing and restarts nothing");
+    verify->add_option("--app-id", options.app_id, "Also check that the token names this app id");
+    verify->add_option("--eat-file", options.eat_file, "Read the token from this file, not stdin");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        return app.exit(error) == 0 ? 0 : to_int(ExitCode::usage);
+    }
+    if (restart->parsed()) return run_restart_app(options);
+    return run_verify(options);
+}

@@ -1,0 +1,198 @@
+#include "action-wrapper/restart_app.hpp"
+
+#include <chrono>
+
+#include "action-wrapper/policy/trusted_path.hpp"
+#include "action-wrapper/restart/compose_restart.hpp"
+#include "action-wrapper/restart/docker_restart.hpp"
+#include "action-wrapper/restart/process_restart.hpp"
+#include "action-wrapper/restart/systemd_restart.hpp"
+#include "common/app/identifier.hpp"
+#include "common/eat/replay_store.hpp"
+
+namespace monsys::action {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+ActionResult rejected(const RestartAppRequest& request, std::string reason, std::string message,
+                      ExitCode exit) {
+    ActionResult result;
+    result.app_id = request.app_id;
+    result.status = ActionStatus::rejected;
+    result.reason = std::move(reason);
+    result.message = std::move(message);
+    result.exit = exit;
+    return result;
+}
+
+// Fills what the verified token says about the app into a result.
+void describe_app(ActionResult& result, const eat::Claims& claims) {
+    result.jti = claims.jti;
+    result.type = claims.app.type;
+    result.identifier = claims.app.identifier;
+}
+
+RestartOutcome run_restart(const config::Config& config, const app::AppRef& app) {
+    const milliseconds timeout = seconds(config.restart_timeout_secs);
+    io::DockerSettings docker;
+    docker.socket_path = config.docker_socket;
+    docker.timeout = seconds(config.source_timeout_secs);
+
+    switch (app.type) {
+        case app::AppType::systemd: {
+            io::SystemdBusSettings bus;
+            bus.kind = config.systemd_bus == config::BusKind::user
+                           ? io::SystemdBusSettings::Kind::user
+                           : io::SystemdBusSettings::Kind::system;
+            bus.call_timeout = seconds(config.source_timeout_secs);
+            return restart_systemd_unit(bus, app.identifier, timeout);
+        }
+        case app::AppType::docker:
+            return restart_docker_container(docker, app.identifier, timeout);
+        case app::AppType::compose: {
+            // The verifier has checked the grammar, so this parse succeeds.
+            auto service = app::parse_compose_identifier(app.identifier);
+            return restart_compose_service(docker, *service, timeout);
+        }
+        case app::AppType::process: {
+            ProcessLimits limits;
+            limits.timeout = timeout;
+            limits.output_cap_bytes = static_cast<std::size_t>(config.output_cap_bytes);
+            return run_restart_command(app.restart_command, limits);
+        }
+    }
+    return RestartOutcome{};
+}
+
+// One line for the operator. The systemd, docker and compose methods put their summary on stdout
+// and the reason for a failure on stderr; a restart command's output is its own.
+std::string outcome_message(const app::AppRef& app, const RestartOutcome& outcome,
+                            const CapturedOutput& out, const CapturedOutput& err) {
+    auto first_line = [](const std::string& text) { return text.substr(0, text.find('\n')); };
+    if (app.type == app::AppType::process) {
+        switch (outcome.status) {
+            case RestartStatus::succeeded:
+                return "restart command " + app.restart_command + " exited 0";
+            case RestartStatus::timeout:
+                return "restart command " + app.restart_command + " timed out and was killed";
+            case RestartStatus::failed:
+                if (outcome.signal != 0) {
+                    return "restart command " + app.restart_command + " was killed by signal " +
+                           std::to_string(outcome.signal);
+                }
+                if (outcome.exit_code < 0) return first_line(err.text);
+                return "restart command " + app.restart_command + " exited " +
+                       std::to_string(outcome.exit_code);
+        }
+    }
+    if (outcome.status == RestartStatus::succeeded || err.text.empty()) return first_line(out.text);
+    return first_line(err.text);
+}
+
+ExitCode exit_for(RestartStatus status) {
+    switch (status) {
+        case RestartStatus::succeeded:
+            return ExitCode::succeeded;
+        case RestartStatus::timeout:
+            return ExitCode::timeout;
+        case RestartStatus::failed:
+            return ExitCode::failed;
+    }
+    return ExitCode::failed;
+}
+
+ActionStatus action_status_for(RestartStatus status) {
+    switch (status) {
+        case RestartStatus::succeeded:
+            return ActionStatus::succeeded;
+        case RestartStatus::timeout:
+            return ActionStatus::timeout;
+        case RestartStatus::failed:
+            return ActionStatus::failed;
+    }
+    return ActionStatus::failed;
+}
+
+}  // namespace
+
+eat::VerifierSettings verifier_settings(const config::Config& config) {
+    eat::VerifierSettings settings;
+    settings.issuer = config.issuer;
+    settings.agent_id = config.agent_id;
+    settings.keys = config.hub_keys;
+    settings.clock_skew_secs = config.clock_skew_secs;
+    settings.max_lifetime_secs = config.max_token_lifetime_secs;
+    return settings;
+}
+
+Expected<eat::Claims, ActionResult> check_action(const config::Config& config,
+                                                 const LocalPolicy& policy,
+                                                 const RestartAppRequest& request) {
+    auto claims = eat::verify_token(request.token, verifier_settings(config), request.now_unix);
+    if (!claims) {
+        return unexpected(rejected(request, eat::to_string(claims.error().reason),
+                                   "token refused: " + claims.error().detail, ExitCode::rejected));
+    }
+    if (auto mismatch =
+            request.require_app_id ? eat::check_app_id(*claims, request.app_id) : std::nullopt) {
+        auto result = rejected(request, eat::to_string(mismatch->reason),
+                               "token refused: " + mismatch->detail, ExitCode::rejected);
+        describe_app(result, *claims);
+        return unexpected(std::move(result));
+    }
+    std::optional<std::string> refusal = policy_refusal(policy, claims->app);
+    if (!refusal && claims->app.type == app::AppType::process) {
+        if (auto problem = untrusted_file_problem(claims->app.restart_command)) {
+            refusal = "restart command refused: " + *problem;
+        }
+    }
+    if (refusal) {
+        auto result = rejected(request, "policy_denied", *refusal, ExitCode::policy_denied);
+        describe_app(result, *claims);
+        return unexpected(std::move(result));
+    }
+    return std::move(*claims);
+}
+
+ActionResult restart_app(const config::Config& config, const LocalPolicy& policy,
+                         const RestartAppRequest& request) {
+    const auto started = std::chrono::system_clock::now();
+    auto finish = [started](ActionResult result) {
+        result.started_at = started;
+        result.finished_at = std::chrono::system_clock::now();
+        return result;
+    };
+
+    auto claims = check_action(config, policy, request);
+    if (!claims) return finish(std::move(claims.error()));
+
+    // Consuming is the last step before acting, so a refused token is not burnt, and a token is
+    // consumed before it acts, so a crash after this point cannot lead to a second use.
+    eat::ReplayStore store(config::replay_store_path(config));
+    if (auto refusal =
+            store.consume(claims->jti, claims->exp + config.clock_skew_secs, request.now_unix)) {
+        auto result = rejected(request, eat::to_string(refusal->reason),
+                               "token refused: " + refusal->detail, ExitCode::rejected);
+        describe_app(result, *claims);
+        return finish(std::move(result));
+    }
+
+    RestartOutcome outcome = run_restart(config, claims->app);
+    ActionResult result;
+    result.app_id = request.app_id;
+    describe_app(result, *claims);
+    result.status = action_status_for(outcome.status);
+    result.exit = exit_for(outcome.status);
+    result.exit_code = outcome.exit_code;
+    result.stdout_output = std::move(outcome.stdout_output);
+    result.stderr_output = std::move(outcome.stderr_output);
+    result.before = std::move(outcome.before);
+    result.after = std::move(outcome.after);
+    result.message =
+        outcome_message(claims->app, outcome, result.stdout_output, result.stderr_output);
+    return finish(std::move(result));
+}
+
+}  // namespace monsys::action
