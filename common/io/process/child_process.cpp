@@ -4,7 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,7 +157,8 @@ class Supervisor {
           out_(limits.output_cap_bytes),
           err_(limits.output_cap_bytes),
           deadline_(start + limits.timeout) {
-        int pidfd = static_cast<int>(::pidfd_open(pid, 0));
+        // glibc 2.36 declares pidfd_open without extern "C" for C++, so call the system call.
+        int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
         if (pidfd >= 0) pidfd_.reset(pidfd);
     }
 
