@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/io/docker/docker_client.hpp"
+
 namespace monsys::action {
 
 namespace {

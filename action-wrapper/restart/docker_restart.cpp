@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "common/io/docker/docker_client.hpp"
+
 namespace monsys::action {
 
 namespace {

@@ -10,7 +10,7 @@
 
 #include "action-wrapper/restart/restart_outcome.hpp"
 #include "common/io/docker/containers.hpp"
-#include "common/io/docker/docker_client.hpp"
+#include "common/io/docker/docker_settings.hpp"
 
 namespace monsys::action {
 

@@ -142,8 +142,9 @@ std::string label_filter_query(const std::vector<std::string>& labels) {
 }
 
 Expected<ContainerState, CallError> inspect_container(DockerClient& client,
-                                                      std::string_view name_or_id) {
-    auto response = client.get("/containers/" + url_encode(name_or_id) + "/json");
+                                                      std::string_view name_or_id,
+                                                      std::chrono::milliseconds step_timeout) {
+    auto response = client.get("/containers/" + url_encode(name_or_id) + "/json", step_timeout);
     if (!response) return unexpected(CallError{std::move(response.error()), false});
     if (response->status != 200) {
         return unexpected(CallError{describe_http_failure(*response), response->status == 404});
@@ -153,9 +154,9 @@ Expected<ContainerState, CallError> inspect_container(DockerClient& client,
     return std::move(*state);
 }
 
-Expected<std::vector<ContainerSummary>, CallError> list_containers(DockerClient& client,
-                                                                   std::string_view query) {
-    auto response = client.get("/containers/json" + std::string(query));
+Expected<std::vector<ContainerSummary>, CallError> list_containers(
+    DockerClient& client, std::string_view query, std::chrono::milliseconds step_timeout) {
+    auto response = client.get("/containers/json" + std::string(query), step_timeout);
     if (!response) return unexpected(CallError{std::move(response.error()), false});
     if (response->status != 200) {
         return unexpected(CallError{describe_http_failure(*response), response->status == 404});

@@ -1,6 +1,7 @@
 #pragma once
 // Decoders for Docker Engine API replies about containers (pure: text in, structs out), and the
 // calls that fetch them. Decoders accept both Docker's and podman's compatible schemas.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -57,13 +58,16 @@ std::string label_filter_query(const std::vector<std::string>& labels);
 
 // Calls: inspect one container, list containers (query like "?all=1&filters=..."). A non-2xx
 // reply is an error carrying describe_http_failure(); `not_found` is set when it was a 404.
+// `step_timeout` 0 = the client's setting.
 struct CallError {
     std::string message;
     bool not_found = false;
 };
-Expected<ContainerState, CallError> inspect_container(DockerClient& client,
-                                                      std::string_view name_or_id);
-Expected<std::vector<ContainerSummary>, CallError> list_containers(DockerClient& client,
-                                                                   std::string_view query);
+Expected<ContainerState, CallError> inspect_container(
+    DockerClient& client, std::string_view name_or_id,
+    std::chrono::milliseconds step_timeout = std::chrono::milliseconds{0});
+Expected<std::vector<ContainerSummary>, CallError> list_containers(
+    DockerClient& client, std::string_view query,
+    std::chrono::milliseconds step_timeout = std::chrono::milliseconds{0});
 
 }  // namespace monsys::io::docker

@@ -18,19 +18,11 @@
 
 #include "common/io/asio.hpp"
 #include "common/io/docker/api_version.hpp"
+#include "common/io/docker/docker_settings.hpp"
 #include "common/io/docker/response.hpp"
 #include "common/util/expected.hpp"
 
-namespace monsys::io {
-
-struct DockerSettings {
-    std::string socket_path = "/var/run/docker.sock";
-    // The deadline of each single step (connect, write, read) of a request, unless a request
-    // asks for a longer one (e.g. a restart that waits for the container to stop).
-    std::chrono::milliseconds timeout{5000};
-};
-
-namespace docker {
+namespace monsys::io::docker {
 
 struct Limits {
     std::size_t max_header_bytes = 64 * 1024;
@@ -91,5 +83,4 @@ class DockerClient {
 // query value.
 std::string url_encode(std::string_view text);
 
-}  // namespace docker
-}  // namespace monsys::io
+}  // namespace monsys::io::docker
