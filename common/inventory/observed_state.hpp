@@ -1,0 +1,36 @@
+#pragma once
+// The observed state of one tracked app, read from an inventory. The hub's liveness rules rely on
+// exactly this mapping; docs/inventory.md carries it as a table, and the two must agree.
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "common/app/app.hpp"
+#include "common/inventory/model.hpp"
+
+namespace monsys::inventory {
+
+struct Observation {
+    AppState state = AppState::unknown;
+    std::string detail;
+};
+
+// Tells whether a path exists on the host. The mapping needs it only for process apps (a tracked
+// path that exists but runs nowhere is stopped, a path that does not exist is unknown).
+using PathExists = std::function<bool(const std::string& path)>;
+
+Observation observe_systemd(const Inventory& inventory, std::string_view unit_name);
+Observation observe_docker(const Inventory& inventory, std::string_view container);
+Observation observe_compose(const Inventory& inventory, std::string_view identifier);
+Observation observe_process(const Inventory& inventory, std::string_view path,
+                            const PathExists& path_exists);
+
+Observation observe(const Inventory& inventory, app::AppType type, std::string_view identifier,
+                    const PathExists& path_exists);
+
+// The per-row rules, also used by discovery so that both say the same thing.
+Observation observe_unit(const Unit& unit);
+Observation observe_container(const Container& container);
+Observation observe_compose_service(const ComposeService& service);
+
+}  // namespace monsys::inventory
