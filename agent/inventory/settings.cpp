@@ -1,0 +1,26 @@
+#include "agent/inventory/settings.hpp"
+
+#include <system_error>
+
+#include "common/build_info.hpp"
+#include "common/config/config.hpp"
+
+namespace monsys::inventory {
+
+Expected<InventorySettings, std::string> load_inventory_settings(
+    const std::optional<std::string>& config_path) {
+    InventorySettings settings;
+    std::filesystem::path path = config_path ? *config_path : build_info::default_config_path;
+    std::error_code error;
+    if (!config_path && !std::filesystem::exists(path, error)) return settings;
+    auto config = config::load_config(path);
+    if (!config) return unexpected(config.error());
+    settings.systemd_bus = config->systemd_bus == config::BusKind::user
+                               ? io::SystemdBusSettings::Kind::user
+                               : io::SystemdBusSettings::Kind::system;
+    settings.docker_socket = config->docker_socket;
+    settings.source_timeout = std::chrono::seconds(config->source_timeout_secs);
+    return settings;
+}
+
+}  // namespace monsys::inventory

@@ -1,0 +1,152 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "agent/inventory/processes.hpp"
+#include "fixture_paths.hpp"
+
+using namespace monsys::inventory;
+using monsys::inventory::test::fixture;
+
+namespace {
+
+const Process* find_pid(const ProcessesSection& section, int pid) {
+    auto found = std::find_if(section.processes.begin(), section.processes.end(),
+                              [pid](const Process& p) { return p.pid == pid; });
+    return found == section.processes.end() ? nullptr : &*found;
+}
+
+ProcessScanOptions fixture_options() {
+    ProcessScanOptions options;
+    options.caller = Credentials{0, {0}};
+    options.clock_ticks_per_sec = 100;
+    options.page_size = 4096;
+    return options;
+}
+
+}  // namespace
+
+TEST_CASE("processes: stat with a command name holding spaces and parentheses") {
+    std::string text = "103 (my (weird) name) R 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 700 1000 100 0";
+    auto stat = parse_proc_stat(text);
+    REQUIRE(stat);
+    CHECK(stat->pid == 103);
+    CHECK(stat->comm == "my (weird) name");
+    CHECK(stat->state == 'R');
+    CHECK(stat->ppid == 1);
+    CHECK(stat->start_ticks == 700);
+    CHECK(stat->rss_pages == 100);
+    CHECK_FALSE(parse_proc_stat("12 (x) S 1 2"));
+    CHECK_FALSE(parse_proc_stat("garbage"));
+    CHECK_FALSE(parse_proc_stat(""));
+}
+
+TEST_CASE("processes: status, btime and passwd") {
+    CHECK(parse_status_euid("Name:\tx\nUid:\t1000\t33\t33\t33\n") == 33u);
+    CHECK_FALSE(parse_status_euid("Name:\tx\n"));
+    CHECK(parse_boot_time("cpu 1 2\nbtime 1700000000\n") == 1700000000);
+    CHECK_FALSE(parse_boot_time("cpu 1 2\n"));
+    auto users = parse_passwd("root:x:0:0::/root:/bin/sh\n#c\nbad line\nweb:x:33:33::/:/bin/false");
+    CHECK(users.size() == 2);
+    CHECK(users[33] == "web");
+}
+
+TEST_CASE("processes: hidepid from mountinfo") {
+    std::string plain = "21 26 0:20 / /proc rw,relatime shared:12 - proc proc rw\n";
+    CHECK_FALSE(parse_proc_visibility(plain, Credentials{1000, {1000}}).hidepid);
+    std::string hidden =
+        plain + "30 21 0:25 / /proc rw,relatime - proc proc rw,hidepid=invisible,gid=1001\n";
+    auto user = parse_proc_visibility(hidden, Credentials{1000, {1000}});
+    CHECK(user.hidepid == "invisible");
+    CHECK(user.restricted);
+    CHECK_FALSE(parse_proc_visibility(hidden, Credentials{1000, {1000, 1001}}).restricted);
+    CHECK_FALSE(parse_proc_visibility(hidden, Credentials{0, {0}}).restricted);
+    std::string off = "21 26 0:20 / /proc rw - proc proc rw,hidepid=0\n";
+    CHECK_FALSE(parse_proc_visibility(off, Credentials{1000, {1000}}).restricted);
+}
+
+TEST_CASE("processes: reads a fixture tree") {
+    auto section = read_processes(fixture("host1"), fixture_options());
+    CHECK(section.status.ok());
+    CHECK(section.vanished == 1);  // pid 300 has no stat: it exited between readdir and read
+    CHECK(section.visibility.hidepid == "invisible");
+    CHECK_FALSE(section.visibility.restricted);  // the caller is root
+    REQUIRE(section.processes.size() == 9);
+    CHECK(std::is_sorted(section.processes.begin(), section.processes.end(),
+                         [](const Process& a, const Process& b) { return a.pid < b.pid; }));
+
+    const Process* init = find_pid(section, 1);
+    REQUIRE(init);
+    CHECK(init->exe == "/usr/lib/systemd/systemd");
+    CHECK(init->cmdline == "/sbin/init splash");
+    CHECK(init->user == "root");
+    CHECK(init->start_time_unix == 1700000000);
+    CHECK(init->rss_bytes == 3000u * 4096u);
+    CHECK_FALSE(init->script);
+
+    const Process* script = find_pid(section, 100);
+    REQUIRE(script);
+    CHECK(script->exe == "/usr/bin/dash");
+    CHECK(script->script == "/opt/myapp/start.sh");
+    CHECK(script->user == "app");
+    CHECK(script->start_time_unix == 1700000005);
+
+    const Process* relative = find_pid(section, 101);
+    REQUIRE(relative);
+    CHECK(relative->script == "/srv/app/run.sh");
+
+    const Process* kernel_thread = find_pid(section, 102);
+    REQUIRE(kernel_thread);
+    CHECK_FALSE(kernel_thread->exe);
+    CHECK(kernel_thread->cmdline.empty());
+    CHECK(kernel_thread->state == 'I');
+
+    const Process* weird = find_pid(section, 103);
+    REQUIRE(weird);
+    CHECK(weird->cmdline == "/usr/sbin/nginx -g daemon off;");
+    CHECK(weird->user == "www-data");
+
+    CHECK_FALSE(find_pid(section, 104)->script);  // sh -c
+    CHECK(find_pid(section, 105)->script == "/opt/tool/serve.py");
+
+    const Process* contained = find_pid(section, 200);
+    REQUIRE(contained);
+    CHECK(contained->foreign_root);
+    CHECK_FALSE(init->foreign_root);
+
+    const Process* long_cmdline = find_pid(section, 106);
+    REQUIRE(long_cmdline);
+    CHECK(long_cmdline->cmdline_truncated);
+    CHECK(long_cmdline->cmdline.size() <= 4096);
+}
+
+TEST_CASE("processes: hidepid in force for an unprivileged caller") {
+    auto options = fixture_options();
+    options.caller = Credentials{1000, {1000}};
+    auto section = read_processes(fixture("host1"), options);
+    CHECK(section.visibility.restricted);
+}
+
+TEST_CASE("processes: the identity-only scan reads exe and script") {
+    auto options = fixture_options();
+    options.identity_only = true;
+    auto section = read_processes(fixture("host1"), options);
+    const Process* script = find_pid(section, 100);
+    REQUIRE(script);
+    CHECK(script->script == "/opt/myapp/start.sh");
+    CHECK(script->exe == "/usr/bin/dash");
+}
+
+TEST_CASE("processes: a missing /proc is a section error") {
+    auto section = read_processes(fixture("does-not-exist"), fixture_options());
+    CHECK_FALSE(section.status.ok());
+    CHECK(section.processes.empty());
+}
+
+TEST_CASE("processes: the cap on the number of processes is reported, not silent") {
+    auto options = fixture_options();
+    options.max_processes = 3;
+    auto section = read_processes(fixture("host1"), options);
+    CHECK_FALSE(section.status.ok());
+    CHECK(section.processes.size() == 3);
+}
