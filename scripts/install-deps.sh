@@ -9,7 +9,7 @@ packages=(
   # libraries
   libboost-dev libsodium-dev libsystemd-dev libssl-dev nlohmann-json3-dev libcli11-dev doctest-dev
   # test environment: a real systemd user manager and a Docker-compatible engine
-  systemd dbus dbus-user-session podman runc busybox-static curl procps iproute2 openssl ca-certificates
+  systemd dbus dbus-user-session podman runc busybox-static curl procps iproute2 time openssl ca-certificates
   # reference hub and token minting (an independent JOSE implementation)
   python3 python3-jwt python3-cryptography python3-websockets python3-pyotp python3-aiohttp
   # packages: build and check the .deb and .rpm, install and exercise them (tests/packaging)
