@@ -87,12 +87,12 @@ int stop_grace_seconds(std::chrono::milliseconds left) {
 ContainerVerdict judge_restarted_container(const ContainerState& before,
                                            const ContainerState& after) {
     if (!after.running) {
-        std::string message = "container " + after.name + " is " +
-                              (after.status.empty() ? std::string("not running") : after.status) +
-                              " right after the restart";
-        if (after.started_at != before.started_at) {
-            message += " (its command exited with code " + std::to_string(after.exit_code) + ")";
-        }
+        const std::string status = after.status.empty() ? "unknown" : after.status;
+        std::string message =
+            after.started_at != before.started_at
+                ? "container " + after.name + " exited right after the restart (exit code " +
+                      std::to_string(after.exit_code) + ", status " + status + ")"
+                : "container " + after.name + " did not start (status " + status + ")";
         if (!after.error.empty()) message += ": " + after.error;
         return {RestartStatus::failed, message};
     }

@@ -59,13 +59,13 @@ TEST_CASE("docker: a container that exits right after the restart has failed") {
                                              exited("2024-01-01T00:05:00Z", 3));
     CHECK(verdict.status == RestartStatus::failed);
     CHECK(verdict.message ==
-          "container web is exited right after the restart (its command exited with code 3)");
+          "container web exited right after the restart (exit code 3, status exited)");
     ContainerState never = exited("0001-01-01T00:00:00Z", 0);
     never.status = "created";
     never.error = "exec: \"/x\": not found";
     auto unstarted = judge_restarted_container(never, never);
     CHECK(unstarted.message ==
-          "container web is created right after the restart: exec: \"/x\": not found");
+          "container web did not start (status created): exec: \"/x\": not found");
 }
 
 TEST_CASE("docker: the stop grace fits the time left") {

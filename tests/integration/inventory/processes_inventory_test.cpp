@@ -1,0 +1,224 @@
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/inventory/collect.hpp"
+#include "agent/inventory/observe.hpp"
+#include "agent/inventory/ports.hpp"
+#include "agent/inventory/processes.hpp"
+#include "common/inventory/observed_state.hpp"
+#include "inventory_env.hpp"
+
+extern char** environ;
+
+using namespace monsys::inventory;
+using namespace monsys::inventory::test;
+using monsys::app::AppType;
+
+namespace {
+
+// No doctest assertion here: the churn thread calls it too.
+pid_t spawn_or_fail(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    if (::posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) return -1;
+    return pid;
+}
+
+pid_t spawn(const std::vector<std::string>& argv) {
+    pid_t pid = spawn_or_fail(argv);
+    REQUIRE(pid > 0);
+    return pid;
+}
+
+void stop(pid_t pid) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+}
+
+const Process* find_pid(const ProcessesSection& section, int pid) {
+    for (const Process& process : section.processes) {
+        if (process.pid == pid) return &process;
+    }
+    return nullptr;
+}
+
+struct ScriptDir {
+    std::string dir = "/tmp/monsys-inv-proc-" + unique_suffix();
+    std::string script = dir + "/start.sh";
+    ScriptDir() {
+        REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+        std::ofstream(script) << "#!/bin/sh\n/bin/sleep 1000\n";
+        ::chmod(script.c_str(), 0755);
+    }
+    ~ScriptDir() {
+        std::remove(script.c_str());
+        ::rmdir(dir.c_str());
+    }
+};
+
+}  // namespace
+
+TEST_CASE("inventory/processes: processes started by the test, a script run by /bin/sh") {
+    ScriptDir files;
+    pid_t sleeper = spawn({"/bin/sleep", "1000"});
+    pid_t script = spawn({"/bin/sh", files.script});
+    pid_t shebang = spawn({files.script});
+    // Let the exec happen before looking.
+    REQUIRE(wait_for([&] {
+        std::ifstream in("/proc/" + std::to_string(shebang) + "/cmdline");
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        return text.find(files.script) != std::string::npos && text.rfind("/bin/sh", 0) == 0;
+    }));
+
+    CollectRequest request;
+    request.settings.source_timeout = std::chrono::seconds(5);
+    request.sections = {Section::processes};
+    request.min_process_age_secs = 0;
+    auto result = collect_inventory(request);
+    const Inventory& inventory = result.inventory;
+    REQUIRE(inventory.processes);
+    CHECK(inventory.processes->status.ok());
+
+    const Process* sleep_row = find_pid(*inventory.processes, sleeper);
+    REQUIRE(sleep_row);
+    CHECK(sleep_row->ppid == ::getpid());
+    CHECK(sleep_row->exe == "/usr/bin/sleep");
+    CHECK(sleep_row->cmdline == "/bin/sleep 1000");
+    CHECK(sleep_row->user == "root");
+    CHECK(sleep_row->rss_bytes > 0);
+    CHECK_FALSE(sleep_row->script);
+    auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    CHECK(sleep_row->start_time_unix <= now + 1);
+    CHECK(sleep_row->start_time_unix > now - 120);
+
+    const Process* script_row = find_pid(*inventory.processes, script);
+    REQUIRE(script_row);
+    CHECK(script_row->script == files.script);
+    CHECK(script_row->cmdline == "/bin/sh " + files.script);
+    const Process* shebang_row = find_pid(*inventory.processes, shebang);
+    REQUIRE(shebang_row);
+    CHECK(shebang_row->script == files.script);
+
+    bool offered = false;
+    for (const auto& row : inventory.discovered) {
+        if (row.type == AppType::process && row.identifier == files.script) offered = true;
+    }
+    CHECK(offered);
+
+    PathExists exists = host_path_exists;
+    CHECK(observe(inventory, AppType::process, files.script, exists).state == AppState::running);
+    CHECK(observe(inventory, AppType::process, "/usr/bin/sleep", exists).state ==
+          AppState::running);
+
+    auto targeted = observe_apps(request.settings, {{AppType::process, files.script},
+                                                    {AppType::process, "/nonexistent/monsys/app"}});
+    CHECK(targeted[0].state == AppState::running);
+    CHECK(targeted[1].state == AppState::unknown);
+
+    // The shells' own sleep children would outlive them.
+    shell("pkill -KILL -P " + std::to_string(script) + "; pkill -KILL -P " +
+          std::to_string(shebang));
+    stop(script);
+    stop(shebang);
+    auto after = observe_apps(request.settings, {{AppType::process, files.script}});
+    CHECK(after[0].state == AppState::stopped);
+    CHECK(after[0].detail == "no process runs it");
+    stop(sleeper);
+}
+
+TEST_CASE("inventory/processes: processes exiting during the scan are skipped, never an error") {
+    std::atomic<bool> churning{true};
+    std::thread churn([&churning] {
+        while (churning) {
+            pid_t pid = spawn_or_fail({"/bin/true"});
+            if (pid > 0) ::waitpid(pid, nullptr, 0);
+        }
+    });
+    std::size_t vanished = 0;
+    for (int round = 0; round < 30; ++round) {
+        auto section = read_processes("", default_process_scan_options());
+        CHECK(section.status.ok());
+        vanished += section.vanished;
+    }
+    churning = false;
+    churn.join();
+    MESSAGE("processes that vanished mid-scan over 30 scans: " << vanished);
+}
+
+TEST_CASE("inventory/ports: listening sockets opened by the test, with their pid") {
+    int tcp = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int tcp6 = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(tcp >= 0);
+    REQUIRE(udp >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(tcp, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(tcp, 4) == 0);
+    REQUIRE(::bind(udp, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    auto port_of = [](int fd) {
+        sockaddr_storage bound{};
+        socklen_t length = sizeof bound;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+        return bound.ss_family == AF_INET
+                   ? ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port)
+                   : ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+    };
+    std::uint16_t tcp6_port = 0;
+    if (tcp6 >= 0) {
+        sockaddr_in6 address6{};
+        address6.sin6_family = AF_INET6;
+        address6.sin6_addr = in6addr_loopback;
+        if (::bind(tcp6, reinterpret_cast<sockaddr*>(&address6), sizeof address6) == 0 &&
+            ::listen(tcp6, 4) == 0) {
+            tcp6_port = port_of(tcp6);
+        }
+    }
+
+    auto section = read_ports("", std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    CHECK(section.status.ok());
+    auto find = [&section](const char* protocol, std::uint16_t port) -> const ListeningPort* {
+        for (const auto& row : section.ports) {
+            if (row.protocol == protocol && row.port == port) return &row;
+        }
+        return nullptr;
+    };
+    const ListeningPort* tcp_row = find("tcp", port_of(tcp));
+    REQUIRE(tcp_row);
+    CHECK(tcp_row->address == "127.0.0.1");
+    CHECK(tcp_row->family == "ipv4");
+    CHECK(tcp_row->pid == ::getpid());
+    char self[4096] = {};
+    REQUIRE(::readlink("/proc/self/exe", self, sizeof self - 1) > 0);
+    CHECK(tcp_row->exe == std::string(self));
+    const ListeningPort* udp_row = find("udp", port_of(udp));
+    REQUIRE(udp_row);
+    CHECK(udp_row->pid == ::getpid());
+    if (tcp6_port != 0) {
+        const ListeningPort* tcp6_row = find("tcp", tcp6_port);
+        REQUIRE(tcp6_row);
+        CHECK(tcp6_row->family == "ipv6");
+        CHECK(tcp6_row->address == "::1");
+    }
+    ::close(tcp);
+    ::close(udp);
+    if (tcp6 >= 0) ::close(tcp6);
+}
