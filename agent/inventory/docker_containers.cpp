@@ -149,6 +149,9 @@ DockerSection collect_docker(const io::DockerSettings& settings, const DockerQue
     auto version = client.api_version();
     std::vector<Container*> targets;
     for (Container& container : section.containers) {
+        // A running container's list entry says what matters ("Up 2 hours"); for the others
+        // the restart count tells a crash loop from a deliberate stop.
+        if (container.state == "running") continue;
         if (targets.size() >= query.max_inspect) {
             ++section.inspect_skipped;
             continue;

@@ -1,7 +1,9 @@
 #pragma once
 // The docker section: one GET /containers/json?all=1 over the engine's Unix socket, compose
-// services derived from the com.docker.compose.* labels, and per-container inspects only for the
-// two fields the list lacks (start time, restart count), bounded in number and run a few at a time.
+// services derived from the com.docker.compose.* labels, and per-container inspects for the two
+// fields the list lacks (start time, restart count) only for containers that are not running
+// (where the restart count tells a crash loop from a deliberate stop), bounded in number and run
+// a few at a time.
 #include <chrono>
 #include <string>
 #include <vector>

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 
 #include "agent/inventory/docker_containers.hpp"
 #include "agent/inventory/processes.hpp"
@@ -75,17 +76,33 @@ std::vector<Observation> observe_apps(const InventorySettings& settings,
                                       ObservationHandles handles) {
     const auto deadline = Clock::now() + settings.source_timeout;
     Inventory inventory;
-    if (wants(apps, {app::AppType::systemd}))
-        inventory.systemd = observe_units(settings, apps, handles.bus);
+    // The sources answer independently: the docker list and the /proc scan run beside the bus
+    // call, so the whole takes as long as the slowest one. Each is bounded by its own timeout.
+    std::future<DockerSection> docker;
     if (wants(apps, {app::AppType::docker, app::AppType::compose})) {
-        inventory.docker = observe_containers(settings, handles.docker);
+        docker = std::async(std::launch::async, [&settings, client = handles.docker] {
+            return observe_containers(settings, client);
+        });
     }
+    std::future<ProcessesSection> processes;
     if (wants(apps, {app::AppType::process})) {
         ProcessScanOptions options = default_process_scan_options();
         options.identity_only = true;
         options.deadline = deadline;
-        inventory.processes = read_processes(settings.root, options);
+        for (const TrackedApp& tracked : apps) {
+            if (tracked.type == app::AppType::process) {
+                options.wanted_paths.push_back(tracked.identifier);
+            }
+        }
+        processes = std::async(std::launch::async, [root = settings.root, options] {
+            return read_processes(root, options);
+        });
     }
+    if (wants(apps, {app::AppType::systemd})) {
+        inventory.systemd = observe_units(settings, apps, handles.bus);
+    }
+    if (docker.valid()) inventory.docker = docker.get();
+    if (processes.valid()) inventory.processes = processes.get();
     std::vector<Observation> observations;
     observations.reserve(apps.size());
     PathExists exists = [root = settings.root](const std::string& path) {

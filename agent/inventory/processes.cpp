@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "agent/inventory/file_reading.hpp"
 #include "common/inventory/process_identity.hpp"
@@ -78,6 +79,15 @@ struct ScanContext {
 
 int read_process_identity(const ScanContext& context, const std::string& dir,
                           const std::string& pid_text, Process& out);
+
+std::string deleted_suffix_removed(const std::string& exe) {
+    constexpr std::string_view deleted = " (deleted)";
+    if (exe.size() > deleted.size() &&
+        exe.compare(exe.size() - deleted.size(), deleted.size(), deleted) == 0) {
+        return exe.substr(0, exe.size() - deleted.size());
+    }
+    return exe;
+}
 void read_executable(const ScanContext& context, const std::string& dir,
                      std::string_view raw_cmdline, Process& out);
 
@@ -113,11 +123,34 @@ int read_one_process(const ScanContext& context, const std::string& pid_text, Pr
 
 int read_process_identity(const ScanContext& context, const std::string& dir,
                           const std::string& pid_text, Process& out) {
+    const auto& wanted = context.options.wanted_paths;
+    out.pid = std::atoi(pid_text.c_str());
+    if (wanted.empty()) {
+        auto cmdline = read_file_capped(dir + "/cmdline", context.options.cmdline_cap);
+        if (!cmdline) return cmdline.error();
+        read_executable(context, dir, cmdline->text, out);
+        return 0;
+    }
+    auto exe = read_symlink(dir + "/exe");
+    // ENOENT here is a kernel thread (or a process that just exited): nothing to match.
+    if (!exe) return exe.error() == ENOENT ? ENOEXEC : exe.error();
+    // "sh" stands for argv[0], unknown yet: it makes busybox count as a possible shell.
+    bool interpreter = is_interpreter(*exe, "sh");
+    if (!interpreter) {
+        if (std::find(wanted.begin(), wanted.end(), deleted_suffix_removed(*exe)) == wanted.end()) {
+            return ENOEXEC;
+        }
+        std::string_view no_cmdline;
+        read_executable(context, dir, no_cmdline, out);
+        return out.exe ? 0 : ENOEXEC;
+    }
     auto cmdline = read_file_capped(dir + "/cmdline", context.options.cmdline_cap);
     if (!cmdline) return cmdline.error();
-    out.pid = std::atoi(pid_text.c_str());
     read_executable(context, dir, cmdline->text, out);
-    return 0;
+    bool matches =
+        std::find(wanted.begin(), wanted.end(), deleted_suffix_removed(*exe)) != wanted.end() ||
+        (out.script && std::find(wanted.begin(), wanted.end(), *out.script) != wanted.end());
+    return matches ? 0 : ENOEXEC;
 }
 
 void read_executable(const ScanContext& context, const std::string& dir,
@@ -219,7 +252,9 @@ Credentials current_credentials() {
 
 ProcessVisibility parse_proc_visibility(std::string_view mountinfo, const Credentials& caller) {
     ProcessVisibility visibility;
-    std::optional<std::uint32_t> exempt_gid;
+    // A plain pair, not std::optional: GCC 12 warns (falsely) about an uninitialized optional.
+    bool has_exempt_gid = false;
+    std::uint32_t exempt_gid = 0;
     // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
     for_each_line(mountinfo, [&](std::string_view line) {
         auto fields = fields_of(line);
@@ -229,7 +264,7 @@ ProcessVisibility parse_proc_visibility(std::string_view mountinfo, const Creden
         if (separator[1] != "proc") return;
         // The last mount on /proc wins: it hides the earlier ones.
         visibility.hidepid.reset();
-        exempt_gid.reset();
+        has_exempt_gid = false;
         std::string_view options = separator[3];
         while (!options.empty()) {
             auto comma = options.find(',');
@@ -238,16 +273,19 @@ ProcessVisibility parse_proc_visibility(std::string_view mountinfo, const Creden
                 visibility.hidepid = std::string(option.substr(8));
             if (option.substr(0, 4) == "gid=") {
                 std::uint32_t gid = 0;
-                if (parse_number(option.substr(4), gid)) exempt_gid = gid;
+                if (parse_number(option.substr(4), gid)) {
+                    exempt_gid = gid;
+                    has_exempt_gid = true;
+                }
             }
             if (comma == std::string_view::npos) break;
             options.remove_prefix(comma + 1);
         }
     });
     bool hiding = visibility.hidepid && *visibility.hidepid != "0" && *visibility.hidepid != "off";
-    bool exempt =
-        caller.euid == 0 || (exempt_gid && std::find(caller.groups.begin(), caller.groups.end(),
-                                                     *exempt_gid) != caller.groups.end());
+    bool in_exempt_group = has_exempt_gid && std::find(caller.groups.begin(), caller.groups.end(),
+                                                       exempt_gid) != caller.groups.end();
+    bool exempt = caller.euid == 0 || in_exempt_group;
     visibility.restricted = hiding && !exempt;
     return visibility;
 }
@@ -298,6 +336,8 @@ ProcessesSection read_processes(const std::string& root, const ProcessScanOption
         int error = read_one_process(context, entry->d_name, process);
         if (error == 0) {
             section.processes.push_back(std::move(process));
+        } else if (error == ENOEXEC) {
+            continue;  // not one of the wanted paths
         } else if (is_gone(error)) {
             ++section.vanished;
         } else {

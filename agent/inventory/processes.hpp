@@ -52,6 +52,9 @@ struct ProcessScanOptions {
     long page_size = 4096;
     // Only what tells which app a process runs (exe, script): no stat, no status, no user.
     bool identity_only = false;
+    // With identity_only: keep only processes running one of these paths (exe or script). The
+    // cmdline is then read for interpreters alone, so most processes cost one readlink.
+    std::vector<std::string> wanted_paths;
 };
 ProcessScanOptions default_process_scan_options();
 
