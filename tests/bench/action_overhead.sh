@@ -44,7 +44,8 @@ cat >"$work/agent.json" <<JSON
 JSON
 podman run -d --network none --name "$name" "$MONSYS_TEST_IMAGE" \
   sh -c "trap 'exit 0' TERM; sleep 100000 & wait" >/dev/null
-systemd-run --user --unit="$unit" /bin/sleep 100000 >/dev/null
+# No start rate limit: the benchmark restarts the unit more often than the default allows.
+systemd-run --user --unit="$unit" -p StartLimitIntervalSec=0 /bin/sleep 100000 >/dev/null
 
 for i in $(seq "$n"); do
   $mint --key "$work/hub.pem" --kid k1 --iss bench-hub --sub bench --app-id c \
