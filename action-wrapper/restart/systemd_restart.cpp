@@ -65,7 +65,8 @@ RestartStatus status_for_job_result(std::string_view result) {
     return result == "done" ? RestartStatus::succeeded : RestartStatus::failed;
 }
 
-std::string job_failure_message(std::string_view unit, std::string_view result) {
+std::string job_failure_message(std::string_view unit, std::string_view result,
+                                const std::optional<std::string>& service_result) {
     std::string message =
         "restart job of " + std::string(unit) + " ended with result '" + std::string(result) + "'";
     if (result == "failed") {
@@ -79,6 +80,9 @@ std::string job_failure_message(std::string_view unit, std::string_view result) 
     } else if (result == "skipped") {
         message += ": a condition of the unit was not met";
     }
+    if (service_result && !service_result->empty() && *service_result != "success") {
+        message += " (service result: " + *service_result + ")";
+    }
     return message;
 }
 
@@ -88,6 +92,7 @@ nlohmann::json unit_state_json(const std::optional<UnitState>& state) {
                           {"ActiveState", state->active_state},
                           {"SubState", state->sub_state}};
     if (state->main_pid) out["MainPID"] = *state->main_pid;
+    if (state->result) out["Result"] = *state->result;
     return out;
 }
 
@@ -162,7 +167,9 @@ RestartOutcome restart_systemd_unit(const io::SystemdBusSettings& settings, cons
         outcome.status = status_for_job_result(job->result);
         outcome.exit_code = outcome.status == RestartStatus::succeeded ? 0 : 1;
         if (outcome.status != RestartStatus::succeeded) {
-            outcome.stderr_output.text = job_failure_message(unit, job->result);
+            std::optional<std::string> service_result;
+            if (after && *after) service_result = (*after)->result;
+            outcome.stderr_output.text = job_failure_message(unit, job->result, service_result);
         }
     }
     if (!after) {

@@ -23,8 +23,10 @@ RestartOutcome restart_systemd_unit(const io::SystemdBusSettings& bus, const std
 // anything unknown) fails.
 RestartStatus status_for_job_result(std::string_view result);
 
-// "restart job of nginx.service ended with result 'failed'" plus systemd's explanation.
-std::string job_failure_message(std::string_view unit, std::string_view result);
+// "restart job of nginx.service ended with result 'failed'" plus systemd's explanation, and
+// the service's own Result when it says more than "success" (e.g. "start-limit-hit").
+std::string job_failure_message(std::string_view unit, std::string_view result,
+                                const std::optional<std::string>& service_result = std::nullopt);
 
 // {"LoadState":..,"ActiveState":..,"SubState":..,"MainPID":..}; {"LoadState":"not-loaded"} when
 // the unit was not loaded.

@@ -45,10 +45,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A container that stops at once on SIGTERM, and a plain long-running user service.
+# A container that stops at once on SIGTERM, and a plain long-running user service without a
+# start rate limit (systemd refuses a 6th start within 10 s by default).
 podman run -d --network none --name "$name" "$MONSYS_TEST_IMAGE" \
   sh -c "trap 'exit 0' TERM; sleep 100000 & wait" >/dev/null
-printf '[Service]\nExecStart=/bin/sleep 100000\n' >"$MONSYS_TEST_USER_UNIT_DIR/$unit"
+printf '[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sleep 100000\n' >"$MONSYS_TEST_USER_UNIT_DIR/$unit"
 systemctl --user daemon-reload
 systemctl --user start "$unit"
 

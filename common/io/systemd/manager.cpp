@@ -50,6 +50,9 @@ Expected<UnitState, BusError> read_unit_state(Bus& bus, const std::string& unit_
         auto pid = get_u32_property(bus, kSystemdService, path, kServiceInterface, "MainPID");
         if (!pid) return unexpected(std::move(pid.error()));
         state.main_pid = *pid;
+        auto result = get_string_property(bus, kSystemdService, path, kServiceInterface, "Result");
+        if (!result) return unexpected(std::move(result.error()));
+        state.result = std::move(*result);
     }
     return state;
 }

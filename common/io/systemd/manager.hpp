@@ -17,6 +17,8 @@ struct UnitState {
     std::string active_state;               // "active", "inactive", "failed", "activating", ...
     std::string sub_state;                  // "running", "dead", "exited", ...
     std::optional<std::uint32_t> main_pid;  // services only; 0 = no main process
+    // Services only: why the service last ended ("success", "exit-code", "start-limit-hit"...).
+    std::optional<std::string> result;
 };
 
 // The JobRemoved(u id, o job, s unit, s result) signal.
@@ -39,7 +41,8 @@ Expected<std::string, BusError> get_unit(Bus& bus, const std::string& unit);
 Expected<std::string, BusError> restart_unit(Bus& bus, const std::string& unit,
                                              const char* mode = "replace");
 
-// Reads LoadState, ActiveState, SubState and (for *.service units) MainPID of the unit object.
+// Reads LoadState, ActiveState, SubState and (for *.service units) MainPID and Result of the
+// unit object.
 Expected<UnitState, BusError> read_unit_state(Bus& bus, const std::string& unit_path,
                                               bool is_service);
 

@@ -108,6 +108,7 @@ TEST_CASE("systemd: a unit whose start fails reports the job result 'failed'") {
     INFO(outcome.stdout_output.text, " / ", outcome.stderr_output.text);
     CHECK(outcome.status == RestartStatus::failed);
     CHECK(outcome.stderr_output.text.find("ended with result 'failed'") != std::string::npos);
+    CHECK(outcome.stderr_output.text.find("(service result: exit-code)") != std::string::npos);
     CHECK(outcome.after["ActiveState"] == "failed");
 }
 

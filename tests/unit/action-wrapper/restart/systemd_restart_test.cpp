@@ -8,7 +8,7 @@ using monsys::io::systemd::UnitState;
 namespace {
 
 UnitState service(const char* active, const char* sub, std::uint32_t pid) {
-    return UnitState{"loaded", active, sub, pid};
+    return UnitState{"loaded", active, sub, pid, std::string("success")};
 }
 
 }  // namespace
@@ -32,6 +32,10 @@ TEST_CASE("systemd: failure messages name the unit and the result") {
     CHECK(job_failure_message("a.service", "skipped").find("condition") != std::string::npos);
     CHECK(job_failure_message("a.service", "weird") ==
           "restart job of a.service ended with result 'weird'");
+    CHECK(job_failure_message("a.service", "failed", std::string("start-limit-hit"))
+              .ends_with("(see its journal) (service result: start-limit-hit)"));
+    CHECK(job_failure_message("a.service", "weird", std::string("success")) ==
+          "restart job of a.service ended with result 'weird'");
 }
 
 TEST_CASE("systemd: summary line of a service restart") {
@@ -49,7 +53,7 @@ TEST_CASE("systemd: summary line of a service restart") {
 }
 
 TEST_CASE("systemd: summary line of units without a main PID") {
-    UnitState socket{"loaded", "active", "listening", std::nullopt};
+    UnitState socket{"loaded", "active", "listening", std::nullopt, std::nullopt};
     CHECK(restart_summary("x.socket", RestartStatus::succeeded, socket, socket) ==
           "x.socket restarted: active/listening");
     CHECK(restart_summary("x.socket", RestartStatus::failed, std::nullopt, std::nullopt) ==
@@ -62,7 +66,9 @@ TEST_CASE("systemd: unit state as evidence JSON") {
     CHECK(json["ActiveState"] == "active");
     CHECK(json["SubState"] == "running");
     CHECK(json["MainPID"] == 42);
-    CHECK_FALSE(unit_state_json(UnitState{"loaded", "active", "listening", std::nullopt})
-                    .contains("MainPID"));
+    CHECK(json["Result"] == "success");
+    CHECK_FALSE(
+        unit_state_json(UnitState{"loaded", "active", "listening", std::nullopt, std::nullopt})
+            .contains("MainPID"));
     CHECK(unit_state_json(std::nullopt) == nlohmann::json{{"LoadState", "not-loaded"}});
 }
