@@ -97,8 +97,8 @@ TEST_CASE("inventory/docker: running, exited and restarting containers and a com
     CHECK(running->state == "running");
     CHECK(running->image == containers.image);
     CHECK(running->id.size() == 64);
-    CHECK(running->restart_count == 0);
-    CHECK(running->started_at);
+    // Running containers are not inspected: the list's status says how long they have run.
+    CHECK_FALSE(running->restart_count);
     CHECK(running->created_unix > 0);
     CHECK(observe_container(*running).state == AppState::running);
 
@@ -109,12 +109,15 @@ TEST_CASE("inventory/docker: running, exited and restarting containers and a com
 
     const Container* restarting = find_container(inventory, containers.restarting);
     REQUIRE(restarting);
-    REQUIRE(restarting->restart_count);
-    CHECK(*restarting->restart_count >= 1);
     // Between two attempts it may briefly run /bin/false: a crash loop is never "running" for long.
     if (restarting->state != "running") {
+        REQUIRE(restarting->restart_count);
+        CHECK(*restarting->restart_count >= 1);
+        CHECK(restarting->started_at);
         CHECK(observe_container(*restarting).state == AppState::stopped);
     }
+    REQUIRE(exited->restart_count);
+    CHECK(*exited->restart_count == 0);
 
     const Container* member = find_container(inventory, containers.compose[0]);
     REQUIRE(member);

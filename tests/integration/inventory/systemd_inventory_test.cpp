@@ -97,7 +97,8 @@ TEST_CASE("inventory/systemd: units running, stopped, failed, flapping, installe
                         .count();
     CHECK(*running->since_unix_usec <= now_usec);
     CHECK(*running->since_unix_usec > now_usec - 600LL * 1000000);
-    CHECK_FALSE(running->unit_file_state);  // transient: no unit file in the lookup paths
+    // Transient units have their file under the runtime directory, listed as "transient".
+    CHECK(running->unit_file_state == "transient");
     CHECK(observe_unit(*running).state == AppState::running);
 
     const Unit* failed = find_unit(inventory, units.failed);

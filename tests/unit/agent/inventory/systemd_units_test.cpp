@@ -139,7 +139,7 @@ TEST_CASE("systemd: merges loaded units with installed unit files") {
     CHECK(podman->unit_file_state == "disabled");
     CHECK(observe_unit(*podman).state == AppState::stopped);
 
-    // Transient: loaded, no unit file.
+    // Loaded, and absent from the recorded file list (a transient unit here).
     const Unit* web = find_unit(units, "rec-web.service");
     REQUIRE(web);
     CHECK_FALSE(web->unit_file_state);
