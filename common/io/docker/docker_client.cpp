@@ -127,13 +127,6 @@ bool is_unreserved(unsigned char c) {
 
 }  // namespace
 
-std::optional<std::string_view> Response::header(std::string_view name) const {
-    for (const auto& [key, value] : headers) {
-        if (beast::iequals(key, name)) return std::string_view(value);
-    }
-    return std::nullopt;
-}
-
 void async_exchange(const asio::any_io_executor& executor, const DockerSettings& settings,
                     const Limits& limits, Request request, ExchangeHandler done) {
     std::make_shared<Exchange>(executor, settings, limits, std::move(request), std::move(done))
@@ -161,9 +154,10 @@ DockerClient::DockerClient(DockerSettings settings, Limits limits)
     : settings_(std::move(settings)), limits_(limits) {}
 
 Expected<Response, std::string> DockerClient::exchange(Request request) {
+    // `result` outlives the handler: run() returns only after the exchange has completed.
     std::optional<Expected<Response, std::string>> result;
     async_exchange(io_.get_executor(), settings_, limits_, std::move(request),
-                   [&result](Expected<Response, std::string> r) { result = std::move(r); });
+                   [out = &result](Expected<Response, std::string> r) { *out = std::move(r); });
     io_.restart();
     io_.run();
     if (!result) return unexpected(std::string("the Docker exchange ended without a result"));

@@ -165,7 +165,7 @@ TEST_CASE("docker: a socket that accepts and never answers fails within the step
     CHECK(outcome.stderr_output.text.find("no progress within 1500 ms") != std::string::npos);
 }
 
-TEST_CASE("docker: a socket that never accepts (full backlog wait) fails within the step timeout") {
+TEST_CASE("docker: a socket that never accepts the connection fails within the step timeout") {
     FakeEngine backlog(false);
     auto start = std::chrono::steady_clock::now();
 
