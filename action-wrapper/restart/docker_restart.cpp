@@ -41,6 +41,21 @@ Expected<ContainerState, io::docker::CallError> inspect(DockerClient& client,
     return io::docker::inspect_container(client, name_or_id, step_timeout(client, deadline));
 }
 
+// The inspection right after a restart. podman answers HTTP 500 ("read /proc/N/cgroup: no such
+// process") when the container's process exits while it is being inspected, so a failure other
+// than "no such container" is tried again, a few times, shortly after.
+Expected<ContainerState, io::docker::CallError> inspect_after_restart(DockerClient& client,
+                                                                      const std::string& id) {
+    constexpr int attempts = 3;
+    constexpr auto pause = std::chrono::milliseconds{150};
+    auto state = inspect(client, id, Clock::now() + client.settings().timeout);
+    for (int attempt = 1; attempt < attempts && !state && !state.error().not_found; ++attempt) {
+        std::this_thread::sleep_for(pause);
+        state = inspect(client, id, Clock::now() + client.settings().timeout);
+    }
+    return state;
+}
+
 // POST /containers/{id}/restart?t=N; the read may take as long as the stop grace plus a start.
 Expected<io::docker::Response, std::string> post_restart(DockerClient& client,
                                                          const std::string& id,
@@ -58,7 +73,7 @@ ContainerVerdict settle_check(DockerClient& client, const std::string& id,
     ContainerVerdict verdict = judge_restarted_container(before, after);
     if (verdict.status != RestartStatus::succeeded || settle.count() <= 0) return verdict;
     std::this_thread::sleep_for(std::min(settle, time_left(deadline)));
-    auto later = inspect(client, id, Clock::now() + client.settings().timeout);
+    auto later = inspect_after_restart(client, id);
     if (!later)
         return {RestartStatus::failed, "cannot inspect after restart: " + later.error().message};
     after = std::move(*later);
@@ -143,7 +158,7 @@ RestartOutcome restart_container_with(DockerClient& client, const std::string& n
         return outcome;
     }
     // The state after is evidence worth a moment past the deadline.
-    auto after = inspect(client, id, Clock::now() + client.settings().timeout);
+    auto after = inspect_after_restart(client, id);
     RestartOutcome outcome;
     outcome.before = container_state_json(*before);
     if (after) outcome.after = container_state_json(*after);
