@@ -7,6 +7,9 @@ kind=$1 package_dir=$2 build_date=$3 project_version=$4
 failures=0
 pass() { echo "ok   $*"; }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+# Escapes a literal (a package or library name such as libstdc++6) for use inside an ERE.
+ere_escape() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g'; }
+
 has() {  # has DESCRIPTION PATTERN FILE
   if grep -qE -- "$2" "$3"; then pass "$1"; else fail "$1 (no match for '$2')"; fi
 }
@@ -45,10 +48,12 @@ deb)
   # (libsodium, libsystemd, OpenSSL, ...) must show up in Depends.
   needed=$(needed_libraries "$deb")
   echo "     linked: $(echo $needed)"
+  # The native library's owner (libm.so.6 is also in libc6-i386, libstdc++.so.6 in lib32stdc++6).
+  multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
   for lib in $needed; do
-    owner=$(dpkg -S "*/$lib" 2>/dev/null | head -n1 | cut -d: -f1)
+    owner=$(dpkg -S "/usr/lib/$multiarch/$lib" "/lib/$multiarch/$lib" 2>/dev/null | head -n1 | cut -d: -f1)
     [ -n "$owner" ] || continue
-    has "depends on $owner (for $lib)" "^Depends:.*(^| |,)$owner( |,|\$)" "$out"
+    has "depends on $owner (for $lib)" "^Depends:.*(^| |,)$(ere_escape "$owner")( |,|\$)" "$out"
   done
   for lib in libsodium libsystemd libssl; do
     echo "$needed" | grep -q "^$lib" || echo "     note: no packaged binary links $lib yet"
@@ -98,7 +103,7 @@ rpm)
   # binaries link (libsodium, libsystemd, OpenSSL, ...) must be required.
   deb=$(ls "$package_dir"/monsys-agent_*.deb 2>/dev/null | head -n1)
   for lib in $(needed_libraries "$deb"); do
-    has "requires $lib" "^${lib//./\\.}\(\)" "$out"
+    has "requires $lib" "^$(ere_escape "$lib")\(\)" "$out"
   done
   has "requires sudo" '^sudo$' "$out"
   rpm -qlpv "$rpm_file" > "$out" 2>&1
