@@ -57,10 +57,12 @@ token() { # app-id type identifier
   $mint --key "$demo/hub.pem" --kid hub-demo-1 --iss https://hub.demo --sub demo-host \
     --app-id "$1" --app-type "$2" --identifier "$3" --reason "demo: operator clicked Restart"
 }
-restart() { # app-id token
-  printf '%s' "$2" | "$action" --config "$demo/agent.json" restart-app "$1" || echo "(exit code $?)"
+restart() { # app-id token: runs monsys-action, pretty-prints its JSON result and its exit code
+  local result rc=0
+  result=$(printf '%s' "$2" | "$action" --config "$demo/agent.json" restart-app "$1") || rc=$?
+  printf '%s\n' "$result" | /usr/bin/python3 -m json.tool
+  echo "monsys-action exit code: $rc"
 }
-pretty() { /usr/bin/python3 -m json.tool; }
 
 step "A real unit: monsys-demo-web.service"
 systemd-run --user --unit=monsys-demo-web /bin/sleep 100000 >/dev/null
@@ -70,24 +72,26 @@ unit_token=$(token web-unit systemd monsys-demo-web.service)
 echo "token (first 60 characters): ${unit_token:0:60}..."
 
 step "monsys-action restart-app web-unit"
-restart web-unit "$unit_token" | pretty
+restart web-unit "$unit_token"
 systemctl --user show -p MainPID,ActiveState monsys-demo-web.service
 
 step "The same token again: refused as a replay, nothing restarted"
-restart web-unit "$unit_token" | pretty
+restart web-unit "$unit_token"
 
 step "A real container: monsys-demo-db"
 podman rm -f -t 0 monsys-demo-db >/dev/null 2>&1 || true
-podman run -d --network none --name monsys-demo-db "$MONSYS_TEST_IMAGE" /bin/sleep 100000 >/dev/null
+# A process that stops on SIGTERM, so the restart does not wait out the 10 s stop grace.
+podman run -d --network none --name monsys-demo-db "$MONSYS_TEST_IMAGE" \
+  sh -c "trap 'exit 0' TERM; sleep 100000 & wait" >/dev/null
 echo "StartedAt: $(podman inspect -f '{{.State.StartedAt}}' monsys-demo-db)"
-restart db "$(token db docker monsys-demo-db)" | pretty
+restart db "$(token db docker monsys-demo-db)"
 echo "StartedAt: $(podman inspect -f '{{.State.StartedAt}}' monsys-demo-db)"
 
 step "A token signed by a key this host does not pin: refused"
 $mint --generate-key "$demo/rogue.pem" >/dev/null
 rogue=$($mint --key "$demo/rogue.pem" --kid hub-demo-1 --iss https://hub.demo --sub demo-host \
   --app-id db --app-type docker --identifier monsys-demo-db)
-restart db "$rogue" | pretty
+restart db "$rogue"
 
 podman rm -f -t 0 monsys-demo-db >/dev/null 2>&1 || true
 step "Done. See docs/monsys-action.md for the result format and docs/eat.md for the token rules."
