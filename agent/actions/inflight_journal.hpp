@@ -1,0 +1,46 @@
+#pragma once
+// Actions handed to monsys-action whose result is not in the outbox yet, one small fsync'd file
+// each under <state_dir>/hub/inflight/. When the agent dies while monsys-action runs, the next
+// start finds the record and reports the action as interrupted (docs/protocol.md,
+// reported_by "agent-recovery"), so the hub never waits forever for a result.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/util/expected.hpp"
+
+namespace monsys::agent::actions {
+
+struct InflightAction {
+    std::string jti;
+    std::string app_id;
+    std::string type;        // app type as in the token, e.g. "systemd"
+    std::string identifier;
+    std::string started_at;  // UTC, format_utc_millis
+};
+
+class InflightJournal {
+  public:
+    explicit InflightJournal(std::filesystem::path directory) : directory_(std::move(directory)) {}
+
+    // Creates the directory (0700) if needed and writes the record durably before returning.
+    Expected<bool, std::string> record(const InflightAction& action);
+    // Removes the record of this jti (no error if it is not there).
+    void remove(const std::string& jti);
+    // Every record left behind; files that do not parse are moved to `directory`/corrupt/.
+    std::vector<InflightAction> leftovers() const;
+
+  private:
+    std::filesystem::path file_for(const std::string& jti) const;  // jti hashed: any bytes are safe
+    std::filesystem::path directory_;
+};
+
+// The result object (same shape as monsys-action's, docs/monsys-action.md) for an action the
+// agent lost track of. `token_consumed` says whether the replay store holds the jti, i.e.
+// whether monsys-action had accepted the token before the agent died.
+nlohmann::json interrupted_result(const InflightAction& action, bool token_consumed,
+                                  const std::string& now_utc);
+
+}  // namespace monsys::agent::actions

@@ -1,0 +1,45 @@
+#pragma once
+// Remembers the observed state of each tracked app between observations: when each value was
+// first seen (changed_at) and whether a round of observations changed anything, which makes the
+// daemon send `state` at once instead of waiting for the next interval. Pure.
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/hub/messages.hpp"
+#include "agent/hub/tracked_apps_store.hpp"
+#include "common/inventory/observed_state.hpp"
+
+namespace monsys::agent::daemon {
+
+struct ObservedApp {
+    std::string id;
+    inventory::Observation observation;
+};
+
+class StateTracker {
+  public:
+    explicit StateTracker(std::map<std::string, hub::RememberedState> remembered = {})
+        : states_(std::move(remembered)) {}
+
+    // Records one round. Returns true when some app's observed value (running/stopped/unknown)
+    // differs from what was remembered for it. An app seen for the first time is not a change;
+    // its changed_at is `now`. A changed detail alone is not a change.
+    bool record(const std::vector<ObservedApp>& round, std::chrono::system_clock::time_point now);
+
+    // Drops apps that are no longer tracked.
+    void retain_only(const std::vector<hub::TrackedApp>& apps);
+
+    // One entry per tracked app, in the order given; an app never observed is unknown with
+    // detail "not observed yet" and changed_at = `now`.
+    std::vector<hub::AppStateReport> report(const std::vector<hub::TrackedApp>& apps,
+                                            std::chrono::system_clock::time_point now) const;
+
+    const std::map<std::string, hub::RememberedState>& remembered() const { return states_; }
+
+  private:
+    std::map<std::string, hub::RememberedState> states_;
+};
+
+}  // namespace monsys::agent::daemon
