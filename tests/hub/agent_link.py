@@ -4,6 +4,7 @@ legacy asyncio server of python3-websockets 10.x."""
 import asyncio
 import http
 import json
+import traceback
 
 import websockets.exceptions
 import websockets.server
@@ -64,7 +65,15 @@ class AgentLink:
     async def run(self):
         try:
             async for frame in self.ws:
-                await self.on_frame(frame)
+                try:
+                    await self.on_frame(frame)
+                except websockets.exceptions.ConnectionClosed:
+                    raise
+                except Exception:  # a bug here must not take the link down; say so and go on
+                    log("frame.internal_error", agent=self.agent_id,
+                        traceback=traceback.format_exc())
+                    await self.send_error("internal_error", "the hub failed on this frame; "
+                                          "see its log")
         except websockets.exceptions.ConnectionClosed:
             pass
 
@@ -154,6 +163,12 @@ def _offered_subprotocols(headers):
     return offered
 
 
+def _authorization(headers):
+    """The one Authorization header, or None (also when there are several)."""
+    values = headers.get_all("Authorization")
+    return values[0] if len(values) == 1 else None
+
+
 def _response(status, text, headers=()):
     return status, list(headers), text.encode() + b"\n"
 
@@ -165,11 +180,11 @@ async def serve(hub, host, port, ssl_context=None):
         if path.split("?", 1)[0] != PATH:
             log("ws.refused", path=path, status=404)
             return _response(http.HTTPStatus.NOT_FOUND, f"no WebSocket endpoint at {path}")
-        agent_id = hub.authenticate(headers.get("Authorization"))
+        agent_id = hub.authenticate(_authorization(headers))
         if agent_id is None:
             why = "missing" if "Authorization" not in headers else "wrong"
             log("ws.refused", status=401, token=why,
-                user_agent=headers.get("User-Agent", ""))
+                user_agent=" ".join(headers.get_all("User-Agent")))
             return _response(http.HTTPStatus.UNAUTHORIZED, f"agent token {why}",
                              [("WWW-Authenticate", 'Bearer realm="monsys-hub"')])
         if SUBPROTOCOL not in _offered_subprotocols(headers):
@@ -179,7 +194,7 @@ async def serve(hub, host, port, ssl_context=None):
         return None
 
     async def handler(ws):
-        agent_id = hub.authenticate(ws.request_headers.get("Authorization"))
+        agent_id = hub.authenticate(_authorization(ws.request_headers))
         if agent_id is None or ws.subprotocol != SUBPROTOCOL:  # process_request refused these
             await ws.close(1008)
             return

@@ -489,6 +489,9 @@ class Hub:
 
         token, claims = minting.mint_restart(self.signing_key, self.kid, self.issuer, app,
                                              reason, by)
+        if len(token) > minting.MAX_TOKEN_BYTES:
+            raise ApiError(400, f"the token would be {len(token)} bytes, over the "
+                                f"{minting.MAX_TOKEN_BYTES} an agent accepts: shorten the reason")
         return await self._register_action(app["agent_id"], token, claims, source="rest",
                                            remote=remote)
 

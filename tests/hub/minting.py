@@ -14,6 +14,7 @@ TYP = "monsys-eat+jwt"
 AUDIENCE = "monsys-agent"
 ACTION = "restart-app"
 TTL_SECS = 120
+MAX_TOKEN_BYTES = 8192   # docs/eat.md: a longer token is refused as too_large
 
 
 def load_signing_key(path):

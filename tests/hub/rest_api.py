@@ -9,6 +9,7 @@ import traceback
 from aiohttp import web
 
 from core import ApiError, log
+from validate import BadMessage, parse_json_strict
 
 MAX_BODY = 64 * 1024 * 1024   # the test send endpoint carries frames over 32 MiB
 
@@ -42,9 +43,11 @@ async def _body(request, required=True):
             raise ApiError(400, "a JSON body is required")
         return {}
     try:
-        body = json.loads(await request.read())
-    except ValueError as e:
-        raise ApiError(400, f"the body is not JSON: {e}") from None
+        body = parse_json_strict((await request.read()).decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "the body is not UTF-8") from None
+    except BadMessage as e:
+        raise ApiError(400, f"the body is not acceptable JSON: {e}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object")
     return body

@@ -151,12 +151,14 @@ def decode_eat(token, public_key_b64, agent_id):
 class HubTestCase(unittest.IsolatedAsyncioTestCase):
     TLS = False
     LIVENESS_INTERVAL = 3600
+    EXTRA_ARGS = ()
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="monsys-hub-selftest-")
         cls.hub = testkit.HubProcess.create(cls.tmp, AGENTS, tls=cls.TLS,
-                                            liveness_interval=cls.LIVENESS_INTERVAL)
+                                            liveness_interval=cls.LIVENESS_INTERVAL,
+                                            extra_args=cls.EXTRA_ARGS)
         cls.hub.start()
 
     @classmethod
@@ -403,6 +405,7 @@ class HubOverTls(HubTestCase):
                '{"type": "state", "seq": "1", "observed_at": "x", "apps": []}',
                '{"type": "state", "seq": 1, "observed_at": "x", "apps": {}}',
                '{"type": "state", "seq": 1, "seq": 2, "observed_at": "x", "apps": []}',
+               '{"type": "state", "seq": 1, "observed_at": "\\ud800", "apps": []}',
                '{"type": "inventory", "seq": 1, "kind": "extended", "collected_at": "x", '
                '"inventory": {}}',
                '{"type": "action_result", "seq": 1, "jti": "j", "reported_by": "me", '
@@ -665,6 +668,13 @@ class HubOverTls(HubTestCase):
         self.assertEqual(status, 400)
         self.assertEqual([a["id"] for a in self.hub.api(
             "GET", "/api/v1/apps?agent_id=agent-16")["apps"]], [app["id"]])
+        # a token the agent would refuse as too_large is not minted
+        long = self.hub.create_app("agent-16", "long", "process", "/" + "a" * 3000,
+                                   restart_command="/" + "b" * 3000)
+        status, answer = self.hub.call("POST", f"/api/v1/apps/{long['id']}/restart",
+                                       {"reason": "x"}, {"X-TOTP-Code": self.hub.totp()})
+        self.assertEqual(status, 400)
+        self.assertIn("8192", answer["error"])
 
 
 # ---------------------------------------------------------------- plain ws, timer, restarts
@@ -672,11 +682,14 @@ class HubOverTls(HubTestCase):
 
 class HubLivenessTimer(HubTestCase):
     LIVENESS_INTERVAL = 0.2
+    EXTRA_ARGS = ("--state-interval", "5", "--inventory-interval", "600")
 
     async def test_alert_after_three_checks_and_the_unknown_rule(self):
         agent = self.agent("agent-01")
         self.assertTrue(self.hub.ws_url.startswith("ws://"))
-        await agent.connect()
+        welcome = await agent.connect()
+        self.assertEqual((welcome["state_interval_secs"], welcome["inventory_interval_secs"]),
+                         (5, 600))
         down = self.hub.create_app("agent-01", "web", "systemd", "nginx.service")
         vague = self.hub.create_app("agent-01", "worker", "docker", "worker")
         await agent.data(agent.state((down["id"], "stopped"), (vague["id"], "unknown")))

@@ -94,16 +94,39 @@ def _no_constant(name):
     raise BadMessage(f"{name} is not JSON")
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _unencodable(value):
+    """True when a string in `value` (a member name too) cannot be written as UTF-8: a lone
+    surrogate escape such as "\\ud800" that json.loads lets through."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_unencodable(k) or _unencodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unencodable(v) for v in value)
+    return False
+
+
 def parse_json_strict(text):
-    """json.loads refusing duplicate member names, NaN/Infinity and absurd nesting."""
+    """json.loads refusing duplicate member names, NaN/Infinity, absurd nesting and lone
+    surrogates (which could not be stored as UTF-8)."""
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except BadMessage:
         raise
     except RecursionError:
         raise BadMessage("JSON nested too deeply") from None
     except ValueError as e:
         raise BadMessage(f"invalid JSON: {e}") from None
+    if _SURROGATE_ESCAPE.search(text) and _unencodable(value):
+        raise BadMessage("a string holds a lone UTF-16 surrogate (not valid Unicode)")
+    return value
 
 
 # --- agent messages (docs/protocol.md, "Agent -> hub") ---
@@ -185,9 +208,9 @@ def check_state(msg):
 
 def check_action_result(msg):
     _check_seq(msg)
-    jti = _require(msg, "jti", str, "a string or null", nullable=True)
-    if jti is not None and not jti:
-        raise BadMessage("action_result: jti must not be empty")
+    # A string; null or "" are taken when the agent could not read one (a token refused before
+    # its signature verified): such a result is then unique by its seq alone.
+    _require(msg, "jti", str, "a string or null", nullable=True)
     reported_by = _require(msg, "reported_by", str, "a string")
     if reported_by not in REPORTED_BY:
         raise BadMessage("action_result: reported_by must be one of " + ", ".join(REPORTED_BY))
