@@ -27,7 +27,6 @@ class AgentLink:
         self.ws = ws
         self.agent_id = agent_id
         self.hello_seen = False
-        self.unknown_types = set()
         self._send_lock = asyncio.Lock()
         peer = ws.remote_address
         self.remote = f"{peer[0]}:{peer[1]}" if peer else "?"
@@ -52,6 +51,8 @@ class AgentLink:
                                               separators=(",", ":")), msg["type"])
 
     async def send_error(self, code, message):
+        if len(message) > 500:   # it may quote the agent's frame; stay far below 1 MiB
+            message = message[:500] + "..."
         await self.send_json({"type": "error", "code": code, "message": message})
 
     async def close(self, code=1000, reason=""):

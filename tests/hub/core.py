@@ -35,6 +35,8 @@ def log(event, **fields):
     parts = [now_iso(), "hub", event]
     for name, value in fields.items():
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=True)
+        if len(text) > 1000 and name != "traceback":
+            text = text[:1000] + "..."
         if not text or any(c in text for c in ' ="\\') or not text.isprintable():
             text = json.dumps(text, ensure_ascii=True)
         parts.append(f"{name}={text}")
@@ -77,6 +79,10 @@ class Hub:
         self.kid = kid
         self.issuer = issuer
         self.totp = pyotp.TOTP(totp_secret)
+        try:
+            self.totp.now()
+        except Exception:
+            raise ValueError("the TOTP secret is not base32") from None
         self.state_interval = state_interval
         self.inventory_interval = inventory_interval
         self.links = {}                      # agent_id -> connected AgentLink
@@ -104,6 +110,8 @@ class Hub:
         return sorted(set(self.agent_tokens.values()) | set(self.store.agents))
 
     def record_frame(self, agent_id, direction, kind, size, **extra):
+        if isinstance(kind, str) and len(kind) > 64:
+            kind = kind[:64] + "..."
         self.frames[agent_id].append({"ts": now_iso(), "dir": direction, "type": kind,
                                       "bytes": size, **extra})
 

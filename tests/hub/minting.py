@@ -19,7 +19,10 @@ MAX_TOKEN_BYTES = 8192   # docs/eat.md: a longer token is refused as too_large
 
 def load_signing_key(path):
     with open(path, "rb") as f:
-        key = serialization.load_pem_private_key(f.read(), password=None)
+        try:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+        except (ValueError, TypeError):
+            raise ValueError(f"{path} is not an unencrypted PEM private key") from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")
     return key

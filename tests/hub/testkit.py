@@ -14,7 +14,7 @@ agent token file, starting and stopping the hub as a subprocess, and REST calls 
     hub.stop()
 
 As a command (for shell demos):
-    testkit.py key PEM            make an Ed25519 hub key, print its public key (base64, raw 32 bytes)
+    testkit.py key PEM            make an Ed25519 hub key, print its public key (base64, 32 bytes)
     testkit.py public-key PEM     print the public key of an existing PEM
     testkit.py totp-secret FILE   write a new base32 TOTP secret to FILE, print it
     testkit.py totp FILE          print the current code for the secret in FILE
