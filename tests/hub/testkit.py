@@ -117,15 +117,22 @@ def _openssl(*args, cwd):
 
 def make_ca_and_cert(directory, hosts=("localhost", "127.0.0.1", "::1"), days=2):
     """A throw-away CA (ca.pem, ca.key) and a server certificate signed by it (server.pem,
-    server.key) for `hosts` (DNS names and IP addresses in subjectAltName), with the openssl
-    CLI, P-256 keys. Returns the paths."""
+    server.key) for `hosts`, with the openssl CLI, P-256 keys. Returns the paths.
+
+    A host name goes into subjectAltName as DNS; an IPv4 address as IP *and* as DNS, so that the
+    certificate passes both ways of checking a URL such as wss://127.0.0.1:PORT/: as an address
+    (X509_VERIFY_PARAM_set1_ip_asc, Python's ssl) and as a host name
+    (X509_VERIFY_PARAM_set1_host, which only looks at DNS entries)."""
     os.makedirs(directory, exist_ok=True)
     sans = []
     for host in hosts:
         try:
-            ipaddress.ip_address(host)
-            sans.append(f"IP:{host}")
+            address = ipaddress.ip_address(host)
         except ValueError:
+            sans.append(f"DNS:{host}")
+            continue
+        sans.append(f"IP:{host}")
+        if address.version == 4:
             sans.append(f"DNS:{host}")
     curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
     _openssl("req", "-x509", *curve, "-keyout", "ca.key", "-out", "ca.pem", "-days", str(days),
