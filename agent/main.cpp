@@ -5,24 +5,43 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "agent/commands/check_config_command.hpp"
+#include "agent/commands/once_command.hpp"
+#include "agent/daemon/daemon.hpp"
 #include "agent/inventory/inventory_command.hpp"
 #include "common/build_info.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App cli{"monsys-agent: the monsys host agent"};
+    CLI::App cli{
+        "monsys-agent: the monsys host agent.\n"
+        "Without a subcommand it runs as the daemon: keeps the WebSocket to the hub, reports the\n"
+        "tracked apps' state and the host inventory, and hands signed restarts to monsys-action."};
     cli.set_version_flag("--version", std::string("monsys-agent ") + monsys::build_info::version);
-    cli.require_subcommand(1);
+    const std::string config_help = std::string("Configuration file (default ") +
+                                    monsys::build_info::default_config_path + ")";
+
+    std::optional<std::string> config_path;
+    bool once = false;
+    cli.add_option("--config", config_path, config_help);
+    cli.add_flag("--once", once,
+                 "Collect the inventory, send it to the hub, wait for the ack (30 s) and exit; "
+                 "exit 0 acked, 1 config, 2 hub unreachable, 3 token refused, 4 no ack");
 
     monsys::agent::InventoryCommandOptions inventory;
     auto* inventory_command =
         cli.add_subcommand("inventory", "Print this host's inventory as JSON (needs no hub)");
     inventory_command->add_option("--config", inventory.config_path,
-                                  std::string("Configuration file (default ") +
-                                      monsys::build_info::default_config_path + ", if it exists)");
+                                  config_help + ", if it exists");
     inventory_command->add_option("--section", inventory.sections,
                                   "Comma-separated: systemd,docker,processes,packages,ports "
                                   "(default: all; host is always included)");
     inventory_command->add_flag("--pretty", inventory.pretty, "Indent the JSON");
+
+    monsys::agent::commands::CheckConfigOptions check;
+    auto* check_command = cli.add_subcommand(
+        "check-config", "Check the configuration, the token file, the state directory and the "
+                        "action command without connecting; exit 0 when the daemon can start");
+    check_command->add_option("--config", check.config_path, config_help);
 
     CLI11_PARSE(cli, argc, argv);
 
@@ -36,5 +55,12 @@ int main(int argc, char** argv) {
         }
         return result.exit_status;
     }
-    return monsys::agent::exit_usage;
+    if (*check_command) {
+        if (!check.config_path) check.config_path = config_path;
+        return monsys::agent::commands::run_check_config(check, std::cout, std::cerr);
+    }
+    if (once) {
+        return monsys::agent::commands::run_once({config_path, 30}, std::cout, std::cerr);
+    }
+    return monsys::agent::daemon::run_daemon({config_path});
 }

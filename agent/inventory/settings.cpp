@@ -15,11 +15,16 @@ Expected<InventorySettings, std::string> load_inventory_settings(
     if (!config_path && !std::filesystem::exists(path, error)) return settings;
     auto config = config::load_config(path);
     if (!config) return unexpected(config.error());
-    settings.systemd_bus = config->systemd_bus == config::BusKind::user
+    return inventory_settings_from(*config);
+}
+
+InventorySettings inventory_settings_from(const config::Config& config) {
+    InventorySettings settings;
+    settings.systemd_bus = config.systemd_bus == config::BusKind::user
                                ? io::SystemdBusSettings::Kind::user
                                : io::SystemdBusSettings::Kind::system;
-    settings.docker_socket = config->docker_socket;
-    settings.source_timeout = std::chrono::seconds(config->source_timeout_secs);
+    settings.docker_socket = config.docker_socket;
+    settings.source_timeout = std::chrono::seconds(config.source_timeout_secs);
     return settings;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "common/config/config.hpp"
 #include "common/io/systemd/bus.hpp"
 #include "common/util/expected.hpp"
 
@@ -18,6 +19,9 @@ struct InventorySettings {
     // Where /proc and /etc are read from: "" is the host itself.
     std::string root;
 };
+
+// The inventory's fields of a loaded configuration.
+InventorySettings inventory_settings_from(const config::Config& config);
 
 // An explicit path must load. Without one, the default path is used when it exists, and the
 // defaults when it does not; a file that exists but does not parse is an error either way.

@@ -42,6 +42,12 @@ FieldError read_seconds(const Json& value, std::int64_t& out, std::int64_t min, 
     return std::nullopt;
 }
 
+FieldError read_bool(const Json& value, bool& out) {
+    if (!value.is_boolean()) return "must be true or false";
+    out = value.get<bool>();
+    return std::nullopt;
+}
+
 FieldError read_string_list(const Json& value, std::vector<std::string>& out, bool allow_empty) {
     if (!value.is_array()) return "must be an array of strings";
     if (!allow_empty && value.empty()) return "must not be empty";
@@ -122,6 +128,10 @@ FieldError read_field(const std::string& name, const Json& value, Config& config
     if (name == "hub_url") return read_hub_url(value, config.hub_url);
     if (name == "hub_token_file") return read_path(value, config.hub_token_file);
     if (name == "hub_ca_file") return read_path(value, config.hub_ca_file, /*allow_empty=*/true);
+    if (name == "hub_state_dir") return read_path(value, config.hub_state_dir);
+    if (name == "hub_allow_insecure_ws") return read_bool(value, config.hub_allow_insecure_ws);
+    if (name == "observe_interval_secs")
+        return read_seconds(value, config.observe_interval_secs, 1, 3600);
     if (name == "state_interval_secs")
         return read_seconds(value, config.state_interval_secs, 5, day);
     if (name == "inventory_interval_secs") {

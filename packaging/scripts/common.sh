@@ -47,6 +47,9 @@ monsys_create_layout() {
         chmod 0750 /var/lib/monsys
         chown monsys-action:monsys /var/lib/monsys/eat
         chmod 2750 /var/lib/monsys/eat
+        mkdir -p /var/lib/monsys/hub
+        chown monsys:monsys /var/lib/monsys/hub
+        chmod 0700 /var/lib/monsys/hub
     fi
     # The hub token: readable by the agent alone. Never overwritten once it exists.
     if [ ! -e "$MONSYS_TOKEN" ]; then

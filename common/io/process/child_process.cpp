@@ -89,13 +89,16 @@ class SpawnAttributes {
     posix_spawnattr_t attr_;
 };
 
-// stdin from /dev/null, stdout/stderr into the pipes, cwd, and every other descriptor closed
-// (closefrom also covers descriptors some library opened without O_CLOEXEC).
+// stdin from /dev/null (or from in_fd), stdout/stderr into the pipes, cwd, and every other
+// descriptor closed (closefrom also covers descriptors some library opened without O_CLOEXEC).
 class SpawnFileActions {
   public:
-    SpawnFileActions(int out_fd, int err_fd, const std::string& cwd) {
+    SpawnFileActions(int in_fd, int out_fd, int err_fd, const std::string& cwd) {
         posix_spawn_file_actions_init(&actions_);
-        ok_ = posix_spawn_file_actions_addopen(&actions_, 0, "/dev/null", O_RDONLY, 0) == 0 &&
+        bool stdin_ok =
+            in_fd >= 0 ? posix_spawn_file_actions_adddup2(&actions_, in_fd, 0) == 0
+                       : posix_spawn_file_actions_addopen(&actions_, 0, "/dev/null", O_RDONLY, 0) == 0;
+        ok_ = stdin_ok &&
               posix_spawn_file_actions_adddup2(&actions_, out_fd, 1) == 0 &&
               posix_spawn_file_actions_adddup2(&actions_, err_fd, 2) == 0 &&
               posix_spawn_file_actions_addchdir_np(&actions_, cwd.c_str()) == 0 &&
@@ -291,8 +294,28 @@ Expected<ChildResult, std::string> run_child(const ChildSpec& spec, const ChildL
     auto err = make_pipe();
     if (!out || !err) return unexpected("cannot create pipes: " + errno_text(errno));
 
+    // The input goes into a blocking pipe before the program starts; it fits (max_stdin_bytes is
+    // below the pipe's capacity), so nothing waits on the program to read it.
+    UniqueFd stdin_read;
+    if (!spec.stdin_data.empty()) {
+        if (spec.stdin_data.size() > max_stdin_bytes) {
+            return unexpected(std::string("standard input for the program is too large"));
+        }
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) return unexpected("cannot create pipes: " + errno_text(errno));
+        stdin_read.reset(fds[0]);
+        UniqueFd stdin_write(fds[1]);
+        std::string_view left = spec.stdin_data;
+        while (!left.empty()) {
+            ssize_t n = ::write(stdin_write.get(), left.data(), left.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return unexpected("cannot write the program's input: " + errno_text(errno));
+            left.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
     SpawnAttributes attributes;
-    SpawnFileActions actions(out->write.get(), err->write.get(), spec.cwd);
+    SpawnFileActions actions(stdin_read.get(), out->write.get(), err->write.get(), spec.cwd);
     if (!actions.ok()) return unexpected(std::string("cannot prepare the spawn file actions"));
 
     std::vector<std::string> argv_strings = spec.argv.empty() ? std::vector{spec.path} : spec.argv;
@@ -307,6 +330,7 @@ Expected<ChildResult, std::string> run_child(const ChildSpec& spec, const ChildL
     if (rc != 0) return unexpected("cannot execute " + spec.path + ": " + errno_text(rc));
     out->write.reset();
     err->write.reset();
+    stdin_read.reset();
 
     Supervisor supervisor(pid, std::move(out->read), std::move(err->read), limits, start);
     return supervisor.run(start);

@@ -1,6 +1,6 @@
 #pragma once
 // Runs one program directly (posix_spawn: no shell, no PATH lookup) with a fixed environment,
-// cwd, stdin from /dev/null, its own process group and no inherited descriptors; captures
+// cwd, stdin from /dev/null (or given bytes), its own process group and no inherited descriptors; captures
 // stdout and stderr separately up to a cap while draining the rest, and ends the whole process
 // group on timeout (SIGTERM, grace period, SIGKILL). Blocking: call it from a worker thread.
 #include <chrono>
@@ -17,7 +17,11 @@ struct ChildSpec {
     std::vector<std::string> argv;  // empty = {path}
     std::vector<std::string> env;   // "KEY=VALUE" lines: exactly the child's environment
     std::string cwd = "/";
+    // Written to the program's standard input, which is then closed; empty = /dev/null. At most
+    // max_stdin_bytes, so that it fits into the pipe before the program starts.
+    std::string stdin_data;
 };
+inline constexpr std::size_t max_stdin_bytes = 60 * 1024;
 
 struct ChildLimits {
     std::chrono::milliseconds timeout{120000};

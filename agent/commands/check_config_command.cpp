@@ -1,0 +1,43 @@
+#include "agent/commands/check_config_command.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "agent/daemon/agent_setup.hpp"
+#include "agent/hub/agent_token.hpp"
+
+namespace monsys::agent::commands {
+
+int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::ostream& err) {
+    const std::string prefix = "monsys-agent check-config: ";
+    auto setup = daemon::prepare_agent(options.config_path);
+    if (!setup) {
+        err << prefix << setup.error() << "\n";
+        return 1;
+    }
+    std::vector<std::string> problems;
+    if (auto token = hub::read_agent_token(setup->config.hub_token_file); !token) {
+        problems.push_back(token.error());
+    }
+    const auto& state_dir = setup->config.state_dir;
+    if (::access(state_dir.c_str(), W_OK | X_OK) != 0) {
+        problems.push_back("state_dir " + state_dir.string() +
+                           ": not writable by this user (the agent keeps its outbox there)");
+    }
+    const std::string& wrapper = setup->config.action_command.front();
+    struct stat info {};
+    if (::stat(wrapper.c_str(), &info) != 0 || !S_ISREG(info.st_mode) ||
+        ::access(wrapper.c_str(), X_OK) != 0) {
+        problems.push_back("action_command: " + wrapper + " is not an executable file");
+    }
+    for (const auto& problem : problems) err << prefix << problem << "\n";
+    if (!problems.empty()) return 1;
+    out << "config " << setup->config_path.string() << " is ok: agent " << setup->config.agent_id
+        << ", hub " << setup->config.hub_url << ", " << setup->config.hub_keys.size()
+        << " pinned hub key(s)\n";
+    return 0;
+}
+
+}  // namespace monsys::agent::commands

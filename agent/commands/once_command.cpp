@@ -1,0 +1,147 @@
+#include "agent/commands/once_command.hpp"
+
+#include <chrono>
+#include <sstream>
+
+#include "agent/daemon/agent_setup.hpp"
+#include "agent/hub/messages.hpp"
+#include "agent/hub/sequence_counter.hpp"
+#include "agent/inventory/collect.hpp"
+#include "common/inventory/inventory_json.hpp"
+
+namespace monsys::agent::commands {
+namespace {
+
+struct OnceOutcome {
+    int status = once_no_ack;
+    std::string line;
+};
+
+std::string inventory_summary(const inventory::Inventory& inv) {
+    std::ostringstream out;
+    out << (inv.systemd ? std::to_string(inv.systemd->units.size()) : "no") << " units, "
+        << (inv.docker ? std::to_string(inv.docker->containers.size()) : "no") << " containers, "
+        << (inv.docker ? std::to_string(inv.docker->compose_services.size()) : "no")
+        << " compose services, "
+        << (inv.processes ? std::to_string(inv.processes->processes.size()) : "no")
+        << " processes, "
+        << (inv.packages ? std::to_string(inv.packages->packages.size()) : "no") << " packages, "
+        << (inv.ports ? std::to_string(inv.ports->ports.size()) : "no") << " ports";
+    return out.str();
+}
+
+// Reads frames until the ack for `seq`; the caller's deadline aborts the connection.
+asio::awaitable<void> exchange(hub::HubConnection& connection, std::string hello,
+                               std::string message, std::uint64_t seq, const bool& timed_out,
+                               OnceOutcome& outcome) {
+    if (auto failure = co_await connection.connect()) {
+        if (timed_out) co_return;
+        outcome.status = failure->kind == hub::ConnectFailure::token_refused ? once_token_refused
+                                                                             : once_hub_unreachable;
+        outcome.line = failure->message;
+        co_return;
+    }
+    if (co_await connection.write(std::move(hello)) || co_await connection.write(std::move(message))) {
+        outcome = {once_hub_unreachable, "the hub closed the connection while the inventory was sent"};
+        co_return;
+    }
+    for (;;) {
+        hub::Frame frame = co_await connection.read();
+        if (frame.error) {
+            if (!timed_out) {
+                outcome = {once_no_ack, "the hub closed the connection before acking seq " +
+                                            std::to_string(seq) + " (" + frame.error.message() + ")"};
+            }
+            co_return;
+        }
+        auto decoded = hub::decode_hub_message(frame.text);
+        if (!decoded) continue;
+        if (auto* ack = std::get_if<hub::Ack>(&*decoded); ack && ack->seq == seq) {
+            outcome = {once_acked, ""};
+            co_await connection.close();
+            co_return;
+        }
+    }
+}
+
+}  // namespace
+
+int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
+    const std::string prefix = "monsys-agent --once: ";
+    auto setup = daemon::prepare_agent(options.config_path);
+    if (!setup) {
+        err << prefix << setup.error() << "\n";
+        return once_config_error;
+    }
+    auto connect = daemon::connect_options(*setup);
+    if (!connect) {
+        err << prefix << connect.error() << "\n";
+        return once_config_error;
+    }
+    if (auto dirs = daemon::prepare_state_dirs(setup->paths); !dirs) {
+        err << prefix << dirs.error() << "\n";
+        return once_config_error;
+    }
+    auto counter = hub::SequenceCounter::open(setup->paths.seq_file);
+    if (!counter) {
+        err << prefix << counter.error() << "\n";
+        return once_config_error;
+    }
+
+    inventory::CollectRequest request;
+    request.settings = setup->inventory_settings;
+    const auto started = std::chrono::steady_clock::now();
+    auto collected = inventory::collect_inventory(request);
+    const auto collect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+
+    auto seq = counter->allocate();
+    if (!seq) {
+        err << prefix << seq.error() << "\n";
+        return once_config_error;
+    }
+    auto message = hub::make_inventory_message(inventory::to_json(collected.inventory),
+                                               std::chrono::system_clock::now());
+    message["seq"] = *seq;
+    hub::HelloFields hello{setup->config.agent_id, build_info::version, setup->host.hostname,
+                           setup->host.boot_id,   setup->config.tags,  counter->last_acked()};
+
+    asio::io_context io(1);
+    auto connection = hub::make_hub_connection(io.get_executor(), setup->tls, std::move(*connect));
+    bool timed_out = false;
+    OnceOutcome outcome;
+    asio::steady_timer deadline(io);
+    deadline.expires_after(std::chrono::seconds(options.ack_timeout_secs));
+    deadline.async_wait([&](beast::error_code ec) {
+        if (ec) return;
+        timed_out = true;
+        connection->abort();
+    });
+    asio::co_spawn(io,
+                   exchange(*connection, hub::encode_hello(hello),
+                            message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                            *seq, timed_out, outcome),
+                   [&deadline](std::exception_ptr) { deadline.cancel(); });
+    io.run();
+
+    if (timed_out) {
+        err << prefix << "no ack from the hub within " << options.ack_timeout_secs << " s\n";
+        return once_no_ack;
+    }
+    if (outcome.status != once_acked) {
+        err << prefix << outcome.line << "\n";
+        return outcome.status;
+    }
+    if (auto recorded = counter->record_ack(*seq); !recorded) {
+        err << prefix << "warning: " << recorded.error() << "\n";
+    }
+    out << "sent inventory: " << inventory_summary(collected.inventory) << " ("
+        << collect_ms.count() << " ms); hub acked seq " << *seq << "\n";
+    if (collected.abandoned_work) {
+        out.flush();
+        std::_Exit(once_acked);
+    }
+    return once_acked;
+}
+
+}  // namespace monsys::agent::commands

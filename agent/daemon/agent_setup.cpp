@@ -1,0 +1,103 @@
+#include "agent/daemon/agent_setup.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include "agent/hub/agent_token.hpp"
+#include "agent/inventory/host.hpp"
+#include "common/build_info.hpp"
+
+namespace monsys::agent::daemon {
+
+AgentPaths agent_paths(const config::Config& config) {
+    AgentPaths paths;
+    paths.hub_dir = config.hub_state_dir.empty() ? config.state_dir / "hub" : config.hub_state_dir;
+    paths.outbox_dir = paths.hub_dir / "outbox";
+    paths.seq_file = paths.hub_dir / "seq";
+    paths.tracked_apps_file = paths.hub_dir / "tracked-apps.json";
+    paths.inflight_dir = paths.hub_dir / "inflight";
+    paths.inventory_acked_file = paths.hub_dir / "inventory-acked-boot";
+    return paths;
+}
+
+Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>& config_path) {
+    AgentSetup setup;
+    setup.config_path = config_path ? *config_path : build_info::default_config_path;
+    auto config = config::load_config(setup.config_path);
+    if (!config) return unexpected("config " + config.error());
+    setup.config = std::move(*config);
+    const std::string where = "config " + setup.config_path.string() + ": ";
+    if (auto missing = config::missing_for_actions(setup.config)) return unexpected(where + *missing);
+    if (setup.config.hub_url.empty()) {
+        return unexpected(where + "field 'hub_url' is required (wss://your-hub/...)");
+    }
+    auto url = hub::parse_hub_url(setup.config.hub_url, setup.config.hub_allow_insecure_ws);
+    if (!url) return unexpected(where + "field 'hub_url': " + url.error());
+    setup.url = std::move(*url);
+    if (setup.url.tls) {
+        auto tls = hub::make_tls_context(setup.config.hub_ca_file);
+        if (!tls) return unexpected(where + tls.error());
+        setup.tls = std::move(*tls);
+    }
+    setup.paths = agent_paths(setup.config);
+    setup.host = inventory::read_host("");
+    setup.inventory_settings = inventory::inventory_settings_from(setup.config);
+    return setup;
+}
+
+Expected<bool, std::string> prepare_state_dirs(const AgentPaths& paths) {
+    for (const auto& dir : {paths.hub_dir, paths.outbox_dir, paths.inflight_dir}) {
+        if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+            return unexpected("cannot create " + dir.string() + ": " + std::strerror(errno) +
+                              " (is state_dir writable by the agent's user?)");
+        }
+    }
+    return true;
+}
+
+Expected<hub::ConnectOptions, std::string> connect_options(const AgentSetup& setup) {
+    auto token = hub::read_agent_token(setup.config.hub_token_file);
+    if (!token) return unexpected(token.error());
+    hub::ConnectOptions options;
+    options.url = setup.url;
+    options.token = std::move(*token);
+    options.user_agent = std::string("monsys-agent/") + build_info::version;
+    return options;
+}
+
+actions::ActionSettings action_settings_from(const config::Config& config) {
+    actions::ActionSettings settings;
+    settings.verifier.issuer = config.issuer;
+    settings.verifier.agent_id = config.agent_id;
+    settings.verifier.keys = config.hub_keys;
+    settings.verifier.clock_skew_secs = config.clock_skew_secs;
+    settings.verifier.max_lifetime_secs = config.max_token_lifetime_secs;
+    settings.replay_store = config::replay_store_path(config);
+    settings.action_command = config.action_command;
+    // monsys-action's own restart timeout, its inspection before and after, and sudo.
+    settings.wrapper_timeout = std::chrono::seconds(config.restart_timeout_secs + 30);
+    // A fixed environment; the session bus variables pass through for systemd_bus "user".
+    settings.environment = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"};
+    for (const char* name : {"DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"}) {
+        if (const char* value = std::getenv(name)) {
+            settings.environment.push_back(std::string(name) + "=" + value);
+        }
+    }
+    return settings;
+}
+
+std::optional<std::string> read_small_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::string text(4096, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
+}  // namespace monsys::agent::daemon

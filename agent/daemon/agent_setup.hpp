@@ -1,0 +1,58 @@
+#pragma once
+// What the daemon, `--once` and `check-config` share: the configuration loaded and checked for
+// the hub link, the hub URL, the TLS context, this host's identity and where the agent keeps its
+// state. Every error is one line that names the file or field and what to do.
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "agent/actions/action_runner.hpp"
+#include "agent/hub/hub_connection.hpp"
+#include "agent/hub/hub_url.hpp"
+#include "agent/inventory/settings.hpp"
+#include "common/config/config.hpp"
+#include "common/inventory/model.hpp"
+
+namespace monsys::agent::daemon {
+
+struct AgentPaths {
+    std::filesystem::path hub_dir;               // <state_dir>/hub
+    std::filesystem::path outbox_dir;            // <state_dir>/hub/outbox
+    std::filesystem::path seq_file;              // <state_dir>/hub/seq
+    std::filesystem::path tracked_apps_file;     // <state_dir>/hub/tracked-apps.json
+    std::filesystem::path inflight_dir;          // <state_dir>/hub/inflight
+    std::filesystem::path inventory_acked_file;  // <state_dir>/hub/inventory-acked-boot
+};
+AgentPaths agent_paths(const config::Config& config);
+
+struct AgentSetup {
+    std::filesystem::path config_path;
+    config::Config config;
+    hub::HubUrl url;
+    std::shared_ptr<asio::ssl::context> tls;  // null for ws://
+    AgentPaths paths;
+    inventory::HostInfo host;
+    inventory::InventorySettings inventory_settings;
+};
+
+// Loads the configuration (the default path when none is given) and checks what the hub link
+// needs: agent_id, issuer and hub_keys, hub_url, a loadable CA file. The agent token is not read
+// here (connect_options reads it for every attempt).
+Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>& config_path);
+
+// Creates <state_dir>/hub and its subdirectories (mode 0700) if missing.
+Expected<bool, std::string> prepare_state_dirs(const AgentPaths& paths);
+
+// Reads the agent token and fills in everything a connection attempt needs.
+Expected<hub::ConnectOptions, std::string> connect_options(const AgentSetup& setup);
+
+// How actions are checked and handed to monsys-action.
+actions::ActionSettings action_settings_from(const config::Config& config);
+
+// Small state files (a boot id): whole-file read, atomic durable write.
+std::optional<std::string> read_small_file(const std::filesystem::path& file);
+Expected<bool, std::string> write_small_file(const std::filesystem::path& file,
+                                             const std::string& text);
+
+}  // namespace monsys::agent::daemon

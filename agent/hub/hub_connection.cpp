@@ -1,0 +1,239 @@
+#include "agent/hub/hub_connection.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include "agent/hub/messages.hpp"
+
+namespace monsys::agent::hub {
+namespace {
+
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using asio::redirect_error;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+bool is_ip_literal(const std::string& host) {
+    beast::error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+std::string endpoint_text(const HubUrl& url) {
+    return (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) + ":" +
+           url.port;
+}
+
+// The reason OpenSSL gives for a failed certificate check, if that is what failed.
+std::string tls_failure_text(TlsStream& stream, const beast::error_code& ec) {
+    long verify = SSL_get_verify_result(stream.native_handle());
+    if (verify != X509_V_OK) {
+        return std::string("certificate verification failed: ") +
+               X509_verify_cert_error_string(verify);
+    }
+    return ec.message();
+}
+
+template <class NextLayer>
+class WebSocketConnection final : public HubConnection {
+  public:
+    WebSocketConnection(asio::any_io_executor executor, std::shared_ptr<ssl::context> tls,
+                        ConnectOptions options)
+        : executor_(executor), tls_(std::move(tls)), options_(std::move(options)),
+          ws_(make_stream(executor, tls_)) {}
+
+    asio::awaitable<std::optional<ConnectError>> connect() override {
+        const HubUrl& url = options_.url;
+        beast::error_code ec;
+        auto& tcp_layer = beast::get_lowest_layer(ws_);
+
+        // The resolver has no deadline of its own; a timer cancels it.
+        tcp::resolver resolver(executor_);
+        asio::steady_timer resolve_deadline(executor_);
+        resolve_deadline.expires_after(options_.handshake_timeout);
+        resolve_deadline.async_wait([&resolver](beast::error_code wait_error) {
+            if (!wait_error) resolver.cancel();
+        });
+        auto endpoints =
+            co_await resolver.async_resolve(url.host, url.port, redirect_error(use_awaitable, ec));
+        resolve_deadline.cancel();
+        if (ec) {
+            co_return ConnectError{ConnectFailure::resolve,
+                                   "cannot resolve " + url.host + ": " + ec.message()};
+        }
+
+        tcp_layer.expires_after(options_.handshake_timeout);
+        co_await tcp_layer.async_connect(endpoints, redirect_error(use_awaitable, ec));
+        if (ec) {
+            co_return ConnectError{ConnectFailure::connect,
+                                   "cannot connect to " + endpoint_text(url) + ": " + ec.message()};
+        }
+
+        if constexpr (std::is_same_v<NextLayer, TlsStream>) {
+            auto* handle = ws_.next_layer().native_handle();
+            if (is_ip_literal(url.host)) {
+                // No SNI for addresses (RFC 6066); the certificate must name the address.
+                X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle), url.host.c_str());
+            } else {
+                SSL_set_tlsext_host_name(handle, url.host.c_str());
+                SSL_set1_host(handle, url.host.c_str());
+            }
+            co_await ws_.next_layer().async_handshake(ssl::stream_base::client,
+                                                      redirect_error(use_awaitable, ec));
+            if (ec) {
+                co_return ConnectError{ConnectFailure::tls, "TLS with " + endpoint_text(url) +
+                                                                " failed: " +
+                                                                tls_failure_text(ws_.next_layer(), ec)};
+            }
+        }
+
+        tcp_layer.expires_never();
+        websocket::stream_base::timeout timeouts{};
+        timeouts.handshake_timeout = options_.handshake_timeout;
+        timeouts.idle_timeout = options_.idle_timeout;
+        timeouts.keep_alive_pings = true;  // timeout::suggested() turns them off for clients
+        ws_.set_option(timeouts);
+        ws_.set_option(websocket::stream_base::decorator(
+            [token = options_.token, agent = options_.user_agent](websocket::request_type& request) {
+                request.set(http::field::authorization, "Bearer " + token);
+                request.set(http::field::sec_websocket_protocol, std::string(subprotocol));
+                request.set(http::field::user_agent, agent);
+            }));
+        ws_.read_message_max(max_hub_frame_bytes);
+        ws_.auto_fragment(false);
+
+        websocket::response_type response;
+        co_await ws_.async_handshake(response, host_header(url), url.target,
+                                     redirect_error(use_awaitable, ec));
+        int status = static_cast<int>(response.result_int());
+        if (ec) {
+            if (status == 401 || status == 403) {
+                co_return ConnectError{ConnectFailure::token_refused,
+                                       "hub refused the agent token (HTTP " +
+                                           std::to_string(status) + ")",
+                                       status};
+            }
+            std::string detail = status != 0 && status != 101
+                                     ? "hub answered HTTP " + std::to_string(status)
+                                     : ec.message();
+            co_return ConnectError{ConnectFailure::handshake,
+                                   "WebSocket handshake with " + endpoint_text(url) +
+                                       " failed: " + detail,
+                                   status};
+        }
+        auto selected = response[http::field::sec_websocket_protocol];
+        if (selected != subprotocol) {
+            abort();
+            co_return ConnectError{ConnectFailure::handshake,
+                                   "hub did not select the subprotocol " +
+                                       std::string(subprotocol),
+                                   status};
+        }
+        co_return std::nullopt;
+    }
+
+    asio::awaitable<Frame> read() override {
+        beast::flat_buffer buffer;
+        Frame frame;
+        co_await ws_.async_read(buffer, redirect_error(use_awaitable, frame.error));
+        if (!frame.error) {
+            frame.binary = !ws_.got_text();
+            frame.text = beast::buffers_to_string(buffer.data());
+        }
+        co_return frame;
+    }
+
+    asio::awaitable<beast::error_code> write(std::string text) override {
+        beast::error_code ec;
+        ws_.text(true);
+        co_await ws_.async_write(asio::buffer(text), redirect_error(use_awaitable, ec));
+        co_return ec;
+    }
+
+    asio::awaitable<void> close() override {
+        beast::error_code ec;
+        co_await ws_.async_close(websocket::close_code::normal, redirect_error(use_awaitable, ec));
+        abort();
+    }
+
+    void abort() override {
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
+
+  private:
+    static NextLayer make_stream(asio::any_io_executor executor,
+                                 const std::shared_ptr<ssl::context>& tls) {
+        if constexpr (std::is_same_v<NextLayer, TlsStream>) {
+            return TlsStream(executor, *tls);
+        } else {
+            return PlainStream(executor);
+        }
+    }
+
+    asio::any_io_executor executor_;
+    std::shared_ptr<ssl::context> tls_;  // outlives the stream that refers to it
+    ConnectOptions options_;
+    websocket::stream<NextLayer> ws_;
+};
+
+}  // namespace
+
+const char* to_string(ConnectFailure failure) {
+    switch (failure) {
+        case ConnectFailure::resolve:
+            return "resolve";
+        case ConnectFailure::connect:
+            return "connect";
+        case ConnectFailure::tls:
+            return "tls";
+        case ConnectFailure::token_refused:
+            return "token_refused";
+        case ConnectFailure::handshake:
+            return "handshake";
+    }
+    return "connect";
+}
+
+Expected<std::shared_ptr<ssl::context>, std::string> make_tls_context(
+    const std::filesystem::path& ca_file) {
+    auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+    context->set_verify_mode(ssl::verify_peer);
+    beast::error_code ec;
+    if (ca_file.empty()) {
+        context->set_default_verify_paths(ec);
+        if (ec) return unexpected("cannot load the system CA store: " + ec.message());
+    } else {
+        context->load_verify_file(ca_file.string(), ec);
+        if (ec) {
+            return unexpected("hub_ca_file " + ca_file.string() +
+                              ": cannot load certificates: " + ec.message());
+        }
+    }
+    return context;
+}
+
+std::unique_ptr<HubConnection> make_hub_connection(asio::any_io_executor executor,
+                                                   std::shared_ptr<ssl::context> tls,
+                                                   ConnectOptions options) {
+    if (options.url.tls) {
+        return std::make_unique<WebSocketConnection<TlsStream>>(executor, std::move(tls),
+                                                                std::move(options));
+    }
+    return std::make_unique<WebSocketConnection<PlainStream>>(executor, nullptr,
+                                                              std::move(options));
+}
+
+}  // namespace monsys::agent::hub

@@ -1,0 +1,68 @@
+#pragma once
+// One WebSocket connection to the hub, over TLS (wss) or plain TCP (ws, loopback only unless
+// configured): resolve, connect, TLS handshake with SNI and host name verification, WebSocket
+// handshake with the agent token and the subprotocol, then frames. The protocol logic on top
+// (hello, acks, the outbox) is in hub_link; this file only moves frames.
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "agent/hub/hub_url.hpp"
+#include "common/io/asio.hpp"
+#include "common/util/expected.hpp"
+
+#include <boost/asio/ssl/context.hpp>
+
+namespace monsys::agent::hub {
+
+struct ConnectOptions {
+    HubUrl url;
+    std::string token;       // sent as "Authorization: Bearer <token>"
+    std::string user_agent;  // "monsys-agent/<version>"
+    std::chrono::milliseconds handshake_timeout{15000};  // resolve + TCP + TLS + WebSocket
+    // Ping after half of this without traffic; close when nothing arrived for all of it.
+    std::chrono::milliseconds idle_timeout{40000};
+};
+
+enum class ConnectFailure { resolve, connect, tls, token_refused, handshake };
+const char* to_string(ConnectFailure failure);
+
+struct ConnectError {
+    ConnectFailure kind = ConnectFailure::connect;
+    std::string message;  // one line: "cannot connect to hub.example:443: Connection refused"
+    int http_status = 0;  // for token_refused and handshake: the HTTP status the hub answered
+};
+
+struct Frame {
+    beast::error_code error;  // set when the connection is over (closed, timed out, too big)
+    std::string text;
+    bool binary = false;
+};
+
+class HubConnection {
+  public:
+    virtual ~HubConnection() = default;
+    virtual asio::awaitable<std::optional<ConnectError>> connect() = 0;
+    // The next frame; one read at a time.
+    virtual asio::awaitable<Frame> read() = 0;
+    // Sends one text frame; one write at a time.
+    virtual asio::awaitable<beast::error_code> write(std::string text) = 0;
+    // A WebSocket close handshake, bounded by a short timeout.
+    virtual asio::awaitable<void> close() = 0;
+    // Drops the connection at once; pending reads and writes complete with an error.
+    virtual void abort() = 0;
+};
+
+// The TLS settings shared by every connection: peer verification against the system CAs or
+// against ca_file alone, TLS 1.2 at least. The error names the CA file when it cannot be loaded.
+Expected<std::shared_ptr<asio::ssl::context>, std::string> make_tls_context(
+    const std::filesystem::path& ca_file);
+
+// tls may be null for ws:// URLs.
+std::unique_ptr<HubConnection> make_hub_connection(asio::any_io_executor executor,
+                                                   std::shared_ptr<asio::ssl::context> tls,
+                                                   ConnectOptions options);
+
+}  // namespace monsys::agent::hub

@@ -1,0 +1,198 @@
+#include "agent/hub/hub_link.hpp"
+
+#include <boost/beast/websocket/error.hpp>
+
+#include "common/util/log.hpp"
+
+namespace monsys::agent::hub {
+
+using asio::redirect_error;
+using asio::use_awaitable;
+
+struct HubLink::Session {
+    explicit Session(asio::any_io_executor executor, std::unique_ptr<HubConnection> c)
+        : connection(std::move(c)), wake(executor) {}
+    std::unique_ptr<HubConnection> connection;
+    std::deque<std::string> queue;
+    asio::steady_timer wake;  // cancelled to wake the writer
+    bool over = false;
+};
+
+HubLink::HubLink(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
+                 Outbox& outbox, LinkCallbacks callbacks, BackoffPolicy backoff)
+    : executor_(executor),
+      tls_(std::move(tls)),
+      outbox_(outbox),
+      callbacks_(std::move(callbacks)),
+      backoff_(backoff),
+      random_(std::random_device{}()),
+      retry_timer_(executor) {}
+
+// A coroutine takes its arguments by value (a capturing lambda would die before it resumes).
+asio::awaitable<void> HubLink::close_session(std::shared_ptr<Session> session) {
+    co_await session->connection->close();
+}
+
+void HubLink::start() { asio::co_spawn(executor_, run(), asio::detached); }
+
+void HubLink::stop() {
+    stopping_ = true;
+    retry_timer_.cancel();
+    if (session_) {
+        asio::co_spawn(executor_, close_session(session_), asio::detached);
+    }
+}
+
+std::optional<std::uint64_t> HubLink::send(MessageKind kind, nlohmann::json message) {
+    auto stored = outbox_.add(kind, std::move(message));
+    if (!stored) {
+        log::error(std::string("cannot queue a ") + to_string(kind) +
+                   " message for the hub: " + stored.error());
+        return std::nullopt;
+    }
+    if (!stored->persisted) {
+        log::error(std::string("the outbox could not store ") + to_string(kind) + " seq " +
+                   std::to_string(stored->seq) + " (" + outbox_.last_error() +
+                   "); sending it anyway, but it is lost if the agent stops before the ack");
+    }
+    enqueue(stored->text);
+    return stored->seq;
+}
+
+void HubLink::enqueue(std::string text) {
+    if (!session_) return;  // the outbox re-sends it after the next connect
+    session_->queue.push_back(std::move(text));
+    session_->wake.cancel();
+}
+
+asio::awaitable<void> HubLink::wait_before_retry() {
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    auto delay = backoff_.next_delay(uniform(random_));
+    log::info("next connection attempt in " + std::to_string(delay.count()) + " ms");
+    retry_timer_.expires_after(delay);
+    beast::error_code ignored;
+    co_await retry_timer_.async_wait(redirect_error(use_awaitable, ignored));
+}
+
+asio::awaitable<void> HubLink::run() {
+    while (!stopping_) {
+        auto options = callbacks_.connect_options();
+        if (!options) {
+            log::error("cannot connect to the hub: " + options.error());
+            co_await wait_before_retry();
+            continue;
+        }
+        auto session = std::make_shared<Session>(
+            executor_, make_hub_connection(executor_, tls_, std::move(*options)));
+        auto failure = co_await session->connection->connect();
+        if (failure) {
+            log::warning(failure->message);
+            co_await wait_before_retry();
+            continue;
+        }
+        if (stopping_) {
+            co_await session->connection->close();
+            break;
+        }
+        const auto connected_at = std::chrono::steady_clock::now();
+        log::notice("connected to the hub; " + std::to_string(outbox_.pending().size()) +
+                    " message(s) waiting in the outbox");
+        session_ = session;
+        enqueue(encode_hello(callbacks_.hello()));
+        for (const PendingMessage& message : outbox_.pending()) enqueue(message.text);
+        if (callbacks_.on_connected) callbacks_.on_connected();
+
+        asio::co_spawn(executor_, write_loop(session), asio::detached);
+        co_await read_loop(session);
+
+        session->over = true;
+        session->wake.cancel();
+        session->connection->abort();
+        session_ = nullptr;
+        backoff_.connection_ended(std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - connected_at));
+        if (!stopping_) co_await wait_before_retry();
+    }
+}
+
+asio::awaitable<void> HubLink::write_loop(std::shared_ptr<Session> session) {
+    while (!session->over) {
+        if (session->queue.empty()) {
+            session->wake.expires_at(asio::steady_timer::time_point::max());
+            beast::error_code ignored;
+            co_await session->wake.async_wait(redirect_error(use_awaitable, ignored));
+            continue;
+        }
+        std::string text = std::move(session->queue.front());
+        session->queue.pop_front();
+        auto error = co_await session->connection->write(std::move(text));
+        if (error) {
+            if (!session->over) log::warning("lost the hub connection while sending: " + error.message());
+            session->connection->abort();  // the reader ends too, and run() reconnects
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<void> HubLink::read_loop(std::shared_ptr<Session> session) {
+    for (;;) {
+        Frame frame = co_await session->connection->read();
+        if (frame.error) {
+            if (frame.error == beast::websocket::error::message_too_big) {
+                log::warning("the hub sent a frame over " +
+                             std::to_string(max_hub_frame_bytes) + " bytes; reconnecting");
+            } else if (!stopping_) {
+                log::warning("hub connection lost: " + frame.error.message());
+            }
+            co_return;
+        }
+        if (frame.binary) {
+            log::warning("dropped a binary frame from the hub (" +
+                         std::to_string(frame.text.size()) + " bytes)");
+            continue;
+        }
+        handle_frame(frame);
+    }
+}
+
+void HubLink::handle_frame(const Frame& frame) {
+    auto message = decode_hub_message(frame.text);
+    if (!message) {
+        log::warning("dropped a frame from the hub: " + message.error());
+        return;
+    }
+    std::visit(
+        [this](auto&& decoded) {
+            using T = std::decay_t<decltype(decoded)>;
+            if constexpr (std::is_same_v<T, Welcome>) {
+                for (const auto& reason : decoded.dropped_apps) log::warning("welcome: " + reason);
+                if (callbacks_.on_welcome) callbacks_.on_welcome(decoded);
+            } else if constexpr (std::is_same_v<T, AppsUpdate>) {
+                for (const auto& reason : decoded.dropped_apps) log::warning("apps: " + reason);
+                if (callbacks_.on_apps) callbacks_.on_apps(decoded);
+            } else if constexpr (std::is_same_v<T, ActionRequest>) {
+                if (callbacks_.on_action) callbacks_.on_action(decoded.eat);
+            } else if constexpr (std::is_same_v<T, CollectRequest>) {
+                if (callbacks_.on_collect) callbacks_.on_collect();
+            } else if constexpr (std::is_same_v<T, Ack>) {
+                std::optional<PendingMessage> acked;
+                for (const PendingMessage& pending : outbox_.pending()) {
+                    if (pending.seq == decoded.seq) acked = pending;
+                }
+                outbox_.acknowledge(decoded.seq);
+                if (acked && callbacks_.on_acked) callbacks_.on_acked(*acked);
+                log::debug("hub acked seq " + std::to_string(decoded.seq));
+            } else if constexpr (std::is_same_v<T, HubError>) {
+                log::warning("the hub reported an error: " + decoded.code + ": " + decoded.message);
+            } else if constexpr (std::is_same_v<T, UnknownMessage>) {
+                if (unknown_types_logged_.size() < 100 &&
+                    unknown_types_logged_.insert(decoded.type).second) {
+                    log::notice("ignored a message of unknown type \"" + decoded.type +
+                                "\" from the hub");
+                }
+            }
+        },
+        *message);
+}
+
+}  // namespace monsys::agent::hub
