@@ -29,8 +29,9 @@ class InflightJournal {
     Expected<bool, std::string> record(const InflightAction& action);
     // Removes the record of this jti (no error if it is not there).
     void remove(const std::string& jti);
-    // Every record left behind; files that do not parse are moved to `directory`/corrupt/.
-    std::vector<InflightAction> leftovers() const;
+    // Every record left behind, oldest first; files that do not parse are moved to
+    // `directory`/corrupt/, with one line each in `problems` (when given) for the log.
+    std::vector<InflightAction> leftovers(std::vector<std::string>* problems = nullptr) const;
 
   private:
     std::filesystem::path file_for(const std::string& jti) const;  // jti hashed: any bytes are safe

@@ -1,19 +1,19 @@
 #include "common/eat/replay_store.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <cstring>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "common/eat/claims.hpp"
+#include "common/util/durable_file.hpp"
+#include "common/util/file_lock.hpp"
+#include "common/util/unique_fd.hpp"
 
 namespace monsys::eat {
 namespace {
@@ -26,39 +26,11 @@ constexpr std::string_view format_line = "monsys-eat-replay 1\n";
 constexpr std::size_t max_store_bytes = 8u << 20;
 constexpr mode_t store_mode = 0640;  // the agent reads it as a member of the group
 constexpr auto lock_timeout = std::chrono::seconds(10);
-constexpr auto lock_poll_interval = std::chrono::milliseconds(2);
 
 struct Entry {
     std::int64_t keep_until;
     std::string jti_hex;
 };
-
-class Fd {
-  public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    Fd(Fd&& other) noexcept : fd_(other.release()) {}
-    Fd& operator=(Fd&& other) noexcept {
-        if (this != &other) {
-            if (fd_ >= 0) ::close(fd_);
-            fd_ = other.release();
-        }
-        return *this;
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-  private:
-    int fd_;
-};
-
-std::string failure(std::string_view what, const fs::path& path, int error) {
-    return std::string(what) + " " + path.string() + ": " + std::strerror(error);
-}
 
 std::string to_hex(std::string_view bytes) {
     static constexpr char digits[] = "0123456789abcdef";
@@ -81,65 +53,30 @@ bool is_lower_hex(std::string_view text) {
 
 // Opens and locks `lock_file`. The wait is bounded: a stopped or hung holder must not stall an
 // emergency action forever, and a time-out is reported like any other store failure.
-Expected<Fd, std::string> lock(const fs::path& lock_file, bool exclusive) {
-    Fd fd;
+Expected<UniqueFd, std::string> lock(const fs::path& lock_file, bool exclusive) {
+    UniqueFd fd;
     if (exclusive) {
-        fd = Fd(::open(lock_file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                       store_mode));
-        if (fd.get() >= 0) {
+        fd = UniqueFd(::open(lock_file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                             store_mode));
+        if (fd.valid()) {
             // The umask could have taken the group's read bit.
             if (::fchmod(fd.get(), store_mode) != 0) {
-                return unexpected(failure("cannot set the mode of", lock_file, errno));
+                return unexpected(errno_message("cannot set the mode of", lock_file, errno));
             }
         } else if (errno == EEXIST) {
-            fd = Fd(::open(lock_file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+            fd = UniqueFd(::open(lock_file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
         }
     } else {
-        fd = Fd(::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        fd = UniqueFd(::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
         // No lock file means no writer has ever run; the data file is only ever replaced by
         // rename, so reading it without the lock still sees a whole version.
-        if (fd.get() < 0 && errno == ENOENT) return Fd();
+        if (!fd.valid() && errno == ENOENT) return UniqueFd();
     }
-    if (fd.get() < 0) return unexpected(failure("cannot open", lock_file, errno));
-
-    const auto deadline = std::chrono::steady_clock::now() + lock_timeout;
-    const int operation = (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB;
-    while (::flock(fd.get(), operation) != 0) {
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            return unexpected(failure("cannot lock", lock_file, errno));
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            return unexpected("timed out waiting for the lock on " + lock_file.string());
-        }
-        std::this_thread::sleep_for(lock_poll_interval);
+    if (!fd.valid()) return unexpected(errno_message("cannot open", lock_file, errno));
+    if (auto problem = lock_with_timeout(fd.get(), exclusive, lock_file, lock_timeout)) {
+        return unexpected(std::move(*problem));
     }
     return fd;
-}
-
-Expected<std::string, std::string> read_file(const fs::path& file) {
-    Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (fd.get() < 0) {
-        if (errno == ENOENT) return std::string();
-        return unexpected(failure("cannot open", file, errno));
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return unexpected(failure("cannot stat", file, errno));
-    if (!S_ISREG(st.st_mode)) return unexpected(file.string() + " is not a regular file");
-    if (static_cast<std::size_t>(st.st_size) > max_store_bytes) {
-        return unexpected(file.string() + " is larger than " + std::to_string(max_store_bytes) +
-                          " bytes");
-    }
-    std::string data(static_cast<std::size_t>(st.st_size), '\0');
-    std::size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return unexpected(failure("cannot read", file, errno));
-        if (n == 0) break;
-        done += static_cast<std::size_t>(n);
-    }
-    data.resize(done);
-    return data;
 }
 
 // A corrupt file is an error, never an empty store: reading it as empty would make every token
@@ -183,19 +120,10 @@ Expected<std::vector<Entry>, std::string> parse_entries(std::string_view data,
 }
 
 Expected<std::vector<Entry>, std::string> load(const fs::path& file) {
-    auto data = read_file(file);
+    auto data = read_regular_file(file, max_store_bytes);
     if (!data) return unexpected(std::move(data.error()));
-    return parse_entries(*data, file);
-}
-
-std::optional<std::string> write_all(int fd, std::string_view data, const fs::path& path) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return failure("cannot write", path, errno);
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return std::nullopt;
+    if (!data->has_value()) return std::vector<Entry>();  // no file yet
+    return parse_entries(**data, file);
 }
 
 // Write a temporary file, fsync it, rename it over the store and fsync the directory: after a
@@ -208,34 +136,7 @@ std::optional<std::string> store(const fs::path& file, const std::vector<Entry>&
         data += entry.jti_hex;
         data += '\n';
     }
-
-    fs::path temp = file;
-    temp += ".tmp";
-    // A writer that died before its rename leaves a temporary file; we hold the lock, so it is
-    // nobody's any more.
-    if (::unlink(temp.c_str()) != 0 && errno != ENOENT) {
-        return failure("cannot remove", temp, errno);
-    }
-    Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, store_mode));
-    if (fd.get() < 0) return failure("cannot create", temp, errno);
-    auto fail = [&temp](std::string message) {
-        ::unlink(temp.c_str());
-        return std::optional<std::string>(std::move(message));
-    };
-    if (::fchmod(fd.get(), store_mode) != 0) return fail(failure("cannot chmod", temp, errno));
-    if (auto problem = write_all(fd.get(), data, temp)) return fail(std::move(*problem));
-    if (::fsync(fd.get()) != 0) return fail(failure("cannot fsync", temp, errno));
-    if (::close(fd.release()) != 0) return fail(failure("cannot close", temp, errno));
-    if (::rename(temp.c_str(), file.c_str()) != 0) {
-        return fail(failure("cannot rename over", file, errno));
-    }
-
-    fs::path directory = file.parent_path();
-    if (directory.empty()) directory = ".";
-    Fd dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.get() < 0) return failure("cannot open", directory, errno);
-    if (::fsync(dir.get()) != 0) return failure("cannot fsync", directory, errno);
-    return std::nullopt;
+    return write_file_atomically(file, data, store_mode);
 }
 
 // An entry is kept while now <= keep_until; after that the token it stands for is expired and

@@ -62,6 +62,11 @@ Expected<Json, ParseError> parse(std::string_view text, const Limits& limits) {
                                                     " bytes exceeds the limit of " +
                                                     std::to_string(limits.max_bytes)});
     }
+    // nlohmann stops at a NUL byte as if the input ended there, so "{...}\0junk" would parse.
+    // JSON text never holds a raw NUL (inside strings it must be escaped).
+    if (text.find('\0') != std::string_view::npos) {
+        return unexpected(ParseError{ParseFailure::syntax, "not valid JSON (NUL byte)"});
+    }
     // Comments could hide brackets from the scan only in the direction of overcounting, which
     // errs on the side of refusing.
     if (nesting_depth(text, limits.max_depth) > limits.max_depth) {

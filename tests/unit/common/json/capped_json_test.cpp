@@ -64,3 +64,17 @@ TEST_CASE("capped json: syntax errors and comments") {
     config.allow_comments = true;
     CHECK(parse("// comment\n{\"a\":1 /* inline */}", config));
 }
+
+TEST_CASE("capped json: a NUL byte anywhere is a syntax error, not the end of the input") {
+    using namespace std::string_literals;
+    for (const std::string& text :
+         {"{\"a\":1}\0"s, "{\"a\":1}\0{\"b\":2}"s, "{\"a\":\"x\0y\"}"s, "\0{\"a\":1}"s}) {
+        auto v = parse(text);
+        REQUIRE_FALSE(v);
+        CHECK(v.error().kind == ParseFailure::syntax);
+    }
+    // An escaped NUL inside a string is fine.
+    auto escaped = parse(R"({"a":"x\u0000y"})");
+    REQUIRE(escaped);
+    CHECK(escaped->at("a").get<std::string>() == std::string("x\0y", 3));
+}

@@ -1,0 +1,48 @@
+#include "agent/daemon/state_tracker.hpp"
+
+#include <set>
+
+namespace monsys::agent::daemon {
+
+bool StateTracker::record(const std::vector<ObservedApp>& round,
+                          std::chrono::system_clock::time_point now) {
+    bool changed = false;
+    for (const ObservedApp& app : round) {
+        auto [it, first_seen] = states_.try_emplace(
+            app.id, hub::RememberedState{app.observation.state, app.observation.detail, now});
+        if (first_seen) continue;
+        hub::RememberedState& state = it->second;
+        if (state.observed != app.observation.state) {
+            state.observed = app.observation.state;
+            state.changed_at = now;
+            changed = true;
+        }
+        state.detail = app.observation.detail;
+    }
+    return changed;
+}
+
+void StateTracker::retain_only(const std::vector<hub::TrackedApp>& apps) {
+    std::set<std::string> tracked;
+    for (const hub::TrackedApp& app : apps) tracked.insert(app.id);
+    std::erase_if(states_,
+                  [&tracked](const auto& entry) { return !tracked.contains(entry.first); });
+}
+
+std::vector<hub::AppStateReport> StateTracker::report(
+    const std::vector<hub::TrackedApp>& apps, std::chrono::system_clock::time_point now) const {
+    std::vector<hub::AppStateReport> reports;
+    reports.reserve(apps.size());
+    for (const hub::TrackedApp& app : apps) {
+        auto it = states_.find(app.id);
+        if (it == states_.end()) {
+            reports.push_back({app.id, inventory::AppState::unknown, "not observed yet", now});
+        } else {
+            reports.push_back(
+                {app.id, it->second.observed, it->second.detail, it->second.changed_at});
+        }
+    }
+    return reports;
+}
+
+}  // namespace monsys::agent::daemon

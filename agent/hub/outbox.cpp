@@ -1,0 +1,263 @@
+#include "agent/hub/outbox.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <map>
+#include <system_error>
+
+#include "common/json/capped_json.hpp"
+#include "common/util/durable_file.hpp"
+
+namespace monsys::agent::hub {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr std::size_t seq_digits = 20;
+// An extended inventory of a busy host is a few MiB; anything this large is not ours.
+constexpr std::size_t max_message_bytes = 64u << 20;
+constexpr int max_message_depth = 64;
+constexpr const char* corrupt_directory = "corrupt";
+
+constexpr MessageKind all_kinds[] = {MessageKind::inventory, MessageKind::state,
+                                     MessageKind::action_result};
+
+// <20-digit seq>.<kind>.json: sorting the names sorts by seq, and the kind is visible to an
+// operator listing the directory.
+std::string file_name(std::uint64_t seq, MessageKind kind) {
+    char digits[seq_digits + 1];
+    std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(seq));
+    return std::string(digits) + "." + to_string(kind) + ".json";
+}
+
+struct ParsedName {
+    std::uint64_t seq = 0;
+    MessageKind kind = MessageKind::state;
+};
+
+std::optional<ParsedName> parse_file_name(std::string_view name) {
+    if (name.size() < seq_digits + 1 || name[seq_digits] != '.') return std::nullopt;
+    ParsedName parsed;
+    for (std::size_t i = 0; i < seq_digits; ++i) {
+        if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    }
+    auto [end, ec] = std::from_chars(name.data(), name.data() + seq_digits, parsed.seq);
+    if (ec != std::errc() || end != name.data() + seq_digits || parsed.seq == 0) {
+        return std::nullopt;
+    }
+    for (MessageKind kind : all_kinds) {
+        if (name.substr(seq_digits + 1) == std::string(to_string(kind)) + ".json") {
+            parsed.kind = kind;
+            return parsed;
+        }
+    }
+    return std::nullopt;
+}
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+    return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+// A stored message is what add() wrote: an object of its kind, with the seq of its name.
+Expected<PendingMessage, std::string> load_message(const fs::path& file, const ParsedName& name) {
+    auto text = read_regular_file(file, max_message_bytes);
+    if (!text) return unexpected(std::move(text.error()));
+    if (!text->has_value()) return unexpected(std::string("vanished while loading"));
+    json::Limits limits;
+    limits.max_bytes = max_message_bytes;
+    limits.max_depth = max_message_depth;
+    auto parsed = json::parse(**text, limits);
+    if (!parsed) return unexpected("not valid JSON: " + parsed.error().message);
+    const Json& message = *parsed;
+    if (!message.is_object()) return unexpected(std::string("not a JSON object"));
+    auto type = message.find("type");
+    if (type == message.end() || !type->is_string() ||
+        type->get_ref<const std::string&>() != to_string(name.kind)) {
+        return unexpected(std::string("type does not match the file name"));
+    }
+    auto seq = message.find("seq");
+    if (seq == message.end() || !seq->is_number_unsigned() ||
+        seq->get<std::uint64_t>() != name.seq) {
+        return unexpected(std::string("seq does not match the file name"));
+    }
+    PendingMessage pending{name.seq, name.kind, {}, std::move(**text), true};
+    if (name.kind == MessageKind::action_result) {
+        auto jti = message.find("jti");
+        if (jti == message.end() || !jti->is_string() ||
+            jti->get_ref<const std::string&>().empty()) {
+            return unexpected(std::string("action_result without a jti"));
+        }
+        pending.jti = jti->get_ref<const std::string&>();
+    }
+    return pending;
+}
+
+bool replaces_older(MessageKind kind) {
+    return kind != MessageKind::action_result;
+}
+
+}  // namespace
+
+const char* to_string(MessageKind kind) {
+    switch (kind) {
+        case MessageKind::inventory:
+            return "inventory";
+        case MessageKind::state:
+            return "state";
+        case MessageKind::action_result:
+            return "action_result";
+    }
+    return "unknown";
+}
+
+Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory,
+                                           SequenceCounter counter) {
+    if (auto problem = ensure_directory(directory)) return unexpected(std::move(*problem));
+    Outbox outbox(std::move(directory), std::move(counter));
+    const fs::path& dir = outbox.directory_;
+
+    // Names first, then the files: moving files aside while iterating would leave it unspecified
+    // which entries the iteration sees.
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        names.push_back(it->path().filename().string());
+    }
+    if (ec) return unexpected("cannot list " + dir.string() + ": " + ec.message());
+    std::sort(names.begin(), names.end());
+
+    auto set_aside = [&outbox, &dir](const std::string& name, const std::string& why) {
+        const fs::path file = dir / name;
+        auto moved = move_into_directory(file, dir / corrupt_directory);
+        if (moved) {
+            outbox.problems_.push_back(file.string() + ": " + why + "; moved to " +
+                                       moved->string());
+        } else {
+            outbox.problems_.push_back(file.string() + ": " + why +
+                                       "; could not move it aside: " + moved.error());
+        }
+    };
+
+    std::vector<PendingMessage> loaded;
+    for (const std::string& name : names) {
+        if (name == corrupt_directory) continue;
+        if (ends_with(name, ".tmp")) {
+            // A writer that died before its rename; the message it held was never sent.
+            if (auto problem = remove_file_durably(dir / name)) {
+                outbox.problems_.push_back(std::move(*problem));
+            }
+            continue;
+        }
+        auto parsed_name = parse_file_name(name);
+        if (!parsed_name) {
+            set_aside(name, "not an outbox file name");
+            continue;
+        }
+        auto message = load_message(dir / name, *parsed_name);
+        if (!message) {
+            set_aside(name, message.error());
+            continue;
+        }
+        if (!loaded.empty() && loaded.back().seq == message->seq) {
+            set_aside(name, "seq " + std::to_string(message->seq) + " is taken by " +
+                                file_name(loaded.back().seq, loaded.back().kind));
+            continue;
+        }
+        loaded.push_back(std::move(*message));
+    }
+
+    // The names sort by seq. A crash between storing a new inventory (or state) and removing the
+    // one it replaced leaves both: only the newest is kept.
+    std::map<MessageKind, std::uint64_t> newest;
+    for (const PendingMessage& message : loaded) newest[message.kind] = message.seq;
+    for (PendingMessage& message : loaded) {
+        if (replaces_older(message.kind) && message.seq != newest[message.kind]) {
+            if (auto problem = remove_file_durably(dir / file_name(message.seq, message.kind))) {
+                outbox.problems_.push_back(std::move(*problem));
+            }
+            continue;
+        }
+        outbox.pending_.push_back(std::move(message));
+    }
+
+    if (!outbox.pending_.empty()) {
+        auto moved = outbox.counter_.ensure_above(outbox.pending_.back().seq);
+        if (!moved) return unexpected(std::move(moved.error()));
+    }
+    return outbox;
+}
+
+Expected<PendingMessage, std::string> Outbox::add(MessageKind kind, nlohmann::json message) {
+    if (!message.is_object()) return unexpected(std::string("outbox: message is not an object"));
+    auto allocated = counter_.allocate();
+    if (!allocated) return unexpected(std::move(allocated.error()));
+
+    PendingMessage pending;
+    pending.seq = *allocated;
+    pending.kind = kind;
+    message["seq"] = *allocated;
+    if (kind == MessageKind::action_result) {
+        auto jti = message.find("jti");
+        if (jti != message.end() && jti->is_string()) {
+            pending.jti = jti->get_ref<const std::string&>();
+        }
+    }
+    pending.text = message.dump(-1, ' ', false, Json::error_handler_t::replace);
+
+    if (auto problem =
+            write_file_atomically(directory_ / file_name(pending.seq, kind), pending.text)) {
+        // Sending it beats losing it: it stays in memory and goes out on this connection.
+        pending.persisted = false;
+        last_error_ = std::move(*problem);
+    }
+
+    if (replaces_older(kind)) {
+        for (auto it = pending_.begin(); it != pending_.end();) {
+            if (it->kind != kind) {
+                ++it;
+                continue;
+            }
+            // An older file stays when the new one could not be stored: after a restart the
+            // stale message beats none.
+            if (it->persisted && pending.persisted) {
+                if (auto problem = remove_file_durably(directory_ / file_name(it->seq, it->kind))) {
+                    last_error_ = std::move(*problem);
+                }
+            }
+            it = pending_.erase(it);
+        }
+    }
+
+    auto position = std::upper_bound(
+        pending_.begin(), pending_.end(), pending.seq,
+        [](std::uint64_t seq, const PendingMessage& other) { return seq < other.seq; });
+    pending_.insert(position, pending);
+    return pending;
+}
+
+bool Outbox::acknowledge(std::uint64_t seq) {
+    auto it = std::find_if(pending_.begin(), pending_.end(),
+                           [seq](const PendingMessage& message) { return message.seq == seq; });
+    if (it == pending_.end()) return false;
+    if (it->persisted) {
+        // Should the removal fail, the message is sent again after a restart and the hub acks it
+        // as a duplicate: harmless.
+        if (auto problem = remove_file_durably(directory_ / file_name(it->seq, it->kind))) {
+            last_error_ = std::move(*problem);
+        }
+    }
+    pending_.erase(it);
+    auto recorded = counter_.record_ack(seq);
+    if (!recorded) last_error_ = std::move(recorded.error());
+    return true;
+}
+
+bool Outbox::has_action_result(std::string_view jti) const {
+    return std::any_of(pending_.begin(), pending_.end(), [jti](const PendingMessage& message) {
+        return message.kind == MessageKind::action_result && message.jti == jti;
+    });
+}
+
+}  // namespace monsys::agent::hub
