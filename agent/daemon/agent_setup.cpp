@@ -5,11 +5,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 
 #include "agent/hub/agent_token.hpp"
 #include "agent/inventory/host.hpp"
 #include "common/build_info.hpp"
+#include "common/util/durable_file.hpp"
 
 namespace monsys::agent::daemon {
 
@@ -51,9 +51,8 @@ Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>
 
 Expected<bool, std::string> prepare_state_dirs(const AgentPaths& paths) {
     for (const auto& dir : {paths.hub_dir, paths.outbox_dir, paths.inflight_dir}) {
-        if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-            return unexpected("cannot create " + dir.string() + ": " + std::strerror(errno) +
-                              " (is state_dir writable by the agent's user?)");
+        if (auto error = ensure_directory(dir)) {
+            return unexpected(*error + " (the agent's user must be able to write there)");
         }
     }
     return true;
@@ -88,16 +87,6 @@ actions::ActionSettings action_settings_from(const config::Config& config) {
         }
     }
     return settings;
-}
-
-std::optional<std::string> read_small_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::string text(4096, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<std::size_t>(in.gcount()));
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    return text;
 }
 
 }  // namespace monsys::agent::daemon

@@ -50,9 +50,4 @@ Expected<hub::ConnectOptions, std::string> connect_options(const AgentSetup& set
 // How actions are checked and handed to monsys-action.
 actions::ActionSettings action_settings_from(const config::Config& config);
 
-// Small state files (a boot id): whole-file read, atomic durable write.
-std::optional<std::string> read_small_file(const std::filesystem::path& file);
-Expected<bool, std::string> write_small_file(const std::filesystem::path& file,
-                                             const std::string& text);
-
 }  // namespace monsys::agent::daemon

@@ -15,6 +15,7 @@
 #include "agent/inventory/observe.hpp"
 #include "common/eat/replay_store.hpp"
 #include "common/inventory/inventory_json.hpp"
+#include "common/util/durable_file.hpp"
 #include "common/util/log.hpp"
 #include "common/util/time_format.hpp"
 
@@ -227,14 +228,13 @@ class Daemon {
     }
 
     bool inventory_acked_this_boot() const {
-        auto recorded = read_small_file(setup_.paths.inventory_acked_file);
-        return recorded && *recorded == setup_.host.boot_id;
+        auto recorded = read_regular_file(setup_.paths.inventory_acked_file, 256);
+        return recorded && *recorded && **recorded == setup_.host.boot_id;
     }
 
     void remember_inventory_acked() {
-        if (auto written = write_small_file(setup_.paths.inventory_acked_file, setup_.host.boot_id);
-            !written) {
-            log::warning("cannot record the acked inventory: " + written.error());
+        if (auto error = write_file_atomically(setup_.paths.inventory_acked_file, setup_.host.boot_id)) {
+            log::warning("cannot record the acked inventory: " + *error);
         }
     }
 
@@ -250,7 +250,10 @@ class Daemon {
     void recover_interrupted_actions() {
         eat::ReplayStore store(config::replay_store_path(setup_.config));
         const auto now_text = format_utc_millis(SystemClock::now());
-        for (const auto& action : journal_.leftovers()) {
+        std::vector<std::string> problems;
+        auto leftovers = journal_.leftovers(&problems);
+        for (const auto& problem : problems) log::warning("in-flight actions: " + problem);
+        for (const auto& action : leftovers) {
             if (!outbox_.has_action_result(action.jti)) {
                 auto seen = store.seen(action.jti, static_cast<std::int64_t>(std::time(nullptr)));
                 bool consumed = !seen || *seen;  // unreadable: assume it may have run
