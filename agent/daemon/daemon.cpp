@@ -128,8 +128,14 @@ class Daemon {
         states_.retain_only(tracked_.apps);
         persist_tracked_apps();
         log::info("tracking " + std::to_string(tracked_.apps.size()) + " app(s)");
-        schedule_observation(milliseconds(0));  // report the new list without waiting
         force_state_ = true;
+        if (!observing_) schedule_observation(milliseconds(0));  // report the list at once
+    }
+
+    std::vector<std::string> tracked_ids() const {
+        std::vector<std::string> ids;
+        for (const auto& app : tracked_.apps) ids.push_back(app.id);
+        return ids;
     }
 
     void persist_tracked_apps() {
@@ -177,15 +183,17 @@ class Daemon {
         bool changed = states_.record(round, now);
         if (changed) persist_tracked_apps();
         const auto steady_now = std::chrono::steady_clock::now();
-        if (changed || force_state_ || steady_now - last_state_sent_ >= state_interval_) {
-            force_state_ = false;
+        // A new app list is reported by the first round that observed that list.
+        bool list_reported = force_state_ && ids == tracked_ids();
+        if (changed || list_reported || steady_now - last_state_sent_ >= state_interval_) {
+            if (list_reported) force_state_ = false;
             last_state_sent_ = steady_now;
             link_.send(hub::MessageKind::state,
                        hub::make_state_message(states_.report(tracked_.apps, now), now));
         }
         auto interval = std::min<milliseconds>(seconds(setup_.config.observe_interval_secs),
                                                state_interval_);
-        schedule_observation(interval);
+        schedule_observation(force_state_ ? milliseconds(0) : interval);
     }
 
     // --- inventory ------------------------------------------------------------------------
