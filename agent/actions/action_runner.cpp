@@ -125,7 +125,8 @@ void ActionRunner::submit(std::string token) {
     log::info("action " + claims->jti + ": restart of app " + claims->app.id + " (" +
               app::to_string(claims->app.type) + " " + claims->app.identifier + ") accepted");
     const std::string app_id = claims->app.id;
-    queued_[app_id].push_back(Job{std::move(token), claims->jti, claims->app});
+    queued_[app_id].push_back(
+        Job{std::move(token), claims->jti, claims->app, std::chrono::steady_clock::now()});
     if (running_apps_.count(app_id) == 0) start_next(app_id);
 }
 
@@ -147,19 +148,30 @@ void ActionRunner::start_next(const std::string& app_id) {
         log::error("action " + job.jti + ": cannot record it as in flight: " + recorded.error());
     }
     asio::post(workers_, [this, app_id, job = std::move(job)]() {
+        Timing timing{job.received};
+        const auto spawned = std::chrono::steady_clock::now();
         ActionReport report = run_wrapper(settings_, job.token, job.jti, job.app);
-        asio::post(io_, [this, app_id, report = std::move(report)]() mutable {
-            finish(app_id, std::move(report));
+        timing.wrapper = std::chrono::steady_clock::now() - spawned;
+        asio::post(io_, [this, app_id, report = std::move(report), timing]() mutable {
+            finish(app_id, std::move(report), timing);
         });
     });
 }
 
-void ActionRunner::finish(const std::string& app_id, ActionReport report) {
+void ActionRunner::finish(const std::string& app_id, ActionReport report, Timing timing) {
     const std::string status = report.result.value("status", std::string("?"));
-    log::notice("action " + report.jti + ": app " + app_id + " " + status + " (reported by " +
-                report.reported_by + ")");
+    const std::string reported_by = report.reported_by;
     std::string jti = report.jti;
     report_(std::move(report));  // into the outbox, durably, before the in-flight record goes
+    // The agent's own share: frame to result handed to the link, minus monsys-action's run.
+    using std::chrono::duration_cast;
+    using std::chrono::microseconds;
+    auto total = duration_cast<microseconds>(std::chrono::steady_clock::now() - timing.received);
+    auto wrapper = duration_cast<microseconds>(timing.wrapper);
+    log::notice("action " + jti + ": app " + app_id + " " + status + " (reported by " +
+                reported_by + "); frame to result " + std::to_string(total.count()) +
+                " us, monsys-action " + std::to_string(wrapper.count()) + " us, agent overhead " +
+                std::to_string((total - wrapper).count()) + " us");
     journal_.remove(jti);
     running_apps_.erase(app_id);
     if (!shutting_down_) {

@@ -59,9 +59,14 @@ class ActionRunner {
         std::string token;
         std::string jti;
         app::AppRef app;
+        std::chrono::steady_clock::time_point received;  // when the action frame arrived
+    };
+    struct Timing {
+        std::chrono::steady_clock::time_point received;
+        std::chrono::steady_clock::duration wrapper{};  // spawn to exit of monsys-action
     };
     void start_next(const std::string& app_id);
-    void finish(const std::string& app_id, ActionReport report);
+    void finish(const std::string& app_id, ActionReport report, Timing timing);
     void reject(const std::string& token, const std::string& reason, const std::string& detail);
 
     asio::any_io_executor io_;
