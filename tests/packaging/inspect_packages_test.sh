@@ -28,10 +28,13 @@ needed_libraries() {
 
 case "$kind" in
 agent-binary)
-  # Reported on its own so that ctest shows the skip while agent/main.cpp is not built.
+  # Reported on its own so that a package without the agent shows up as a skip, not a pass.
   deb=$(ls "$package_dir"/monsys-agent_*.deb 2>/dev/null | head -n1)
   [ -n "$deb" ] || { echo "FAIL no .deb in $package_dir"; exit 1; }
-  if dpkg-deb -c "$deb" | grep -q ' \./usr/bin/monsys-agent$'; then
+  # Listed into a file first: with pipefail, grep -q closing the pipe early would make
+  # dpkg-deb die of SIGPIPE and the match look like a miss.
+  dpkg-deb -c "$deb" > "$out"
+  if grep -q ' \./usr/bin/monsys-agent$' "$out"; then
     pass "/usr/bin/monsys-agent is packaged"
   else
     echo "SKIPPED: the package has no /usr/bin/monsys-agent yet (agent/main.cpp was not built)"
