@@ -1,0 +1,504 @@
+"""Harness for the end-to-end tests: the real monsys-agent (and, through it, monsys-action)
+against the reference hub (tests/hub/), a real systemd user manager and podman, all from the
+`testenv` CTest fixture (scripts/testenv/start.sh).
+
+Run with /usr/bin/python3 (Debian's python3-websockets, aiohttp, pyotp, jwt). The tests skip only
+when not running as root or when the testenv env file is missing.
+
+Environment:
+  MONSYS_AGENT_BINARY   default <source>/build/default/agent/monsys-agent
+  MONSYS_ACTION_BINARY  default <source>/build/default/action-wrapper/monsys-action
+  MONSYS_TESTENV_FILE   default <source>/build/default/testenv/env
+  MONSYS_SOURCE_DIR     default: two directories above this file
+  MONSYS_E2E_KEEP=1     keep the per-class directories under /run (their paths are printed)
+"""
+
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SOURCE_DIR = os.environ.get("MONSYS_SOURCE_DIR") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "hub"))
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "tools"))
+
+import mint_eat  # noqa: E402
+import testkit  # noqa: E402
+
+AGENT_BINARY = os.environ.get("MONSYS_AGENT_BINARY") or os.path.join(
+    SOURCE_DIR, "build", "default", "agent", "monsys-agent")
+ACTION_BINARY = os.environ.get("MONSYS_ACTION_BINARY") or os.path.join(
+    SOURCE_DIR, "build", "default", "action-wrapper", "monsys-action")
+TESTENV_FILE = os.environ.get("MONSYS_TESTENV_FILE") or os.path.join(
+    SOURCE_DIR, "build", "default", "testenv", "env")
+AGENT_ID = "e2e-host"
+KEEP = os.environ.get("MONSYS_E2E_KEEP") == "1"
+
+
+# ---------------------------------------------------------------- environment
+
+def load_testenv():
+    """KEY=VALUE lines of the testenv env file, or None when it is missing."""
+    try:
+        with open(TESTENV_FILE, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return None
+    env = {}
+    for line in lines:
+        name, sep, value = line.partition("=")
+        if sep and name and not line.startswith("#"):
+            env[name] = value
+    return env
+
+
+def skip_reason():
+    if os.geteuid() != 0:
+        return "the end-to-end tests need root (trusted files under /run, monsys-action)"
+    if load_testenv() is None:
+        return f"no test environment: {TESTENV_FILE} is missing (run the testenv fixture)"
+    return None
+
+
+def unique(prefix):
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def run(cmd, env, check=True, timeout=60, input_text=None):
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=timeout, input=input_text,
+                          stdin=None if input_text is not None else subprocess.DEVNULL)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}"
+                             f"{proc.stderr}")
+    return proc
+
+
+def tail(path, lines=60):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except FileNotFoundError:
+        return "(no file)\n"
+
+
+# ---------------------------------------------------------------- Docker Engine API (podman)
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.socket_path)
+        self.sock = sock
+
+
+def docker_get(socket_path, path):
+    """(status, JSON) of GET `path` on the Docker-compatible API socket."""
+    conn = _UnixHTTPConnection(socket_path)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+        return response.status, (json.loads(body) if body else None)
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------- the agent process
+
+class AgentProcess:
+    """One monsys-agent daemon. Its stdout and stderr go to `log_file` (appended)."""
+
+    def __init__(self, config_path, env, log_file):
+        self.config_path = config_path
+        self.env = env
+        self.log_file = log_file
+        self.proc = None
+        self.starts = 0
+        self.should_run = False   # False while a test has stopped it on purpose
+
+    def start(self):
+        assert self.proc is None or self.proc.poll() is not None, "the agent is already running"
+        with open(self.log_file, "ab") as log:
+            log.write(f"===== start {self.starts + 1} =====\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen([AGENT_BINARY, "--config", self.config_path],
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         env=self.env)
+        self.starts += 1
+        self.should_run = True
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self, timeout=20):
+        """SIGTERM and wait; returns the exit status (None when it had to be killed)."""
+        self.should_run = False
+        if self.proc is None:
+            return None
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self):
+        """SIGKILL: a crash, as far as the agent is concerned."""
+        self.should_run = False
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log_text(self):
+        try:
+            with open(self.log_file, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines=60):
+        return tail(self.log_file, lines)
+
+
+# ---------------------------------------------------------------- test case base
+
+class E2ETestCase(unittest.TestCase):
+    """One directory per class under /run (root-owned, mode 0700), one subdirectory per test;
+    a fresh hub and agent per test, always stopped in the cleanups, their log tails printed
+    when the test failed."""
+
+    class_dir = None
+    testenv = None
+
+    @classmethod
+    def setUpClass(cls):
+        reason = skip_reason()
+        if reason:
+            print(f"e2e: skipped: {reason}", file=sys.stderr)
+            raise unittest.SkipTest(reason)
+        missing = [b for b in (AGENT_BINARY, ACTION_BINARY) if not os.access(b, os.X_OK)]
+        if missing:
+            raise AssertionError("not built: " + ", ".join(missing))
+        cls.testenv = load_testenv()
+        cls.env = {**os.environ, **cls.testenv}
+        cls.class_dir = tempfile.mkdtemp(prefix=f"monsys-e2e-{cls.__name__}.", dir="/run")
+        os.chmod(cls.class_dir, 0o700)
+        if KEEP:
+            print(f"\ne2e: {cls.__name__} keeps {cls.class_dir}", file=sys.stderr)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.class_dir and not KEEP:
+            shutil.rmtree(cls.class_dir, ignore_errors=True)
+
+    def setUp(self):
+        self.workdir = os.path.join(self.class_dir, self._testMethodName)
+        os.makedirs(self.workdir, mode=0o700)
+        self.hub = None
+        self.agents = []
+        self.expect_agent_alive = True
+        # Registered first, so it runs last, after everything has been stopped.
+        self.addCleanup(self._report_on_failure)
+
+    # --- failure reporting ---
+
+    def _failed(self):
+        outcome = getattr(self, "_outcome", None)
+        if outcome is None:
+            return False
+        if not getattr(outcome, "success", True):
+            return True
+        result = getattr(outcome, "result", None)
+        for _test, _info in (getattr(result, "errors", []) + getattr(result, "failures", [])):
+            if _test is self:
+                return True
+        return False
+
+    def _report_on_failure(self):
+        if not self._failed():
+            return
+        out = [f"\n======== {self.id()}: logs ({self.workdir})"]
+        for n, agent in enumerate(self.agents, start=1):
+            out.append(f"---- agent {n} ({agent.log_file}), last lines:\n{agent.log_tail(80)}")
+        if self.hub is not None:
+            try:
+                with open(self.hub.log_file, encoding="utf-8", errors="replace") as f:
+                    lines = [line for line in f if " hub http method=GET " not in line]
+            except FileNotFoundError:
+                lines = []
+            out.append(f"---- hub ({self.hub.log_file}), last lines but REST GETs:\n"
+                       + "".join(lines[-60:]))
+        print("\n".join(out), file=sys.stderr)
+
+    # --- waiting ---
+
+    def wait(self, predicate, timeout, what, interval=0.1):
+        """Polls predicate() until it returns something truthy (which is returned). Fails at
+        once when an agent that should be running has died."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if self.expect_agent_alive:
+                for agent in self.agents:
+                    if agent.should_run and agent.proc.poll() is not None:
+                        self.fail(f"the agent died (exit status {agent.proc.returncode}) while "
+                                  f"waiting for {what}")
+            if time.monotonic() > deadline:
+                self.fail(f"timed out after {timeout} s waiting for {what}")
+            time.sleep(interval)
+
+    # --- hub ---
+
+    def start_hub(self, **options):
+        self.hub = testkit.HubProcess.create(os.path.join(self.workdir, "hub"),
+                                             {AGENT_ID: secrets.token_urlsafe(24)},
+                                             tls=True, **options)
+        self.addCleanup(self.hub.kill)
+        self.hub.start()
+        return self.hub
+
+    def hub_url(self, hub=None):
+        """The agent's hub URL: wss with the host name localhost (the certificate names it)."""
+        hub = hub or self.hub
+        return f"wss://localhost:{hub.ws_port}/agent"
+
+    # --- trusted files ---
+
+    def write_trusted(self, path, text, mode=0o600):
+        """A file monsys-action trusts: root-owned, not writable by group or others."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def write_script(self, name, body):
+        path = os.path.join(self.workdir, name)
+        return self.write_trusted(path, "#!/bin/sh\n" + body, 0o755)
+
+    # --- agent ---
+
+    def agent_config(self, hub=None, **overrides):
+        hub = hub or self.hub
+        state_dir = os.path.join(self.workdir, "state")
+        os.makedirs(state_dir, mode=0o700, exist_ok=True)
+        config_path = os.path.join(self.workdir, "agent.json")
+        policy_path = os.path.join(self.workdir, "policy.json")
+        token_file = os.path.join(self.workdir, "agent.token")
+        testkit.write_agent_token(token_file, hub.agents[AGENT_ID])
+        config = {
+            "agent_id": AGENT_ID,
+            "issuer": hub.issuer,
+            "hub_keys": {hub.kid: hub.public_key},
+            "systemd_bus": "user",
+            "docker_socket": self.testenv["MONSYS_TEST_DOCKER_SOCKET"],
+            "state_dir": state_dir,
+            "hub_state_dir": os.path.join(self.workdir, "agent-hub-state"),
+            "action_command": [ACTION_BINARY, "--config", config_path, "--policy",
+                               policy_path],
+            "hub_url": self.hub_url(hub),
+            "hub_ca_file": hub.ca_file,
+            "hub_token_file": token_file,
+            "observe_interval_secs": 1,
+            "state_interval_secs": 5,
+            "restart_timeout_secs": 30,
+            "source_timeout_secs": 10,
+            "tags": ["e2e"],
+        }
+        config.update(overrides)
+        config = {k: v for k, v in config.items() if v is not None}
+        self.write_trusted(config_path, json.dumps(config, indent=2) + "\n", 0o600)
+        self.write_trusted(policy_path, json.dumps(
+            {"allowed_types": ["systemd", "docker", "compose", "process"]}) + "\n", 0o644)
+        self.config = config
+        self.config_path = config_path
+        return config
+
+    def start_agent(self, log_name="agent.log"):
+        agent = AgentProcess(self.config_path, self.env, os.path.join(self.workdir, log_name))
+        self.agents.append(agent)
+        self.addCleanup(agent.terminate, 10)
+        return agent.start()
+
+    def start_hub_and_agent(self, apps=(), hub_options=None, **config_overrides):
+        """A hub, the apps registered there (dicts of create_app's arguments: name, app_type,
+        identifier, ...; the agent learns them from the welcome), then the agent, connected.
+        The registered apps are in self.apps."""
+        self.start_hub(**(hub_options or {}))
+        self.apps = [self.hub.create_app(AGENT_ID, **app) for app in apps]
+        self.agent_config(**config_overrides)
+        agent = self.start_agent()
+        self.wait(lambda: self.hub.agent(AGENT_ID)["connected"], 30, "the agent to connect")
+        return agent
+
+    @property
+    def outbox_dir(self):
+        return os.path.join(self.config["hub_state_dir"], "outbox")
+
+    def outbox_messages(self):
+        """The data messages pending in the agent's outbox (one file per message, the frame as
+        sent; a wrapper object holding the frame under "text" is understood too)."""
+        messages = []
+        try:
+            names = sorted(os.listdir(self.outbox_dir))
+        except FileNotFoundError:
+            return messages
+        for name in names:
+            path = os.path.join(self.outbox_dir, name)
+            if not os.path.isfile(path):
+                continue
+            try:
+                with open(path, encoding="utf-8") as f:
+                    value = json.loads(f.read())
+            except (OSError, ValueError):
+                continue
+            if isinstance(value, dict) and isinstance(value.get("text"), str):
+                try:
+                    value = json.loads(value["text"])
+                except ValueError:
+                    continue
+            if isinstance(value, dict):
+                messages.append(value)
+        return messages
+
+    # --- hub views ---
+
+    def hub_agent(self):
+        return self.hub.agent(AGENT_ID)
+
+    def frames_in(self, kind=None, since=0):
+        frames = [f for f in self.hub.frames(AGENT_ID) if f["dir"] == "in"]
+        frames = frames[since:] if since else frames
+        return [f for f in frames if kind is None or f["type"] == kind]
+
+    def wait_app_observed(self, app_id, observed, timeout=20):
+        return self.wait(lambda: self.hub.app(app_id)["observed"] == observed and
+                         self.hub.app(app_id), timeout, f"{app_id} observed {observed} at the hub")
+
+    def wait_result(self, jti, timeout=60):
+        return self.wait(lambda: self.hub.result(jti), timeout, f"the result of {jti}")
+
+    def results_for(self, jti):
+        return [r for r in self.hub.api("GET", "/api/v1/results")["results"]
+                if r.get("jti") == jti]
+
+    def wait_new_inventory(self, after_seq, timeout=30):
+        def newer():
+            last = self.hub_agent()["last_inventory"]
+            return last if last and last["seq"] > after_seq else None
+        return self.wait(newer, timeout, f"an inventory with seq > {after_seq}")
+
+    def wait_new_state(self, after_seq, timeout=20):
+        def newer():
+            last = self.hub_agent()["last_state"]
+            return last if last and last["seq"] > after_seq else None
+        return self.wait(newer, timeout, f"a state with seq > {after_seq}")
+
+    def assert_transparency_verifies(self, min_entries):
+        verdict = self.hub.verify_transparency()
+        self.assertTrue(verdict.get("ok"), verdict)
+        self.assertGreaterEqual(verdict["entries"], min_entries, verdict)
+        path = os.path.join(self.hub.state_dir, "transparency.jsonl")
+        check = subprocess.run([testkit.PYTHON, testkit.VERIFY_SCRIPT, path],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.assertEqual(check.returncode, 0, check.stdout)
+        self.assertRegex(check.stdout, r"^ok: \d+ entries")
+        with open(path, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    # --- tokens ---
+
+    def mint(self, app, *, key_path=None, kid=None, now=None, **claims):
+        """A token for this agent signed with the hub's key (or `key_path`), minted by
+        tests/tools/mint_eat.py (PyJWT)."""
+        key = mint_eat.load_private_key(key_path or self.hub.signing_key)
+        base = mint_eat.default_claims(int(time.time()) if now is None else now)
+        base.update(iss=self.hub.issuer, sub=AGENT_ID, app=app, reason="e2e test token")
+        base.update(claims)
+        return mint_eat.mint(key, kid or self.hub.kid, base), base["jti"]
+
+    # --- systemd user units ---
+
+    def systemctl(self, *args, check=True):
+        return run(["systemctl", "--user", *args], self.env, check=check)
+
+    def unit_props(self, unit):
+        out = self.systemctl("show", "-p", "ActiveState,SubState,MainPID", unit).stdout
+        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        props["MainPID"] = int(props.get("MainPID", "0") or 0)
+        return props
+
+    def make_unit(self, prefix="e2e-unit", extra_service=""):
+        """A user unit file <name>.service running sleep, started; stopped and removed in the
+        cleanups. Returns the unit name."""
+        name = unique(prefix)
+        unit = f"{name}.service"
+        path = os.path.join(self.testenv["MONSYS_TEST_USER_UNIT_DIR"], unit)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("[Unit]\nDescription=monsys end-to-end test unit\n"
+                    "StartLimitIntervalSec=0\n\n"
+                    "[Service]\nExecStart=/bin/sleep 100000\n" + extra_service)
+
+        def remove():
+            self.systemctl("stop", unit, check=False)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            self.systemctl("daemon-reload", check=False)
+        self.addCleanup(remove)
+        self.systemctl("daemon-reload")
+        self.systemctl("start", unit)
+        self.wait(lambda: self.unit_props(unit)["MainPID"] > 0, 10, f"{unit} to run")
+        return unit
+
+    # --- containers (podman CLI for setup, the Docker API for checks) ---
+
+    def podman(self, *args, check=True):
+        return run(["podman", *args], self.env, check=check, timeout=120)
+
+    def make_container(self, name=None, labels=None):
+        """A running container that stops promptly on SIGTERM; removed in the cleanups."""
+        name = name or unique("e2e-ctr")
+        label_args = []
+        for key, value in (labels or {}).items():
+            label_args += ["--label", f"{key}={value}"]
+        self.addCleanup(self.podman, "rm", "-f", "-t", "0", name, check=False)
+        self.podman("run", "-d", "--network", "none", "--name", name, *label_args,
+                    self.testenv["MONSYS_TEST_IMAGE"], "sh", "-c",
+                    "trap 'exit 0' TERM; sleep 100000 & wait")
+        return name
+
+    def inspect_container(self, name):
+        status, data = docker_get(self.testenv["MONSYS_TEST_DOCKER_SOCKET"],
+                                  f"/containers/{name}/json")
+        self.assertEqual(status, 200, data)
+        return data
+
+
+def iso_regex():
+    return re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
