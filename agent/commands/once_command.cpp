@@ -1,5 +1,8 @@
 #include "agent/commands/once_command.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <sstream>
 
@@ -64,6 +67,21 @@ asio::awaitable<void> exchange(hub::HubConnection& connection, std::string hello
     }
 }
 
+// Run as root, --once may create the sequence file; it must stay the agent user's (the owner of
+// its directory), or the daemon could no longer write it.
+void keep_owner_of_directory(const std::filesystem::path& directory,
+                             const std::filesystem::path& file) {
+    struct stat dir_info {};
+    struct stat file_info {};
+    if (::geteuid() != 0 || ::stat(directory.c_str(), &dir_info) != 0 ||
+        ::lstat(file.c_str(), &file_info) != 0 || !S_ISREG(file_info.st_mode)) {
+        return;
+    }
+    if (file_info.st_uid != dir_info.st_uid || file_info.st_gid != dir_info.st_gid) {
+        (void)::lchown(file.c_str(), dir_info.st_uid, dir_info.st_gid);
+    }
+}
+
 }  // namespace
 
 int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
@@ -87,6 +105,7 @@ int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
         err << prefix << counter.error() << "\n";
         return once_config_error;
     }
+    keep_owner_of_directory(setup->paths.hub_dir, setup->paths.seq_file);
 
     inventory::CollectRequest request;
     request.settings = setup->inventory_settings;
