@@ -1,11 +1,14 @@
 // monsys-action: verifies an Emergency Action Token and restarts one app.
 // main() only parses arguments and hands over; see docs/monsys-action.md.
+#include <pwd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <ctime>
+#include <functional>
 #include <iostream>
 
+#include "action-wrapper/connection_request.hpp"
 #include "action-wrapper/policy/local_policy.hpp"
 #include "action-wrapper/policy/trusted_path.hpp"
 #include "action-wrapper/restart_app.hpp"
@@ -73,12 +76,14 @@ int fail_early(const Options& options, const std::string& message) {
     return to_int(ExitCode::usage);
 }
 
-int run_restart_app(const Options& options) {
+// `token` is read by the caller only after the config and the policy loaded.
+int restart_with_token(const Options& options,
+                       const std::function<monsys::Expected<std::string, std::string>()>& read) {
     auto config = load_trusted_config(options.config_path);
     if (!config) return fail_early(options, config.error());
     auto policy = monsys::action::load_policy(options.policy_path);
     if (!policy) return fail_early(options, "policy " + policy.error());
-    auto token = read_token(options);
+    auto token = read();
     if (!token) return fail_early(options, token.error());
 
     monsys::action::RestartAppRequest request{options.app_id, std::move(*token),
@@ -86,6 +91,31 @@ int run_restart_app(const Options& options) {
     ActionResult result = monsys::action::restart_app(*config, *policy, request);
     print_json(monsys::action::to_json(result));
     return to_int(result.exit);
+}
+
+int run_restart_app(const Options& options) {
+    return restart_with_token(options, [&options]() { return read_token(options); });
+}
+
+// One connection of monsys-action.socket (Accept=yes): stdin and stdout are the socket. Only
+// root and `peer_user` (the agent's user) may ask; the request is read with a cap and a deadline.
+int run_serve_connection(Options options, const std::string& peer_user) {
+    auto uid = monsys::action::peer_uid(STDIN_FILENO);
+    if (!uid) return fail_early(options, uid.error());
+    const passwd* allowed = ::getpwnam(peer_user.c_str());
+    if (*uid != 0 && (allowed == nullptr || allowed->pw_uid != *uid)) {
+        return fail_early(options, "connection from uid " + std::to_string(*uid) +
+                                       " refused: only root and user " + peer_user +
+                                       " may ask for restarts");
+    }
+    auto bytes = monsys::action::read_connection_request(STDIN_FILENO, std::chrono::seconds(10));
+    if (!bytes) return fail_early(options, bytes.error());
+    auto request = monsys::action::parse_connection_request(*bytes);
+    if (!request) return fail_early(options, request.error());
+    options.app_id = request->app_id;
+    return restart_with_token(options, [&request]() -> monsys::Expected<std::string, std::string> {
+        return std::move(request->token);
+    });
 }
 
 int run_verify(const Options& options) {
@@ -154,11 +184,21 @@ int main(int argc, char** argv) {
     verify->add_option("--app-id", options.app_id, "Also check that the token names this app id");
     verify->add_option("--eat-file", options.eat_file, "Read the token from this file, not stdin");
 
+    std::string peer_user = "monsys";
+    auto* serve = app.add_subcommand(
+        "serve-connection",
+        "Serve one connection of monsys-action.socket on stdin/stdout: read \"restart-app "
+        "<app-id>\\n<token>\\n\", then act as restart-app and write its JSON result");
+    serve->add_option("--peer-user", peer_user,
+                      "The only user besides root allowed to connect (the agent's)")
+        ->capture_default_str();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
         return app.exit(error) == 0 ? 0 : to_int(ExitCode::usage);
     }
     if (restart->parsed()) return run_restart_app(options);
+    if (serve->parsed()) return run_serve_connection(options, peer_user);
     return run_verify(options);
 }

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "agent/actions/action_socket.hpp"
 #include "agent/actions/agent_results.hpp"
 #include "agent/actions/token_check.hpp"
 #include "common/eat/replay_store.hpp"
@@ -22,9 +23,35 @@ std::string now_utc() { return format_utc_millis(std::chrono::system_clock::now(
 
 std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+// Hands the token to monsys-action through its socket; blocking, on a worker thread.
+ActionReport run_wrapper_over_socket(const ActionSettings& settings, const std::string& token,
+                                     const std::string& jti, const app::AppRef& app) {
+    const std::string started = now_utc();
+    auto answer = exchange_over_socket(settings.action_socket, connection_request(app.id, token),
+                                       settings.wrapper_timeout, max_wrapper_output);
+    if (answer) {
+        if (auto result = parse_wrapper_result(*answer)) {
+            return {jti, "monsys-action", std::move(*result)};
+        }
+    }
+    AgentResultFields failure;
+    failure.jti = jti;
+    failure.app = app;
+    failure.status = "failed";
+    failure.reason = "wrapper_failed";
+    failure.started_at = started;
+    failure.finished_at = now_utc();
+    failure.message = answer ? "monsys-action answered on " + settings.action_socket.string() +
+                                   " without a valid result"
+                             : answer.error();
+    if (answer) failure.stderr_text = answer->substr(0, 4096);
+    return {jti, "agent", agent_result(failure)};
+}
+
 // Runs the wrapper once; blocking, on a worker thread.
 ActionReport run_wrapper(const ActionSettings& settings, const std::string& token,
                          const std::string& jti, const app::AppRef& app) {
+    if (!settings.action_socket.empty()) return run_wrapper_over_socket(settings, token, jti, app);
     io::process::ChildSpec spec;
     spec.path = settings.action_command.front();
     spec.argv = settings.action_command;

@@ -25,6 +25,7 @@ struct ActionSettings {
     eat::VerifierSettings verifier;
     std::filesystem::path replay_store;
     std::vector<std::string> action_command;  // prefix; "restart-app <id>" is appended
+    std::filesystem::path action_socket;      // when set, used instead of action_command
     std::vector<std::string> environment;     // the wrapper's whole environment
     std::chrono::milliseconds wrapper_timeout{150000};
     std::size_t max_parallel = 4;

@@ -26,11 +26,22 @@ int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::
         problems.push_back("state_dir " + state_dir.string() +
                            ": not writable by this user (the agent keeps its outbox there)");
     }
-    const std::string& wrapper = setup->config.action_command.front();
     struct stat info {};
-    if (::stat(wrapper.c_str(), &info) != 0 || !S_ISREG(info.st_mode) ||
-        ::access(wrapper.c_str(), X_OK) != 0) {
-        problems.push_back("action_command: " + wrapper + " is not an executable file");
+    const auto& socket = setup->config.action_socket;
+    if (!socket.empty()) {
+        if (::stat(socket.c_str(), &info) != 0 || !S_ISSOCK(info.st_mode)) {
+            problems.push_back("action_socket: " + socket.string() +
+                               " is not a socket (systemctl enable --now monsys-action.socket)");
+        } else if (::access(socket.c_str(), W_OK) != 0) {
+            problems.push_back("action_socket: " + socket.string() +
+                               " cannot be used by this user (run as the agent's user)");
+        }
+    } else {
+        const std::string& wrapper = setup->config.action_command.front();
+        if (::stat(wrapper.c_str(), &info) != 0 || !S_ISREG(info.st_mode) ||
+            ::access(wrapper.c_str(), X_OK) != 0) {
+            problems.push_back("action_command: " + wrapper + " is not an executable file");
+        }
     }
     for (const auto& problem : problems) err << prefix << problem << "\n";
     if (!problems.empty()) return 1;

@@ -77,6 +77,7 @@ actions::ActionSettings action_settings_from(const config::Config& config) {
     settings.verifier.max_lifetime_secs = config.max_token_lifetime_secs;
     settings.replay_store = config::replay_store_path(config);
     settings.action_command = config.action_command;
+    settings.action_socket = config.action_socket;
     // monsys-action's own restart timeout, its inspection before and after, and sudo.
     settings.wrapper_timeout = std::chrono::seconds(config.restart_timeout_secs + 30);
     // A fixed environment; the session bus variables pass through for systemd_bus "user".

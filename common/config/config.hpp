@@ -36,6 +36,9 @@ struct Config {
     std::int64_t restart_timeout_secs = 120;
     std::int64_t output_cap_bytes = 64 * 1024;
     std::vector<std::string> action_command = {build_info::default_action_path};
+    // When set, the agent reaches monsys-action through this socket (monsys-action.socket)
+    // instead of running action_command.
+    std::filesystem::path action_socket;
 
     // The hub link.
     std::string hub_url;
