@@ -1,6 +1,7 @@
 # ---- shared by the deb and rpm maintainer scripts (spliced in by packaging/CMakeLists.txt) ----
 # POSIX sh. Every function is idempotent and works without systemd as PID 1.
 MONSYS_UNIT=monsys-agent.service
+MONSYS_ACTION_SOCKET=monsys-action.socket
 MONSYS_CONFIG=/etc/monsys/agent.json
 MONSYS_TOKEN=/etc/monsys/agent.token
 MONSYS_AGENT=/usr/bin/monsys-agent

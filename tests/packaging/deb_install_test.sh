@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the .deb on this machine (as root, with or without systemd as PID 1), checks users,
-# modes, sudoers, polkit, units and the privilege path, reinstalls it, then purges it and checks
+# modes, polkit, units and the privilege path (the action socket), reinstalls it, then purges it and checks
 # that nothing is left. The machine is left as it was found: a trap purges even on failure.
 # Usage: deb_install_test.sh PACKAGE_DIR MAX_EXPOSURE
 # Exit status: 0 passed, 1 failed, 77 skipped (not root, or no apt-get).
@@ -82,14 +82,16 @@ echo "== files, owners and modes"
 mode_is /etc/monsys root monsys 750
 mode_is /etc/monsys/agent.json root monsys 640
 mode_is /etc/monsys/agent.token monsys monsys 600
-mode_is /etc/sudoers.d/monsys root root 440
+mode_is /var/lib/monsys/hub monsys monsys 700
 mode_is /var/lib/monsys monsys monsys 750
 mode_is /var/lib/monsys/eat monsys-action monsys 2750
 mode_is /usr/libexec/monsys/monsys-action root root 755
 mode_is /usr/share/polkit-1/rules.d/50-monsys-action.rules root root 644
-for unit in monsys-agent.service monsys-agent-once.service monsys-agent-once.timer; do
+units="monsys-agent.service monsys-agent-once.service monsys-agent-once.timer monsys-action.socket monsys-action@.service"
+for unit in $units; do
   mode_is /usr/lib/systemd/system/$unit root root 644
 done
+refused "no sudoers drop-in is installed" test -e /etc/sudoers.d/monsys
 mode_is /usr/lib/sysusers.d/monsys-agent.conf root root 644
 mode_is /usr/lib/tmpfiles.d/monsys-agent.conf root root 644
 if [ -n "$agent_present" ]; then mode_is /usr/bin/monsys-agent root root 755; fi
@@ -98,10 +100,11 @@ check "polkit rules directory keeps its owner and mode ($polkit_dir_before)" \
 check "no setuid or setgid file in the package" sh -c \
   'dpkg -L monsys-agent | while read -r f; do [ -f "$f" ] && [ -u "$f" -o -g "$f" ] && echo "$f"; done | grep -q . && exit 1 || exit 0'
 check "agent.json is a conffile" sh -c "dpkg-query -W -f='\${Conffiles}' monsys-agent | grep -q ' /etc/monsys/agent.json '"
-check "default config routes actions through sudo" grep -qF \
-  '"action_command": ["/usr/bin/sudo", "-n", "-u", "monsys-action", "--", "/usr/libexec/monsys/monsys-action"]' /etc/monsys/agent.json
+check "default config routes actions through monsys-action.socket" grep -qF \
+  '"action_socket": "/run/monsys/action.sock"' /etc/monsys/agent.json
 check "default config keeps the replay store in /var/lib/monsys/eat" grep -qF '"state_dir": "/var/lib/monsys/eat"' /etc/monsys/agent.json
 check "the service is enabled" test -L /etc/systemd/system/multi-user.target.wants/monsys-agent.service
+check "the action socket is enabled" test -L /etc/systemd/system/sockets.target.wants/monsys-action.socket
 refused "the once timer is not enabled" test -e /etc/systemd/system/timers.target.wants/monsys-agent-once.timer
 
 echo "== who can read and write what"
@@ -121,41 +124,40 @@ refused "monsys cannot replace files in the replay store directory" runuser -u m
 check "monsys writes its state directory" runuser -u monsys -- sh -c ': > /var/lib/monsys/.probe && rm /var/lib/monsys/.probe'
 rm -f /var/lib/monsys/eat/eat-replay.db /var/lib/monsys/eat/eat-replay.db.lock
 
-echo "== sudoers"
-check "visudo -c (whole sudoers)" visudo -c
-check "visudo -cf /etc/sudoers.d/monsys" visudo -cf /etc/sudoers.d/monsys
+echo "== the restart path: monsys-action.socket -> monsys-action serve-connection"
+# What monsys-action@.service does, without needing systemd as PID 1: systemd-socket-activate
+# accepts each connection and runs the wrapper as monsys-action with the connection on
+# stdin/stdout. The socket is world-connectable here (the real one is 0600 monsys) so that the
+# wrapper's own peer check can be seen refusing.
 action=/usr/libexec/monsys/monsys-action
-check "monsys may run monsys-action restart-app as monsys-action (sudo -l)" \
-  sudo -u monsys sudo -n -l -u monsys-action "$action" restart-app nginx.service
-check "... also in the agent's exact form (with --)" \
-  sudo -u monsys sudo -n -l -u monsys-action -- "$action" restart-app systemd:nginx.service
-# Runs it: "works" means sudo let it through and monsys-action answered (exit 0 on --help).
-# (The sudoers rule allows "restart-app *" only, so plain "monsys-action --help" is refused below.)
-sudo -u monsys sudo -n -u monsys-action "$action" restart-app --help </dev/null >/tmp/monsys-check.out 2>&1
-status=$?
-if [ "$status" -eq 0 ]; then
-  pass "sudo -u monsys sudo -n -u monsys-action monsys-action restart-app --help"
-elif [ "$status" -eq 2 ] && [ ! -s /tmp/monsys-check.out ]; then
-  # The placeholder main() of action-wrapper/ exits 2 silently; any real one prints its help.
-  echo "SKIPPED restart-app --help: monsys-action is still the placeholder (exit 2, no output)"
-else
-  fail "sudo -u monsys sudo -n -u monsys-action monsys-action restart-app --help (exit $status)"
-  sed 's/^/     /' /tmp/monsys-check.out
-fi
-refused "sudo did not refuse restart-app --help" grep -q '^sudo:' /tmp/monsys-check.out
-check "the wrapper runs as monsys-action with umask 0027" sh -c \
-  "sudo -u monsys sudo -n -l -u monsys-action $action restart-app x && sudo -n -u monsys-action sh -c 'id -un; umask' | tr '\n' ' ' | grep -q 'monsys-action 0027'"
-refused "monsys may not run /bin/sh as monsys-action" sudo -u monsys sudo -n -u monsys-action /bin/sh -c id
-refused "monsys may not run monsys-action without restart-app" sudo -u monsys sudo -n -u monsys-action "$action" --help
-refused "monsys may not run monsys-action as root" sudo -u monsys sudo -n "$action" restart-app x
-refused "monsys may not run monsys-action as root (-u root)" sudo -u monsys sudo -n -u root "$action" restart-app x
-refused "monsys may not pick a group (-g monsys)" sudo -u monsys sudo -n -u monsys-action -g monsys "$action" restart-app x
-refused "monsys may not use sudoedit" sudo -u monsys sudo -n -e -u monsys-action /etc/monsys/agent.json
-refused "monsys-action has no sudo rights" sudo -u monsys-action sudo -n -u monsys "$action" restart-app x
-refused "nobody may not run monsys-action" sudo -u nobody sudo -n -u monsys-action "$action" restart-app x
+sock_dir=$(mktemp -d /run/monsys-pkgtest.XXXXXX)
+chmod 0755 "$sock_dir"
+sock=$sock_dir/action.sock
+systemd-socket-activate -l "$sock" -a --inetd \
+  runuser -u monsys-action -- "$action" serve-connection --peer-user monsys >/tmp/monsys-activate.log 2>&1 &
+activator=$!
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+chmod 0666 "$sock"
+ask() {  # ask USER: sends a request as USER, prints the answer
+  runuser -u "$1" -- /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(20); s.connect(sys.argv[1])
+s.sendall(b"restart-app app-1\nnot.a.token\n"); s.shutdown(socket.SHUT_WR)
+data = b""
+while chunk := s.recv(65536): data += chunk
+print(data.decode())' "$sock"
+}
+ask monsys >/tmp/monsys-check.out 2>&1
+check "the wrapper answers user monsys with one JSON result" /usr/bin/python3 -c \
+  'import json,sys; r=json.load(open("/tmp/monsys-check.out")); sys.exit(0 if r["app_id"]=="app-1" and r["wrapper_exit_code"] in (2,3) else 1)'
+check "... and ran as monsys-action, reading the root-owned config" grep -q "agent_id" /tmp/monsys-check.out
+ask nobody >/tmp/monsys-check.out 2>&1
+check "the wrapper refuses any other user (SO_PEERCRED)" grep -q 'refused: only root and user monsys' /tmp/monsys-check.out
+kill "$activator" 2>/dev/null; wait "$activator" 2>/dev/null
+rm -rf "$sock_dir"
 
 echo "== systemd units"
-for unit in monsys-agent.service monsys-agent-once.service monsys-agent-once.timer; do
+for unit in $units; do
   if systemd-analyze verify --man=no /usr/lib/systemd/system/$unit >/tmp/monsys-check.out 2>&1; then
     pass "systemd-analyze verify $unit"
   elif [ -z "$agent_present" ] && ! grep -v '/usr/bin/monsys-agent' /tmp/monsys-check.out | grep -q .; then
@@ -172,6 +174,11 @@ score=$(exposure_of monsys-agent.service)
 echo "     monsys-agent.service exposure: ${score:-unknown} (limit $max_exposure; see docs/security.md)"
 check "monsys-agent.service exposure ${score:-?} <= $max_exposure" \
   awk -v s="${score:-99}" -v m="$max_exposure" 'BEGIN { exit !(s + 0 <= m + 0) }'
+check "monsys-agent.service is rated OK or better" sh -c \
+  "systemd-analyze security --offline=true /usr/lib/systemd/system/monsys-agent.service 2>/dev/null | grep -qE 'Overall exposure level.* (OK|SAFE)'"
+score=$(exposure_of monsys-action@.service)
+check "monsys-action@.service exposure ${score:-?} <= 2.0" \
+  awk -v s="${score:-99}" 'BEGIN { exit !(s + 0 <= 2.0) }'
 score=$(exposure_of monsys-agent-once.service)
 check "monsys-agent-once.service exposure ${score:-?} <= 2.0" \
   awk -v s="${score:-99}" 'BEGIN { exit !(s + 0 <= 2.0) }'
@@ -215,7 +222,6 @@ refused "no polkit rule" test -e /usr/share/polkit-1/rules.d/50-monsys-action.ru
 refused "no statoverride left" sh -c 'dpkg-statoverride --list | grep -q monsys'
 refused "no unit symlinks left" sh -c 'find /etc/systemd/system -name "monsys-agent*" | grep -q .'
 refused "no deb-systemd-helper state left" sh -c 'ls /var/lib/systemd/deb-systemd-helper-enabled 2>/dev/null | grep -q monsys'
-check "visudo -c after purge" visudo -c
 check "polkit rules directory unchanged after purge" \
   test "$(stat -c '%U %G %a' /usr/share/polkit-1/rules.d 2>/dev/null || echo absent)" = "$polkit_dir_before"
 

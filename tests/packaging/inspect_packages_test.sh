@@ -61,7 +61,6 @@ deb)
   for lib in libsodium libsystemd libssl; do
     echo "$needed" | grep -q "^$lib" || echo "     note: no packaged binary links $lib yet"
   done
-  has "depends on sudo" '^Depends:.*sudo' "$out"
   has "recommends polkitd" '^Recommends:.*polkitd' "$out"
   has "has a description" '^Description: .+' "$out"
   has "has a maintainer" '^Maintainer: .+<.+>' "$out"
@@ -70,7 +69,9 @@ deb)
   has "ships /usr/libexec/monsys/monsys-action" ' \./usr/libexec/monsys/monsys-action$' "$out"
   # /usr/bin/monsys-agent: see the agent-binary case (packaging.agent_binary_in_deb).
   has "ships the default config" ' \./etc/monsys/agent\.json$' "$out"
-  has "sudoers drop-in is 0440" '^-r--r----- root/root .* \./etc/sudoers\.d/monsys$' "$out"
+  if grep -q 'sudoers' "$out"; then fail "ships no sudoers drop-in"; else pass "ships no sudoers drop-in"; fi
+  has "ships the action socket" ' \./usr/lib/systemd/system/monsys-action\.socket$' "$out"
+  has "ships the action service" ' \./usr/lib/systemd/system/monsys-action@\.service$' "$out"
   has "ships the polkit rule" ' \./usr/share/polkit-1/rules\.d/50-monsys-action\.rules$' "$out"
   has "ships the service" ' \./usr/lib/systemd/system/monsys-agent\.service$' "$out"
   has "ships sysusers.d" ' \./usr/lib/sysusers\.d/monsys-agent\.conf$' "$out"
@@ -108,16 +109,15 @@ rpm)
   for lib in $(needed_libraries "$deb"); do
     has "requires $lib" "^$(ere_escape "$lib")\(\)" "$out"
   done
-  has "requires sudo" '^sudo$' "$out"
   rpm -qlpv "$rpm_file" > "$out" 2>&1
   echo "     files:"; sed 's/^/     | /' "$out"
   has "ships monsys-action" ' /usr/libexec/monsys/monsys-action$' "$out"
   has "config dir is root:monsys 0750" '^drwxr-x--- .* root +monsys .* /etc/monsys$' "$out"
   has "config is root:monsys 0640" '^-rw-r----- .* root +monsys .* /etc/monsys/agent\.json$' "$out"
-  has "sudoers drop-in is 0440" '^-r--r----- .* root +root .* /etc/sudoers\.d/monsys$' "$out"
+  has "ships the action socket" ' /usr/lib/systemd/system/monsys-action\.socket$' "$out"
   has "ships the polkit rule" ' /usr/share/polkit-1/rules\.d/50-monsys-action\.rules$' "$out"
   has "ships the service" ' /usr/lib/systemd/system/monsys-agent\.service$' "$out"
-  if grep -qE ' (/|/etc|/usr|/usr/lib|/usr/libexec|/etc/sudoers\.d|/usr/lib/systemd/system)$' "$out"; then
+  if grep -qE ' (/|/etc|/usr|/usr/lib|/usr/libexec|/usr/lib/systemd/system)$' "$out"; then
     fail "claims a directory owned by the base system"
   else
     pass "claims no directory of the base system"
@@ -133,11 +133,10 @@ rpm)
     # Errors fail the test except these, which are intended:
     #   no-signature                       packages are signed when published, not when built
     #   non-readable .../agent.json 640    config readable by root and group monsys only
-    #   non-readable .../sudoers.d/... 440 sudo requires 0440
     #   non-standard-dir-perm /etc/monsys  0750 root:monsys: other users cannot list it
     rpmlint "$rpm_file" > "$out" 2>&1
     sed 's/^/     | /' "$out"
-    unexpected=$(grep ': E: ' "$out" | grep -vE ': E: (no-signature$|non-readable /etc/monsys/agent\.json 640$|non-readable /etc/sudoers\.d/monsys 440$|non-standard-dir-perm /etc/monsys 750$)')
+    unexpected=$(grep ': E: ' "$out" | grep -vE ': E: (no-signature$|non-readable /etc/monsys/agent\.json 640$|non-standard-dir-perm /etc/monsys 750$)')
     if [ -n "$unexpected" ]; then fail "rpmlint errors: $unexpected"; else pass "rpmlint: no unexpected errors"; fi
   else
     echo "SKIPPED rpmlint: not installed (Debian 12 has it: apt-get install rpmlint)"
