@@ -11,6 +11,9 @@ Environment:
   MONSYS_TESTENV_FILE   default <source>/build/default/testenv/env
   MONSYS_SOURCE_DIR     default: two directories above this file
   MONSYS_E2E_KEEP=1     keep the per-class directories under /run (their paths are printed)
+
+Each test class hard-links (or copies) both binaries into its directory once they have
+settled, so that a concurrent rebuild cannot swap them out in the middle of a class.
 """
 
 import http.client
@@ -92,6 +95,35 @@ def tail(path, lines=60):
         return "(no file)\n"
 
 
+def snapshot_binaries(directory, timeout=300):
+    """Hard links (or copies) of the agent and monsys-action in `directory`, taken once each
+    binary exists and has not changed for 2 s, so that a relink by a concurrent build cannot
+    pull a binary away in the middle of a test class. Returns (agent, action)."""
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    copies = []
+    for source in (AGENT_BINARY, ACTION_BINARY):
+        while True:
+            try:
+                info = os.stat(source)
+                settled = (os.access(source, os.X_OK) and time.time() - info.st_mtime > 2)
+            except FileNotFoundError:
+                settled = False
+            if settled:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not built (or still being linked after {timeout} s): "
+                                     f"{source}")
+            time.sleep(1)
+        target = os.path.join(directory, os.path.basename(source))
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+        copies.append(target)
+    return tuple(copies)
+
+
 # ---------------------------------------------------------------- Docker Engine API (podman)
 
 class _UnixHTTPConnection(http.client.HTTPConnection):
@@ -123,7 +155,8 @@ def docker_get(socket_path, path):
 class AgentProcess:
     """One monsys-agent daemon. Its stdout and stderr go to `log_file` (appended)."""
 
-    def __init__(self, config_path, env, log_file):
+    def __init__(self, config_path, env, log_file, binary=AGENT_BINARY):
+        self.binary = binary
         self.config_path = config_path
         self.env = env
         self.log_file = log_file
@@ -136,7 +169,7 @@ class AgentProcess:
         with open(self.log_file, "ab") as log:
             log.write(f"===== start {self.starts + 1} =====\n".encode())
             log.flush()
-            self.proc = subprocess.Popen([AGENT_BINARY, "--config", self.config_path],
+            self.proc = subprocess.Popen([self.binary, "--config", self.config_path],
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          env=self.env)
         self.starts += 1
@@ -198,13 +231,16 @@ class E2ETestCase(unittest.TestCase):
         if reason:
             print(f"e2e: skipped: {reason}", file=sys.stderr)
             raise unittest.SkipTest(reason)
-        missing = [b for b in (AGENT_BINARY, ACTION_BINARY) if not os.access(b, os.X_OK)]
-        if missing:
-            raise AssertionError("not built: " + ", ".join(missing))
         cls.testenv = load_testenv()
         cls.env = {**os.environ, **cls.testenv}
         cls.class_dir = tempfile.mkdtemp(prefix=f"monsys-e2e-{cls.__name__}.", dir="/run")
         os.chmod(cls.class_dir, 0o700)
+        try:
+            cls.agent_binary, cls.action_binary = snapshot_binaries(
+                os.path.join(cls.class_dir, "bin"))
+        except BaseException:
+            shutil.rmtree(cls.class_dir, ignore_errors=True)
+            raise
         if KEEP:
             print(f"\ne2e: {cls.__name__} keeps {cls.class_dir}", file=sys.stderr)
 
@@ -318,7 +354,7 @@ class E2ETestCase(unittest.TestCase):
             "docker_socket": self.testenv["MONSYS_TEST_DOCKER_SOCKET"],
             "state_dir": state_dir,
             "hub_state_dir": os.path.join(self.workdir, "agent-hub-state"),
-            "action_command": [ACTION_BINARY, "--config", config_path, "--policy",
+            "action_command": [self.action_binary, "--config", config_path, "--policy",
                                policy_path],
             "hub_url": self.hub_url(hub),
             "hub_ca_file": hub.ca_file,
@@ -339,7 +375,8 @@ class E2ETestCase(unittest.TestCase):
         return config
 
     def start_agent(self, log_name="agent.log"):
-        agent = AgentProcess(self.config_path, self.env, os.path.join(self.workdir, log_name))
+        agent = AgentProcess(self.config_path, self.env, os.path.join(self.workdir, log_name),
+                             self.agent_binary)
         self.agents.append(agent)
         self.addCleanup(agent.terminate, 10)
         return agent.start()

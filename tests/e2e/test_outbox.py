@@ -7,7 +7,7 @@ import re
 import subprocess
 import unittest
 
-from e2e_support import AGENT_BINARY, AGENT_ID, E2ETestCase
+from e2e_support import AGENT_ID, E2ETestCase
 
 
 class OutboxTest(E2ETestCase):
@@ -106,7 +106,7 @@ class OutboxTest(E2ETestCase):
         self.assertGreaterEqual(max_before, first["seq"])
 
         # --once shares the counter: its seq comes after everything the daemon sent.
-        once = subprocess.run([AGENT_BINARY, "--once", "--config", self.config_path],
+        once = subprocess.run([self.agent_binary, "--once", "--config", self.config_path],
                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, timeout=60)
         self.assertEqual(once.returncode, 0, once.stdout + once.stderr)
