@@ -74,7 +74,7 @@ TEST_CASE("token check: an unreadable replay store refuses the token") {
     CHECK(claims.error().reason == eat::Refusal::replay_store_error);
 }
 
-TEST_CASE("token check: verification comes first; a refused token never reaches the store") {
+TEST_CASE("token check: verification comes first, a refused token never reaches the store") {
     int calls = 0;
     auto settings = fixtures().settings;
     settings.agent_id = "another-agent";

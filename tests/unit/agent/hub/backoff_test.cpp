@@ -47,7 +47,7 @@ TEST_CASE("backoff: 2^failures cannot overflow, however many failures") {
     CHECK(backoff.next_delay(std::nextafter(1.0, 0.0)) < milliseconds::max());
 }
 
-TEST_CASE("backoff: full jitter draws in [0, ceiling)") {
+TEST_CASE("backoff: full jitter draws from zero up to the ceiling") {
     Backoff backoff;
     CHECK(backoff.next_delay(0.0) == 0ms);       // ceiling 1 s
     CHECK(backoff.next_delay(0.999) == 1998ms);  // ceiling 2 s

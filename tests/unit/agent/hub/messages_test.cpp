@@ -190,7 +190,7 @@ TEST_CASE("messages: welcome as documented") {
     CHECK(*welcome.intervals.inventory_interval_secs == 21600);
 }
 
-TEST_CASE("messages: welcome needs apps; the rest is optional") {
+TEST_CASE("messages: welcome needs apps, the rest is optional") {
     Welcome minimal = decode_as<Welcome>("{\"type\":\"welcome\",\"apps\":[]}");
     CHECK(minimal.apps.empty());
     CHECK(minimal.server_time.empty());

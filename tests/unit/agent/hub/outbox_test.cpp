@@ -118,7 +118,7 @@ TEST_CASE("outbox: a message is stamped, stored, and removed by its ack") {
     CHECK(counter->last_acked() == 1);
 }
 
-TEST_CASE("outbox: a newer inventory or state replaces the pending one; action results stay") {
+TEST_CASE("outbox: a newer inventory or state replaces the pending one, action results stay") {
     TempDir dir;
     const Paths paths = paths_in(dir);
     Outbox outbox = open_ok(paths);

@@ -79,7 +79,7 @@ TEST_CASE("tracked apps store: round trip") {
                                                     {"changed_at", "2026-11-28T08:02:11.530Z"}});
 }
 
-TEST_CASE("tracked apps store: saving replaces the file; an empty list round-trips") {
+TEST_CASE("tracked apps store: saving replaces the file, an empty list round-trips") {
     TempDir dir;
     const fs::path file = dir.path() / "tracked-apps.json";
     REQUIRE(save_tracked_apps(file, sample()));
