@@ -4,13 +4,14 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <sstream>
+#include <optional>
 
 #include "agent/daemon/agent_setup.hpp"
 #include "agent/hub/messages.hpp"
 #include "agent/hub/sequence_counter.hpp"
 #include "agent/inventory/collect.hpp"
 #include "common/inventory/inventory_json.hpp"
+#include "common/util/durable_file.hpp"
 
 namespace monsys::agent::commands {
 namespace {
@@ -21,16 +22,25 @@ struct OnceOutcome {
 };
 
 std::string inventory_summary(const inventory::Inventory& inv) {
-    std::ostringstream out;
-    out << (inv.systemd ? std::to_string(inv.systemd->units.size()) : "no") << " units, "
-        << (inv.docker ? std::to_string(inv.docker->containers.size()) : "no") << " containers, "
-        << (inv.docker ? std::to_string(inv.docker->compose_services.size()) : "no")
-        << " compose services, "
-        << (inv.processes ? std::to_string(inv.processes->processes.size()) : "no")
-        << " processes, "
-        << (inv.packages ? std::to_string(inv.packages->packages.size()) : "no") << " packages, "
-        << (inv.ports ? std::to_string(inv.ports->ports.size()) : "no") << " ports";
-    return out.str();
+    // "312 units", "1 unit"; a section that failed counts as "no units".
+    auto count = [](std::optional<std::size_t> n, const char* one, const char* many) {
+        if (!n) return std::string("no ") + many;
+        return std::to_string(*n) + " " + (*n == 1 ? one : many);
+    };
+    auto size_of = [](const auto& section, auto member) -> std::optional<std::size_t> {
+        if (!section || section->status.error) return std::nullopt;
+        return ((*section).*member).size();
+    };
+    using namespace inventory;
+    return count(size_of(inv.systemd, &SystemdSection::units), "unit", "units") + ", " +
+           count(size_of(inv.docker, &DockerSection::containers), "container", "containers") +
+           ", " +
+           count(size_of(inv.docker, &DockerSection::compose_services), "compose service",
+                 "compose services") +
+           ", " +
+           count(size_of(inv.processes, &ProcessesSection::processes), "process", "processes") +
+           ", " + count(size_of(inv.packages, &PackagesSection::packages), "package", "packages") +
+           ", " + count(size_of(inv.ports, &PortsSection::ports), "port", "ports");
 }
 
 // Reads frames until the ack for `seq`; the caller's deadline aborts the connection.
@@ -153,6 +163,12 @@ int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
     }
     if (auto recorded = counter->record_ack(*seq); !recorded) {
         err << prefix << "warning: " << recorded.error() << "\n";
+    }
+    // The daemon then does not send the same inventory again at its next connect.
+    if (auto error = write_file_atomically(setup->paths.inventory_acked_file, setup->host.boot_id)) {
+        err << prefix << "warning: " << *error << "\n";
+    } else {
+        keep_owner_of_directory(setup->paths.hub_dir, setup->paths.inventory_acked_file);
     }
     out << "sent inventory: " << inventory_summary(collected.inventory) << " ("
         << collect_ms.count() << " ms); hub acked seq " << *seq << "\n";
