@@ -6,7 +6,7 @@ import os
 import time
 import unittest
 
-from e2e_support import AGENT_ID, E2ETestCase
+from e2e_support import AGENT_ID, E2ETestCase, testkit
 
 
 class FaultTest(E2ETestCase):
@@ -174,6 +174,9 @@ class FaultTest(E2ETestCase):
             self.hub.test_send(AGENT_ID, text=text)
         self.hub.test_send(AGENT_ID, binary=b"\x00\xffnot a text frame")
 
+        # Unknown types are logged once per type.
+        self.assertEqual(agent.log_text().count("no_such_type"), 1, agent.log_tail())
+
         # Still alive, same connection, tracked apps intact, and it still works.
         inventory_seq = self.hub_agent()["last_inventory"]["seq"]
         self.hub.test_collect(AGENT_ID)
@@ -199,6 +202,26 @@ class FaultTest(E2ETestCase):
         self.wait_app_observed(app["id"], "running")
         self.assertEqual(self.hub_agent()["counters"]["bad_messages"], 0,
                          "the agent sent frames the hub refused")
+
+    def test_refused_agent_token_is_retried_until_the_operator_fixes_it(self):
+        self.start_hub()
+        self.agent_config()
+        good_token = self.hub.agents[AGENT_ID]
+        testkit.write_agent_token(self.config["hub_token_file"], "a-token-the-hub-does-not-know")
+        agent = self.start_agent()
+        self.wait(lambda: "status=401" in self.hub.log_tail(200), 30,
+                  "the hub to refuse the agent's token")
+        self.wait(lambda: "refused the agent token" in agent.log_text(), 30,
+                  "the agent to log the refusal")
+        self.assertTrue(agent.alive())
+        self.assertFalse(self.hub_agent()["connected"])
+
+        # The operator fixes the token file; the agent picks it up on its next attempt.
+        testkit.write_agent_token(self.config["hub_token_file"], good_token)
+        self.wait(lambda: self.hub_agent()["connected"], 90,
+                  "the agent to connect with the fixed token")
+        self.wait(lambda: self.hub_agent()["last_inventory"], 30, "the inventory")
+        self.assertTrue(agent.alive())
 
 
 if __name__ == "__main__":
