@@ -102,13 +102,15 @@ int run_restart_app(const Options& options) {
 int run_serve_connection(Options options, const std::string& peer_user) {
     auto uid = monsys::action::peer_uid(STDIN_FILENO);
     if (!uid) return fail_early(options, uid.error());
+    // Read (capped) before answering even a refused peer: closing with unread bytes would reset
+    // the connection and the peer would never see why.
+    auto bytes = monsys::action::read_connection_request(STDIN_FILENO, std::chrono::seconds(10));
     const passwd* allowed = ::getpwnam(peer_user.c_str());
     if (*uid != 0 && (allowed == nullptr || allowed->pw_uid != *uid)) {
         return fail_early(options, "connection from uid " + std::to_string(*uid) +
                                        " refused: only root and user " + peer_user +
                                        " may ask for restarts");
     }
-    auto bytes = monsys::action::read_connection_request(STDIN_FILENO, std::chrono::seconds(10));
     if (!bytes) return fail_early(options, bytes.error());
     auto request = monsys::action::parse_connection_request(*bytes);
     if (!request) return fail_early(options, request.error());
