@@ -23,6 +23,24 @@ std::string now_utc() { return format_utc_millis(std::chrono::system_clock::now(
 
 std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+// The report when monsys-action could not be reached or gave no usable answer.
+ActionReport wrapper_failed(const std::string& jti, const app::AppRef& app,
+                            const std::string& started, std::string message,
+                            std::string stderr_text = {},
+                            std::optional<int> wrapper_exit_code = std::nullopt) {
+    AgentResultFields failure;
+    failure.jti = jti;
+    failure.app = app;
+    failure.status = "failed";
+    failure.reason = "wrapper_failed";
+    failure.message = std::move(message);
+    failure.stderr_text = std::move(stderr_text);
+    failure.started_at = started;
+    failure.finished_at = now_utc();
+    failure.wrapper_exit_code = wrapper_exit_code;
+    return {jti, "agent", agent_result(failure)};
+}
+
 // Hands the token to monsys-action through its socket; blocking, on a worker thread.
 ActionReport run_wrapper_over_socket(const ActionSettings& settings, const std::string& token,
                                      const std::string& jti, const app::AppRef& app) {
@@ -34,18 +52,11 @@ ActionReport run_wrapper_over_socket(const ActionSettings& settings, const std::
             return {jti, "monsys-action", std::move(*result)};
         }
     }
-    AgentResultFields failure;
-    failure.jti = jti;
-    failure.app = app;
-    failure.status = "failed";
-    failure.reason = "wrapper_failed";
-    failure.started_at = started;
-    failure.finished_at = now_utc();
-    failure.message = answer ? "monsys-action answered on " + settings.action_socket.string() +
-                                   " without a valid result"
-                             : answer.error();
-    if (answer) failure.stderr_text = answer->substr(0, 4096);
-    return {jti, "agent", agent_result(failure)};
+    if (!answer) return wrapper_failed(jti, app, started, answer.error());
+    return wrapper_failed(jti, app, started,
+                          "monsys-action answered on " + settings.action_socket.string() +
+                              " without a valid result",
+                          answer->substr(0, 4096));
 }
 
 // Runs the wrapper once; blocking, on a worker thread.
@@ -65,35 +76,30 @@ ActionReport run_wrapper(const ActionSettings& settings, const std::string& toke
 
     const std::string started = now_utc();
     auto ran = io::process::run_child(spec, limits);
-    AgentResultFields failure;
-    failure.jti = jti;
-    failure.app = app;
-    failure.status = "failed";
-    failure.reason = "wrapper_failed";
-    failure.started_at = started;
-    if (!ran) {
-        failure.message = ran.error();
-        failure.finished_at = now_utc();
-        return {jti, "agent", agent_result(failure)};
-    }
+    if (!ran) return wrapper_failed(jti, app, started, ran.error());
     if (auto result = parse_wrapper_result(ran->out.text)) {
         return {jti, "monsys-action", std::move(*result)};
     }
-    failure.finished_at = now_utc();
-    failure.stderr_text = ran->err.text.substr(0, 4096);
-    if (ran->ending == io::process::ChildEnding::timed_out) {
-        failure.message = "monsys-action did not finish within " +
-                          std::to_string(settings.wrapper_timeout.count() / 1000) +
-                          " s and was stopped";
-    } else if (ran->ending == io::process::ChildEnding::signaled) {
-        failure.message = "monsys-action was ended by signal " + std::to_string(ran->signal) +
-                          " and printed no result";
-    } else {
-        failure.message = "monsys-action exited with " + std::to_string(ran->exit_code) +
-                          " and printed no valid result";
-        failure.wrapper_exit_code = ran->exit_code;
+    std::string stderr_text = ran->err.text.substr(0, 4096);
+    switch (ran->ending) {
+        case io::process::ChildEnding::timed_out:
+            return wrapper_failed(jti, app, started,
+                                  "monsys-action did not finish within " +
+                                      std::to_string(settings.wrapper_timeout.count() / 1000) +
+                                      " s and was stopped",
+                                  stderr_text);
+        case io::process::ChildEnding::signaled:
+            return wrapper_failed(jti, app, started,
+                                  "monsys-action was ended by signal " +
+                                      std::to_string(ran->signal) + " and printed no result",
+                                  stderr_text);
+        case io::process::ChildEnding::exited:
+            break;
     }
-    return {jti, "agent", agent_result(failure)};
+    return wrapper_failed(jti, app, started,
+                          "monsys-action exited with " + std::to_string(ran->exit_code) +
+                              " and printed no valid result",
+                          stderr_text, ran->exit_code);
 }
 
 }  // namespace
