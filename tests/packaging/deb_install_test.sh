@@ -147,12 +147,16 @@ data = b""
 while chunk := s.recv(65536): data += chunk
 print(data.decode())' "$sock"
 }
-ask monsys >/tmp/monsys-check.out 2>&1
+# (check writes /tmp/monsys-check.out itself, so the answers go to a file of their own)
+ask monsys >/tmp/monsys-answer.out 2>&1
+sed 's/^/     | /' /tmp/monsys-answer.out
 check "the wrapper answers user monsys with one JSON result" /usr/bin/python3 -c \
-  'import json,sys; r=json.load(open("/tmp/monsys-check.out")); sys.exit(0 if r["app_id"]=="app-1" and r["wrapper_exit_code"] in (2,3) else 1)'
-check "... and ran as monsys-action, reading the root-owned config" grep -q "agent_id" /tmp/monsys-check.out
-ask nobody >/tmp/monsys-check.out 2>&1
-check "the wrapper refuses any other user (SO_PEERCRED)" grep -q 'refused: only root and user monsys' /tmp/monsys-check.out
+  'import json,sys; r=json.load(open("/tmp/monsys-answer.out")); sys.exit(0 if r["app_id"]=="app-1" and r["wrapper_exit_code"] in (2,3) else 1)'
+check "... and ran as monsys-action, reading the root-owned config" grep -q "agent_id" /tmp/monsys-answer.out
+ask nobody >/tmp/monsys-answer.out 2>&1
+sed 's/^/     | /' /tmp/monsys-answer.out
+check "the wrapper refuses any other user (SO_PEERCRED)" grep -q 'refused: only root and user monsys' /tmp/monsys-answer.out
+rm -f /tmp/monsys-answer.out
 kill "$activator" 2>/dev/null; wait "$activator" 2>/dev/null
 rm -rf "$sock_dir"
 
