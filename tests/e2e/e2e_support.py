@@ -286,7 +286,23 @@ class E2ETestCase(unittest.TestCase):
                 lines = []
             out.append(f"---- hub ({self.hub.log_file}), last lines but REST GETs:\n"
                        + "".join(lines[-60:]))
+            out.append(self._inventory_problems())
         print("\n".join(out), file=sys.stderr)
+
+    def _inventory_problems(self):
+        path = os.path.join(self.hub.state_dir, f"inventory-{AGENT_ID}.json")
+        try:
+            with open(path, encoding="utf-8") as f:
+                message = json.load(f)
+        except (OSError, ValueError):
+            return "---- no inventory stored at the hub"
+        inventory = message.get("inventory", {})
+        failed = {name: section.get("error") for name, section in inventory.items()
+                  if isinstance(section, dict) and section.get("ok") is False}
+        timings = {name: section.get("duration_ms") for name, section in inventory.items()
+                   if isinstance(section, dict) and "duration_ms" in section}
+        return (f"---- latest inventory at the hub: seq {message.get('seq')}, failed sections "
+                f"{failed or 'none'}, durations (ms) {timings}")
 
     # --- waiting ---
 
