@@ -448,7 +448,7 @@ class E2ETestCase(unittest.TestCase):
         frames = frames[since:] if since else frames
         return [f for f in frames if kind is None or f["type"] == kind]
 
-    def wait_app_observed(self, app_id, observed, timeout=20):
+    def wait_app_observed(self, app_id, observed, timeout=30):
         return self.wait(lambda: self.hub.app(app_id)["observed"] == observed and
                          self.hub.app(app_id), timeout, f"{app_id} observed {observed} at the hub")
 
