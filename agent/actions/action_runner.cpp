@@ -127,10 +127,11 @@ ActionRunner::~ActionRunner() { workers_.join(); }
 
 void ActionRunner::reject(const std::string& token, const std::string& reason,
                           const std::string& detail) {
-    auto jti = unverified_jti(token);
+    auto ids = unverified_ids(token);
     log::warning("refused an action token: " + reason + " (" + detail + ")");
-    report_({jti.value_or(""), "agent",
-             agent_result(refusal_fields(std::nullopt, std::nullopt, reason, detail, now_utc()))});
+    auto fields = refusal_fields(std::nullopt, std::nullopt, reason, detail, now_utc());
+    fields.app_id = ids.app_id.value_or("");  // for correlation only; jti and type stay null
+    report_({ids.jti.value_or(""), "agent", agent_result(fields)});
 }
 
 void ActionRunner::submit(std::string token) {

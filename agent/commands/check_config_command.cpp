@@ -21,9 +21,14 @@ int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::
     if (auto token = hub::read_agent_token(setup->config.hub_token_file); !token) {
         problems.push_back(token.error());
     }
-    const auto& state_dir = setup->config.state_dir;
-    if (::access(state_dir.c_str(), W_OK | X_OK) != 0) {
-        problems.push_back("state_dir " + state_dir.string() +
+    // The agent's own state: its directory, or the nearest existing parent it would be made in.
+    auto hub_dir = setup->paths.hub_dir;
+    while (!hub_dir.empty() && ::access(hub_dir.c_str(), F_OK) != 0 && hub_dir != hub_dir.parent_path()) {
+        hub_dir = hub_dir.parent_path();
+    }
+    if (::access(hub_dir.c_str(), W_OK | X_OK) != 0) {
+        problems.push_back((setup->config.hub_state_dir.empty() ? "state_dir " : "hub_state_dir ") +
+                           hub_dir.string() +
                            ": not writable by this user (the agent keeps its outbox there)");
     }
     struct stat info {};

@@ -150,7 +150,11 @@ int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
                    exchange(*connection, hub::encode_hello(hello),
                             message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                             *seq, timed_out, outcome),
-                   [&deadline](std::exception_ptr) { deadline.cancel(); });
+                   // Stops the loop at once: a failed handshake may leave Beast's own timer armed.
+                   [&deadline, &io](std::exception_ptr) {
+                       deadline.cancel();
+                       io.stop();
+                   });
     io.run();
 
     if (timed_out) {

@@ -1,5 +1,6 @@
 #include "agent/daemon/daemon.hpp"
 
+#include <malloc.h>
 #include <systemd/sd-daemon.h>
 
 #include <cstdlib>
@@ -50,11 +51,15 @@ class Daemon {
           inventory_timer_(io),
           watchdog_timer_(io),
           shutdown_timer_(io),
-          workers_(1),
+          collector_(1),
+          observer_(1),
           state_interval_(seconds(setup_.config.state_interval_secs)),
           inventory_interval_(seconds(setup_.config.inventory_interval_secs)) {}
 
-    ~Daemon() { workers_.join(); }
+    ~Daemon() {
+        collector_.join();
+        observer_.join();
+    }
 
     bool busy() const { return actions_.running() > 0 || observing_ || collecting_; }
 
@@ -162,7 +167,7 @@ class Daemon {
             ids.push_back(app.id);
         }
         auto settings = setup_.inventory_settings;
-        asio::post(workers_, [this, settings, apps = std::move(apps), ids = std::move(ids)]() {
+        asio::post(observer_, [this, settings, apps = std::move(apps), ids = std::move(ids)]() {
             auto observations = apps.empty() ? std::vector<inventory::Observation>{}
                                              : inventory::observe_apps(settings, apps);
             asio::post(io_, [this, ids, observations = std::move(observations)]() {
@@ -212,20 +217,34 @@ class Daemon {
         collecting_ = true;
         inventory::CollectRequest request;
         request.settings = setup_.inventory_settings;
-        asio::post(workers_, [this, request]() {
+        asio::post(collector_, [this, request]() {
             auto collected = inventory::collect_inventory(request);
-            if (collected.abandoned_work) {
-                log::warning("an inventory source did not return within its timeout; its "
-                             "section carries the error");
-            }
+            log_section_errors(collected.inventory);
             auto document = inventory::to_json(collected.inventory);
             asio::post(io_, [this, document = std::move(document)]() mutable {
                 collecting_ = false;
                 if (stopping_) return;
                 link_.send(hub::MessageKind::inventory,
                            hub::make_inventory_message(document, SystemClock::now()));
+                document = nullptr;
+                // A collection briefly needs a few MiB; give them back to the system rather than
+                // keep them in malloc's free lists until the next one in six hours.
+                ::malloc_trim(0);
             });
         });
+    }
+
+    static void log_section_errors(const inventory::Inventory& inv) {
+        auto report = [](const char* name, const auto& section) {
+            if (section && section->status.error) {
+                log::warning(std::string("inventory: section ") + name + ": " + *section->status.error);
+            }
+        };
+        report("systemd", inv.systemd);
+        report("docker", inv.docker);
+        report("processes", inv.processes);
+        report("packages", inv.packages);
+        report("ports", inv.ports);
     }
 
     bool inventory_pending() const {
@@ -360,7 +379,10 @@ class Daemon {
     asio::steady_timer inventory_timer_;
     asio::steady_timer watchdog_timer_;
     asio::steady_timer shutdown_timer_;
-    asio::thread_pool workers_;  // collection and observation, one at a time
+    // Off the I/O thread: a full collection (seconds on a busy host) and the observation rounds
+    // (tens of milliseconds), each on its own thread so a slow source never delays a state report.
+    asio::thread_pool collector_;
+    asio::thread_pool observer_;
     milliseconds state_interval_;
     milliseconds inventory_interval_;
     milliseconds watchdog_period_{0};
@@ -403,6 +425,8 @@ int run_daemon(const DaemonOptions& options) {
         log::warning(tracked.error() + "; starting with no tracked apps until the hub sends them");
         tracked = hub::TrackedAppsFile{};
     }
+    // Few arenas: the agent's threads are mostly idle, and each arena keeps its own free memory.
+    ::mallopt(M_ARENA_MAX, 2);
     asio::io_context io(1);
     auto daemon = std::make_unique<Daemon>(io, std::move(*setup), std::move(*outbox),
                                            std::move(*tracked));

@@ -117,6 +117,7 @@ class WebSocketConnection final : public HubConnection {
                                      redirect_error(use_awaitable, ec));
         int status = static_cast<int>(response.result_int());
         if (ec) {
+            abort();
             if (status == 401 || status == 403) {
                 co_return ConnectError{ConnectFailure::token_refused,
                                        "hub refused the agent token (HTTP " +

@@ -9,7 +9,13 @@
 
 using namespace monsys;
 using monsys::agent::actions::check_token;
-using monsys::agent::actions::unverified_jti;
+using monsys::agent::actions::unverified_ids;
+
+namespace {
+std::optional<std::string> unverified_jti(std::string_view token) {
+    return unverified_ids(token).jti;
+}
+}  // namespace
 
 namespace {
 
@@ -104,4 +110,7 @@ TEST_CASE("unverified jti: read for correlation only, and only from a plausible 
     // {"jti": 5}
     CHECK_FALSE(unverified_jti("e30.eyJqdGkiOjV9.sig"));
     CHECK_FALSE(unverified_jti(std::string(9000, 'a') + ".b.c"));
+    CHECK(unverified_ids(token("valid")).app_id == std::optional<std::string>("app-1"));
+    // {"app":{"id":7}}
+    CHECK_FALSE(unverified_ids("e30.eyJhcHAiOnsiaWQiOjd9fQ.sig").app_id);
 }
