@@ -159,6 +159,12 @@ check "the wrapper refuses any other user (SO_PEERCRED)" grep -q 'refused: only 
 rm -f /tmp/monsys-answer.out
 kill "$activator" 2>/dev/null; wait "$activator" 2>/dev/null
 rm -rf "$sock_dir"
+# No sudo rule is shipped: the socket is the only way from monsys to monsys-action.
+if command -v sudo >/dev/null; then
+  check "visudo -c (sudoers untouched)" visudo -c
+  refused "monsys may not run /bin/sh as monsys-action through sudo" sudo -u monsys sudo -n -u monsys-action /bin/sh -c id
+  refused "monsys may not run monsys-action through sudo" sudo -u monsys sudo -n -u monsys-action "$action" --help
+fi
 
 echo "== systemd units"
 for unit in $units; do
