@@ -156,7 +156,11 @@ int read_process_identity(const ScanContext& context, const std::string& dir,
 void read_executable(const ScanContext& context, const std::string& dir,
                      std::string_view raw_cmdline, Process& out) {
     // exe is unreadable for kernel threads (ENOENT) and for others' processes without privilege.
-    if (auto exe = read_symlink(dir + "/exe")) out.exe = std::move(*exe);
+    if (auto exe = read_symlink(dir + "/exe")) {
+        out.exe = std::move(*exe);
+    } else if (exe.error() == EACCES || exe.error() == EPERM) {
+        out.exe_denied = true;
+    }
     if (context.own_mount_ns) {
         auto ns = read_symlink(dir + "/ns/mnt");
         out.foreign_root = ns && *ns != *context.own_mount_ns;
@@ -319,6 +323,7 @@ ProcessesSection read_processes(const std::string& root, const ProcessScanOption
         section.status.error = "cannot list " + proc + ": " + std::strerror(errno);
         return section;
     }
+    const bool running_as_root = options.caller.euid == 0;
     std::size_t seen = 0;
     while (dirent* entry = ::readdir(directory)) {
         if (!is_pid_name(entry->d_name)) continue;
@@ -334,6 +339,11 @@ ProcessesSection read_processes(const std::string& root, const ProcessScanOption
         }
         Process process;
         int error = read_one_process(context, entry->d_name, process);
+        // Only an agent without privilege is blind to other users' executables; as root a
+        // refusal is a passing state of one process (a non-dumpable one mid-exec), not blindness.
+        if (!running_as_root && (process.exe_denied || error == EACCES || error == EPERM)) {
+            ++section.visibility.exe_denied;
+        }
         if (error == 0) {
             section.processes.push_back(std::move(process));
         } else if (error == ENOEXEC) {

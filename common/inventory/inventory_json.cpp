@@ -102,7 +102,8 @@ json processes_json(const ProcessesSection& processes) {
     json section = section_header(processes.status);
     section["visibility"] = {{"hidepid", optional_value(processes.visibility.hidepid)},
                              {"restricted", processes.visibility.restricted},
-                             {"inaccessible", processes.visibility.inaccessible}};
+                             {"inaccessible", processes.visibility.inaccessible},
+                             {"exe_denied", processes.visibility.exe_denied}};
     section["vanished"] = processes.vanished;
     json rows = json::array();
     for (const Process& process : processes.processes) {

@@ -105,12 +105,16 @@ struct Process {
     std::uint64_t rss_bytes = 0;
     bool foreign_root =
         false;  // in another mount namespace (e.g. a container): exe is not a host path
+    bool exe_denied = false;  // exe could not be read for lack of privilege
 };
 
 struct ProcessVisibility {
     std::optional<std::string> hidepid;  // the /proc mount option, when set
     bool restricted = false;             // hidepid is in force for this agent: some may be hidden
     std::size_t inaccessible = 0;        // processes listed whose details could not be read
+    // Processes whose executable the agent may not read (EACCES/EPERM: another user's, and the
+    // agent is not root). Any of them could be a tracked app that seems absent.
+    std::size_t exe_denied = 0;
 };
 
 struct ProcessesSection {

@@ -147,6 +147,13 @@ Observation observe_process(const Inventory& inventory, std::string_view path,
     }
     // With hidepid in force the process may run under another user, out of sight.
     if (section.visibility.restricted) return unknown("not visible: /proc is mounted with hidepid");
+    // Without privilege the executables of other users' processes cannot be read: one of them
+    // may be the app.
+    if (section.visibility.exe_denied > 0) {
+        return unknown("not found, but the executables of " +
+                       std::to_string(section.visibility.exe_denied) +
+                       " processes of other users could not be read");
+    }
     std::string path_text(path);
     if (path_exists && path_exists(path_text)) return stopped("no process runs it");
     return unknown("path does not exist");

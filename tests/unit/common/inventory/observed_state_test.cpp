@@ -182,6 +182,24 @@ TEST_CASE("observed state: hidepid makes an absent process unknown, not stopped"
     CHECK(observe(inventory, AppType::process, "/opt/app/run", exists).state == AppState::unknown);
 }
 
+TEST_CASE("observed state: processes whose executable cannot be read make an absent app unknown") {
+    Inventory inventory;
+    inventory.processes.emplace();
+    auto kernel_thread = process(2, std::nullopt);  // no exe, and not for lack of privilege
+    inventory.processes->processes = {kernel_thread, process(10, "/usr/sbin/nginx")};
+    inventory.processes->visibility.inaccessible = 1;  // e.g. EIO: not a privilege problem
+    PathExists exists = [](const std::string&) { return true; };
+    CHECK(observe(inventory, AppType::process, "/opt/app/run", exists).state == AppState::stopped);
+
+    inventory.processes->visibility.exe_denied = 3;  // other users' processes, agent not root
+    auto unsure = observe(inventory, AppType::process, "/opt/app/run", exists);
+    CHECK(unsure.state == AppState::unknown);
+    CHECK(unsure.detail.find("3 processes of other users") != std::string::npos);
+    // A match is still a match.
+    CHECK(observe(inventory, AppType::process, "/usr/sbin/nginx", exists).state ==
+          AppState::running);
+}
+
 TEST_CASE("observed state: a failed or missing section makes every app of its type unknown") {
     Inventory inventory;
     inventory.systemd.emplace();
