@@ -135,6 +135,7 @@ void ActionRunner::reject(const std::string& token, const std::string& reason,
 }
 
 void ActionRunner::submit(std::string token) {
+    const auto received = std::chrono::steady_clock::now();
     if (shutting_down_) {
         reject(token, "agent_shutting_down", "the agent is shutting down; nothing was restarted");
         return;
@@ -160,7 +161,7 @@ void ActionRunner::submit(std::string token) {
               app::to_string(claims->app.type) + " " + claims->app.identifier + ") accepted");
     const std::string app_id = claims->app.id;
     queued_[app_id].push_back(
-        Job{std::move(token), claims->jti, claims->app, std::chrono::steady_clock::now()});
+        Job{std::move(token), claims->jti, claims->app, received});
     if (running_apps_.count(app_id) == 0) start_next(app_id);
 }
 
