@@ -54,11 +54,13 @@ Expected<std::string, std::string> read_connection_request(int fd,
         pollfd waiting{fd, POLLIN, 0};
         int ready = ::poll(&waiting, 1, static_cast<int>(left.count()));
         if (ready < 0 && errno == EINTR) continue;
-        if (ready < 0) return unexpected(std::string("cannot wait for the request: ") + std::strerror(errno));
+        if (ready < 0)
+            return unexpected(std::string("cannot wait for the request: ") + std::strerror(errno));
         if (ready == 0) continue;
         ssize_t n = ::read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return unexpected(std::string("cannot read the request: ") + std::strerror(errno));
+        if (n < 0)
+            return unexpected(std::string("cannot read the request: ") + std::strerror(errno));
         if (n == 0) return bytes;
         bytes.append(chunk, static_cast<std::size_t>(n));
         if (bytes.size() > max_connection_request_bytes) {

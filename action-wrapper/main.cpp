@@ -191,8 +191,9 @@ int main(int argc, char** argv) {
         "serve-connection",
         "Serve one connection of monsys-action.socket on stdin/stdout: read \"restart-app "
         "<app-id>\\n<token>\\n\", then act as restart-app and write its JSON result");
-    serve->add_option("--peer-user", peer_user,
-                      "The only user besides root allowed to connect (the agent's)")
+    serve
+        ->add_option("--peer-user", peer_user,
+                     "The only user besides root allowed to connect (the agent's)")
         ->capture_default_str();
 
     try {

@@ -17,8 +17,8 @@ int main(int argc, char** argv) {
         "Without a subcommand it runs as the daemon: keeps the WebSocket to the hub, reports the\n"
         "tracked apps' state and the host inventory, and hands signed restarts to monsys-action."};
     cli.set_version_flag("--version", std::string("monsys-agent ") + monsys::build_info::version);
-    const std::string config_help = std::string("Configuration file (default ") +
-                                    monsys::build_info::default_config_path + ")";
+    const std::string config_help =
+        std::string("Configuration file (default ") + monsys::build_info::default_config_path + ")";
 
     std::optional<std::string> config_path;
     bool once = false;
@@ -38,9 +38,10 @@ int main(int argc, char** argv) {
     inventory_command->add_flag("--pretty", inventory.pretty, "Indent the JSON");
 
     monsys::agent::commands::CheckConfigOptions check;
-    auto* check_command = cli.add_subcommand(
-        "check-config", "Check the configuration, the token file, the state directory and the "
-                        "action command without connecting; exit 0 when the daemon can start");
+    auto* check_command =
+        cli.add_subcommand("check-config",
+                           "Check the configuration, the token file, the state directory and the "
+                           "action command without connecting; exit 0 when the daemon can start");
     check_command->add_option("--config", check.config_path, config_help);
 
     CLI11_PARSE(cli, argc, argv);

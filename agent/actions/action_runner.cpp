@@ -19,9 +19,13 @@ namespace {
 constexpr std::size_t max_wrapper_output = 40u << 20;
 constexpr std::size_t max_jtis_remembered = 10000;
 
-std::string now_utc() { return format_utc_millis(std::chrono::system_clock::now()); }
+std::string now_utc() {
+    return format_utc_millis(std::chrono::system_clock::now());
+}
 
-std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_unix() {
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
 
 // The report when monsys-action could not be reached or gave no usable answer.
 ActionReport wrapper_failed(const std::string& jti, const app::AppRef& app,
@@ -53,10 +57,10 @@ ActionReport run_wrapper_over_socket(const ActionSettings& settings, const std::
         }
     }
     if (!answer) return wrapper_failed(jti, app, started, answer.error());
-    return wrapper_failed(jti, app, started,
-                          "monsys-action answered on " + settings.action_socket.string() +
-                              " without a valid result",
-                          answer->substr(0, 4096));
+    return wrapper_failed(
+        jti, app, started,
+        "monsys-action answered on " + settings.action_socket.string() + " without a valid result",
+        answer->substr(0, 4096));
 }
 
 // Runs the wrapper once; blocking, on a worker thread.
@@ -123,7 +127,9 @@ ActionRunner::ActionRunner(asio::any_io_executor io, ActionSettings settings,
       report_(std::move(report)),
       workers_(settings_.max_parallel) {}
 
-ActionRunner::~ActionRunner() { workers_.join(); }
+ActionRunner::~ActionRunner() {
+    workers_.join();
+}
 
 void ActionRunner::reject(const std::string& token, const std::string& reason,
                           const std::string& detail) {
@@ -141,8 +147,9 @@ void ActionRunner::submit(std::string token) {
         return;
     }
     eat::ReplayStore store(settings_.replay_store);
-    auto claims = check_token(token, settings_.verifier, now_unix(),
-                              [&store](std::string_view jti) { return store.seen(jti, now_unix()); });
+    auto claims =
+        check_token(token, settings_.verifier, now_unix(),
+                    [&store](std::string_view jti) { return store.seen(jti, now_unix()); });
     if (!claims) {
         reject(token, eat::to_string(claims.error().reason), claims.error().detail);
         return;
@@ -151,8 +158,7 @@ void ActionRunner::submit(std::string token) {
         // Not consumed yet (the wrapper has not run or is running), but already handed over.
         report_({claims->jti, "agent",
                  agent_result(refusal_fields(claims->jti, claims->app, "replayed",
-                                             "this token is already being acted on",
-                                             now_utc()))});
+                                             "this token is already being acted on", now_utc()))});
         return;
     }
     if (jtis_taken_.size() >= max_jtis_remembered) jtis_taken_.clear();  // the store remembers
@@ -160,8 +166,7 @@ void ActionRunner::submit(std::string token) {
     log::info("action " + claims->jti + ": restart of app " + claims->app.id + " (" +
               app::to_string(claims->app.type) + " " + claims->app.identifier + ") accepted");
     const std::string app_id = claims->app.id;
-    queued_[app_id].push_back(
-        Job{std::move(token), claims->jti, claims->app, received});
+    queued_[app_id].push_back(Job{std::move(token), claims->jti, claims->app, received});
     if (running_apps_.count(app_id) == 0) start_next(app_id);
 }
 

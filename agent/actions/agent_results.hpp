@@ -12,14 +12,14 @@
 namespace monsys::agent::actions {
 
 struct AgentResultFields {
-    std::optional<std::string> jti;      // only from a token whose signature verified
+    std::optional<std::string> jti;  // only from a token whose signature verified
     std::string app_id;
-    std::optional<app::AppRef> app;      // from a verified token
-    std::string status;                  // "rejected" or "failed"
-    std::string reason;                  // a name: a refusal of docs/eat.md, "wrapper_failed", ...
-    std::string message;                 // one line for a human
-    std::string stderr_text;             // e.g. what the wrapper wrote to stderr
-    std::string started_at;              // UTC millis
+    std::optional<app::AppRef> app;  // from a verified token
+    std::string status;              // "rejected" or "failed"
+    std::string reason;              // a name: a refusal of docs/eat.md, "wrapper_failed", ...
+    std::string message;             // one line for a human
+    std::string stderr_text;         // e.g. what the wrapper wrote to stderr
+    std::string started_at;          // UTC millis
     std::string finished_at;
     std::optional<int> wrapper_exit_code;
 };

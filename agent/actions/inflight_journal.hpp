@@ -16,7 +16,7 @@ namespace monsys::agent::actions {
 struct InflightAction {
     std::string jti;
     std::string app_id;
-    std::string type;        // app type as in the token, e.g. "systemd"
+    std::string type;  // app type as in the token, e.g. "systemd"
     std::string identifier;
     std::string started_at;  // UTC, format_utc_millis
 };

@@ -15,8 +15,7 @@ Expected<eat::Claims, eat::Rejection> check_token(std::string_view token,
         return unexpected(eat::Rejection{eat::Refusal::replay_store_error, was_seen.error()});
     }
     if (*was_seen) {
-        return unexpected(
-            eat::Rejection{eat::Refusal::replayed, "this token id was used before"});
+        return unexpected(eat::Rejection{eat::Refusal::replayed, "this token id was used before"});
     }
     return claims;
 }

@@ -23,7 +23,8 @@ int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::
     }
     // The agent's own state: its directory, or the nearest existing parent it would be made in.
     auto hub_dir = setup->paths.hub_dir;
-    while (!hub_dir.empty() && ::access(hub_dir.c_str(), F_OK) != 0 && hub_dir != hub_dir.parent_path()) {
+    while (!hub_dir.empty() && ::access(hub_dir.c_str(), F_OK) != 0 &&
+           hub_dir != hub_dir.parent_path()) {
         hub_dir = hub_dir.parent_path();
     }
     if (::access(hub_dir.c_str(), W_OK | X_OK) != 0) {

@@ -54,8 +54,10 @@ asio::awaitable<void> exchange(hub::HubConnection& connection, std::string hello
         outcome.line = failure->message;
         co_return;
     }
-    if (co_await connection.write(std::move(hello)) || co_await connection.write(std::move(message))) {
-        outcome = {once_hub_unreachable, "the hub closed the connection while the inventory was sent"};
+    if (co_await connection.write(std::move(hello)) ||
+        co_await connection.write(std::move(message))) {
+        outcome = {once_hub_unreachable,
+                   "the hub closed the connection while the inventory was sent"};
         co_return;
     }
     for (;;) {
@@ -63,7 +65,8 @@ asio::awaitable<void> exchange(hub::HubConnection& connection, std::string hello
         if (frame.error) {
             if (!timed_out) {
                 outcome = {once_no_ack, "the hub closed the connection before acking seq " +
-                                            std::to_string(seq) + " (" + frame.error.message() + ")"};
+                                            std::to_string(seq) + " (" + frame.error.message() +
+                                            ")"};
             }
             co_return;
         }
@@ -133,7 +136,7 @@ int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
                                                std::chrono::system_clock::now());
     message["seq"] = *seq;
     hub::HelloFields hello{setup->config.agent_id, build_info::version, setup->host.hostname,
-                           setup->host.boot_id,   setup->config.tags,  counter->last_acked()};
+                           setup->host.boot_id,    setup->config.tags,  counter->last_acked()};
 
     asio::io_context io(1);
     auto connection = hub::make_hub_connection(io.get_executor(), setup->tls, std::move(*connect));
@@ -169,7 +172,8 @@ int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
         err << prefix << "warning: " << recorded.error() << "\n";
     }
     // The daemon then does not send the same inventory again at its next connect.
-    if (auto error = write_file_atomically(setup->paths.inventory_acked_file, setup->host.boot_id)) {
+    if (auto error =
+            write_file_atomically(setup->paths.inventory_acked_file, setup->host.boot_id)) {
         err << prefix << "warning: " << *error << "\n";
     } else {
         keep_owner_of_directory(setup->paths.hub_dir, setup->paths.inventory_acked_file);

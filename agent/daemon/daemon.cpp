@@ -35,8 +35,7 @@ constexpr milliseconds shutdown_flush{3000};
 
 class Daemon {
   public:
-    Daemon(asio::io_context& io, AgentSetup setup, hub::Outbox outbox,
-           hub::TrackedAppsFile tracked)
+    Daemon(asio::io_context& io, AgentSetup setup, hub::Outbox outbox, hub::TrackedAppsFile tracked)
         : io_(io),
           setup_(std::move(setup)),
           outbox_(std::move(outbox)),
@@ -116,7 +115,8 @@ class Daemon {
 
     void apply_intervals(const hub::IntervalOverrides& intervals) {
         if (intervals.state_interval_secs) {
-            state_interval_ = seconds(std::clamp<std::int64_t>(*intervals.state_interval_secs, 5, 86400));
+            state_interval_ =
+                seconds(std::clamp<std::int64_t>(*intervals.state_interval_secs, 5, 86400));
         }
         if (intervals.inventory_interval_secs) {
             auto wanted = seconds(
@@ -196,8 +196,8 @@ class Daemon {
             link_.send(hub::MessageKind::state,
                        hub::make_state_message(states_.report(tracked_.apps, now), now));
         }
-        auto interval = std::min<milliseconds>(seconds(setup_.config.observe_interval_secs),
-                                               state_interval_);
+        auto interval =
+            std::min<milliseconds>(seconds(setup_.config.observe_interval_secs), state_interval_);
         schedule_observation(force_state_ ? milliseconds(0) : interval);
     }
 
@@ -237,7 +237,8 @@ class Daemon {
     static void log_section_errors(const inventory::Inventory& inv) {
         auto report = [](const char* name, const auto& section) {
             if (section && section->status.error) {
-                log::warning(std::string("inventory: section ") + name + ": " + *section->status.error);
+                log::warning(std::string("inventory: section ") + name + ": " +
+                             *section->status.error);
             }
         };
         report("systemd", inv.systemd);
@@ -260,7 +261,8 @@ class Daemon {
     }
 
     void remember_inventory_acked() {
-        if (auto error = write_file_atomically(setup_.paths.inventory_acked_file, setup_.host.boot_id)) {
+        if (auto error =
+                write_file_atomically(setup_.paths.inventory_acked_file, setup_.host.boot_id)) {
             log::warning("cannot record the acked inventory: " + *error);
         }
     }
@@ -300,7 +302,8 @@ class Daemon {
     void start_watchdog() {
         std::uint64_t usec = 0;
         if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
-        watchdog_period_ = std::chrono::duration_cast<milliseconds>(std::chrono::microseconds(usec / 3));
+        watchdog_period_ =
+            std::chrono::duration_cast<milliseconds>(std::chrono::microseconds(usec / 3));
         log::info("systemd watchdog enabled; heartbeat every " +
                   std::to_string(watchdog_period_.count()) + " ms");
         watchdog_tick();
@@ -326,8 +329,9 @@ class Daemon {
         shutdown_timer_.expires_after(shutdown_action_grace);
         shutdown_timer_.async_wait([this](beast::error_code ec) {
             if (ec) return;
-            log::warning("running actions did not finish in time; they will be reported as "
-                         "interrupted at the next start");
+            log::warning(
+                "running actions did not finish in time; they will be reported as "
+                "interrupted at the next start");
             finish_shutdown();
         });
         actions_.shut_down([this]() {
@@ -428,8 +432,8 @@ int run_daemon(const DaemonOptions& options) {
     // Few arenas: the agent's threads are mostly idle, and each arena keeps its own free memory.
     ::mallopt(M_ARENA_MAX, 2);
     asio::io_context io(1);
-    auto daemon = std::make_unique<Daemon>(io, std::move(*setup), std::move(*outbox),
-                                           std::move(*tracked));
+    auto daemon =
+        std::make_unique<Daemon>(io, std::move(*setup), std::move(*outbox), std::move(*tracked));
     daemon->start();
     io.run();
     log::notice("monsys-agent stopped");

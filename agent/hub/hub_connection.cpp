@@ -49,7 +49,9 @@ class WebSocketConnection final : public HubConnection {
   public:
     WebSocketConnection(asio::any_io_executor executor, std::shared_ptr<ssl::context> tls,
                         ConnectOptions options)
-        : executor_(executor), tls_(std::move(tls)), options_(std::move(options)),
+        : executor_(executor),
+          tls_(std::move(tls)),
+          options_(std::move(options)),
           ws_(make_stream(executor, tls_)) {}
 
     asio::awaitable<std::optional<ConnectError>> connect() override {
@@ -91,9 +93,9 @@ class WebSocketConnection final : public HubConnection {
             co_await ws_.next_layer().async_handshake(ssl::stream_base::client,
                                                       redirect_error(use_awaitable, ec));
             if (ec) {
-                co_return ConnectError{ConnectFailure::tls, "TLS with " + endpoint_text(url) +
-                                                                " failed: " +
-                                                                tls_failure_text(ws_.next_layer(), ec)};
+                co_return ConnectError{ConnectFailure::tls,
+                                       "TLS with " + endpoint_text(url) +
+                                           " failed: " + tls_failure_text(ws_.next_layer(), ec)};
             }
         }
 
@@ -103,8 +105,9 @@ class WebSocketConnection final : public HubConnection {
         timeouts.idle_timeout = options_.idle_timeout;
         timeouts.keep_alive_pings = true;  // timeout::suggested() turns them off for clients
         ws_.set_option(timeouts);
-        ws_.set_option(websocket::stream_base::decorator(
-            [token = options_.token, agent = options_.user_agent](websocket::request_type& request) {
+        ws_.set_option(
+            websocket::stream_base::decorator([token = options_.token, agent = options_.user_agent](
+                                                  websocket::request_type& request) {
                 request.set(http::field::authorization, "Bearer " + token);
                 request.set(http::field::sec_websocket_protocol, std::string(subprotocol));
                 request.set(http::field::user_agent, agent);
@@ -119,25 +122,22 @@ class WebSocketConnection final : public HubConnection {
         if (ec) {
             abort();
             if (status == 401 || status == 403) {
-                co_return ConnectError{ConnectFailure::token_refused,
-                                       "hub refused the agent token (HTTP " +
-                                           std::to_string(status) + ")",
-                                       status};
+                co_return ConnectError{
+                    ConnectFailure::token_refused,
+                    "hub refused the agent token (HTTP " + std::to_string(status) + ")", status};
             }
             std::string detail = status != 0 && status != 101
                                      ? "hub answered HTTP " + std::to_string(status)
                                      : ec.message();
-            co_return ConnectError{ConnectFailure::handshake,
-                                   "WebSocket handshake with " + endpoint_text(url) +
-                                       " failed: " + detail,
-                                   status};
+            co_return ConnectError{
+                ConnectFailure::handshake,
+                "WebSocket handshake with " + endpoint_text(url) + " failed: " + detail, status};
         }
         auto selected = response[http::field::sec_websocket_protocol];
         if (selected != subprotocol) {
             abort();
             co_return ConnectError{ConnectFailure::handshake,
-                                   "hub did not select the subprotocol " +
-                                       std::string(subprotocol),
+                                   "hub did not select the subprotocol " + std::string(subprotocol),
                                    status};
         }
         co_return std::nullopt;

@@ -19,8 +19,8 @@ namespace monsys::agent::hub {
 
 struct ConnectOptions {
     HubUrl url;
-    std::string token;       // sent as "Authorization: Bearer <token>"
-    std::string user_agent;  // "monsys-agent/<version>"
+    std::string token;                                   // sent as "Authorization: Bearer <token>"
+    std::string user_agent;                              // "monsys-agent/<version>"
     std::chrono::milliseconds handshake_timeout{15000};  // resolve + TCP + TLS + WebSocket
     // Ping after half of this without traffic; close when nothing arrived for all of it.
     std::chrono::milliseconds idle_timeout{40000};

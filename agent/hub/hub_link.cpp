@@ -33,7 +33,9 @@ asio::awaitable<void> HubLink::close_session(std::shared_ptr<Session> session) {
     co_await session->connection->close();
 }
 
-void HubLink::start() { asio::co_spawn(executor_, run(), asio::detached); }
+void HubLink::start() {
+    asio::co_spawn(executor_, run(), asio::detached);
+}
 
 void HubLink::stop() {
     stopping_ = true;
@@ -127,7 +129,8 @@ asio::awaitable<void> HubLink::write_loop(std::shared_ptr<Session> session) {
         session->queue.pop_front();
         auto error = co_await session->connection->write(std::move(text));
         if (error) {
-            if (!session->over) log::warning("lost the hub connection while sending: " + error.message());
+            if (!session->over)
+                log::warning("lost the hub connection while sending: " + error.message());
             session->connection->abort();  // the reader ends too, and run() reconnects
             co_return;
         }
@@ -139,8 +142,8 @@ asio::awaitable<void> HubLink::read_loop(std::shared_ptr<Session> session) {
         Frame frame = co_await session->connection->read();
         if (frame.error) {
             if (frame.error == beast::websocket::error::message_too_big) {
-                log::warning("the hub sent a frame over " +
-                             std::to_string(max_hub_frame_bytes) + " bytes; reconnecting");
+                log::warning("the hub sent a frame over " + std::to_string(max_hub_frame_bytes) +
+                             " bytes; reconnecting");
             } else if (!stopping_) {
                 log::warning("hub connection lost: " + frame.error.message());
             }

@@ -34,8 +34,8 @@ struct LinkCallbacks {
 
 class HubLink {
   public:
-    HubLink(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
-            Outbox& outbox, LinkCallbacks callbacks, BackoffPolicy backoff = {});
+    HubLink(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls, Outbox& outbox,
+            LinkCallbacks callbacks, BackoffPolicy backoff = {});
 
     void start();
     // Closes the connection (WebSocket close handshake, bounded) and makes no new attempt.

@@ -8,10 +8,10 @@
 namespace monsys::agent::hub {
 
 struct HubUrl {
-    bool tls = true;         // wss:// (true) or ws:// (false)
-    std::string host;        // without brackets for IPv6 literals; used for SNI and verification
-    std::string port;        // "443" / "80" when the URL names none
-    std::string target;      // path and query, "/" when empty
+    bool tls = true;     // wss:// (true) or ws:// (false)
+    std::string host;    // without brackets for IPv6 literals; used for SNI and verification
+    std::string port;    // "443" / "80" when the URL names none
+    std::string target;  // path and query, "/" when empty
     bool host_is_loopback = false;  // 127.0.0.0/8, ::1 or "localhost"
 };
 
@@ -20,7 +20,8 @@ struct HubUrl {
 // allow_insecure_ws is set (the agent token would cross the network in the clear).
 Expected<HubUrl, std::string> parse_hub_url(std::string_view text, bool allow_insecure_ws);
 
-// "host:port" for the Host header: IPv6 literals get their brackets back, default ports are left out.
+// "host:port" for the Host header: IPv6 literals get their brackets back, default ports are left
+// out.
 std::string host_header(const HubUrl& url);
 
 }  // namespace monsys::agent::hub

@@ -23,8 +23,8 @@ const char* to_string(MessageKind kind);
 struct PendingMessage {
     std::uint64_t seq = 0;
     MessageKind kind = MessageKind::state;
-    std::string jti;   // action_result only
-    std::string text;  // the exact frame, seq included; re-sent byte for byte
+    std::string jti;        // action_result only
+    std::string text;       // the exact frame, seq included; re-sent byte for byte
     bool persisted = true;  // false when the disk refused it (kept in memory only, logged)
 };
 

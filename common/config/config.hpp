@@ -45,7 +45,8 @@ struct Config {
     std::filesystem::path hub_token_file = "/etc/monsys/agent.token";
     std::filesystem::path hub_ca_file;  // empty: the system CAs
     bool hub_allow_insecure_ws = false;
-    std::filesystem::path hub_state_dir;  // the agent's outbox etc.; empty: <state_dir>/hub  // ws:// to a host that is not loopback
+    std::filesystem::path hub_state_dir;  // the agent's outbox etc.; empty: <state_dir>/hub  //
+                                          // ws:// to a host that is not loopback
     std::int64_t observe_interval_secs = 15;
     std::int64_t state_interval_secs = 60;
     std::int64_t inventory_interval_secs = 21600;

@@ -30,13 +30,16 @@ const char* level_name(Level level) {
 
 }  // namespace
 
-void set_threshold(Level level) { threshold = static_cast<int>(level); }
+void set_threshold(Level level) {
+    threshold = static_cast<int>(level);
+}
 
 void init_from_environment() {
     journal_prefix = std::getenv("JOURNAL_STREAM") != nullptr;
     if (const char* wanted = std::getenv("MONSYS_LOG_LEVEL")) {
         std::string_view name = wanted;
-        for (Level level : {Level::error, Level::warning, Level::notice, Level::info, Level::debug}) {
+        for (Level level :
+             {Level::error, Level::warning, Level::notice, Level::info, Level::debug}) {
             if (name == level_name(level)) set_threshold(level);
         }
     }

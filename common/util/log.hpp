@@ -15,10 +15,20 @@ void init_from_environment();
 
 void write(Level level, std::string_view message);
 
-inline void error(std::string_view message) { write(Level::error, message); }
-inline void warning(std::string_view message) { write(Level::warning, message); }
-inline void notice(std::string_view message) { write(Level::notice, message); }
-inline void info(std::string_view message) { write(Level::info, message); }
-inline void debug(std::string_view message) { write(Level::debug, message); }
+inline void error(std::string_view message) {
+    write(Level::error, message);
+}
+inline void warning(std::string_view message) {
+    write(Level::warning, message);
+}
+inline void notice(std::string_view message) {
+    write(Level::notice, message);
+}
+inline void info(std::string_view message) {
+    write(Level::info, message);
+}
+inline void debug(std::string_view message) {
+    write(Level::debug, message);
+}
 
 }  // namespace monsys::log

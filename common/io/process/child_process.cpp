@@ -95,11 +95,10 @@ class SpawnFileActions {
   public:
     SpawnFileActions(int in_fd, int out_fd, int err_fd, const std::string& cwd) {
         posix_spawn_file_actions_init(&actions_);
-        bool stdin_ok =
-            in_fd >= 0 ? posix_spawn_file_actions_adddup2(&actions_, in_fd, 0) == 0
-                       : posix_spawn_file_actions_addopen(&actions_, 0, "/dev/null", O_RDONLY, 0) == 0;
-        ok_ = stdin_ok &&
-              posix_spawn_file_actions_adddup2(&actions_, out_fd, 1) == 0 &&
+        bool stdin_ok = in_fd >= 0 ? posix_spawn_file_actions_adddup2(&actions_, in_fd, 0) == 0
+                                   : posix_spawn_file_actions_addopen(&actions_, 0, "/dev/null",
+                                                                      O_RDONLY, 0) == 0;
+        ok_ = stdin_ok && posix_spawn_file_actions_adddup2(&actions_, out_fd, 1) == 0 &&
               posix_spawn_file_actions_adddup2(&actions_, err_fd, 2) == 0 &&
               posix_spawn_file_actions_addchdir_np(&actions_, cwd.c_str()) == 0 &&
               posix_spawn_file_actions_addclosefrom_np(&actions_, 3) == 0;
@@ -302,7 +301,8 @@ Expected<ChildResult, std::string> run_child(const ChildSpec& spec, const ChildL
             return unexpected(std::string("standard input for the program is too large"));
         }
         int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) return unexpected("cannot create pipes: " + errno_text(errno));
+        if (::pipe2(fds, O_CLOEXEC) != 0)
+            return unexpected("cannot create pipes: " + errno_text(errno));
         stdin_read.reset(fds[0]);
         UniqueFd stdin_write(fds[1]);
         std::string_view left = spec.stdin_data;

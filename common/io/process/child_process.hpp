@@ -1,8 +1,9 @@
 #pragma once
 // Runs one program directly (posix_spawn: no shell, no PATH lookup) with a fixed environment,
-// cwd, stdin from /dev/null (or given bytes), its own process group and no inherited descriptors; captures
-// stdout and stderr separately up to a cap while draining the rest, and ends the whole process
-// group on timeout (SIGTERM, grace period, SIGKILL). Blocking: call it from a worker thread.
+// cwd, stdin from /dev/null (or given bytes), its own process group and no inherited descriptors;
+// captures stdout and stderr separately up to a cap while draining the rest, and ends the whole
+// process group on timeout (SIGTERM, grace period, SIGKILL). Blocking: call it from a worker
+// thread.
 #include <chrono>
 #include <cstddef>
 #include <string>

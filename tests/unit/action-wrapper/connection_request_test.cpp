@@ -34,8 +34,9 @@ TEST_CASE("connection request: anything else is refused with a reason") {
     CHECK_FALSE(parse_connection_request("restart-app " + std::string(256, 'a') + "\nt\n"));
     CHECK(parse_connection_request("restart-app a\n\n").error().find("no token") !=
           std::string::npos);
-    CHECK(parse_connection_request("restart-app a\nt\n--config /tmp/x\n").error().find("two lines") !=
-          std::string::npos);
+    CHECK(
+        parse_connection_request("restart-app a\nt\n--config /tmp/x\n").error().find("two lines") !=
+        std::string::npos);
 }
 
 TEST_CASE("connection request: read until the peer half-closes, capped, with a deadline") {

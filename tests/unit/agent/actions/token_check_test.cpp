@@ -44,7 +44,9 @@ const Fixtures& fixtures() {
     return loaded;
 }
 
-std::string token(const char* name) { return fixtures().document["tokens"][name]["token"]; }
+std::string token(const char* name) {
+    return fixtures().document["tokens"][name]["token"];
+}
 
 agent::actions::SeenCheck seen_returns(bool value, int* calls = nullptr) {
     return [value, calls](std::string_view) -> Expected<bool, std::string> {
@@ -66,7 +68,8 @@ TEST_CASE("token check: a valid token that the replay store has not seen is acce
 }
 
 TEST_CASE("token check: a token the replay store has seen is refused as replayed") {
-    auto claims = check_token(token("valid"), fixtures().settings, fixtures().now, seen_returns(true));
+    auto claims =
+        check_token(token("valid"), fixtures().settings, fixtures().now, seen_returns(true));
     REQUIRE_FALSE(claims);
     CHECK(claims.error().reason == eat::Refusal::replayed);
 }
@@ -84,7 +87,8 @@ TEST_CASE("token check: verification comes first, a refused token never reaches 
     int calls = 0;
     auto settings = fixtures().settings;
     settings.agent_id = "another-agent";
-    auto claims = check_token(token("valid"), settings, fixtures().now, seen_returns(false, &calls));
+    auto claims =
+        check_token(token("valid"), settings, fixtures().now, seen_returns(false, &calls));
     REQUIRE_FALSE(claims);
     CHECK(claims.error().reason == eat::Refusal::wrong_agent);
     CHECK(calls == 0);
@@ -96,7 +100,8 @@ TEST_CASE("token check: verification comes first, a refused token never reaches 
 
     auto unpinned = fixtures().settings;
     unpinned.keys.erase("hub-1");
-    auto refused = check_token(token("valid"), unpinned, fixtures().now, seen_returns(false, &calls));
+    auto refused =
+        check_token(token("valid"), unpinned, fixtures().now, seen_returns(false, &calls));
     REQUIRE_FALSE(refused);
     CHECK(refused.error().reason == eat::Refusal::unknown_kid);
     CHECK(calls == 0);

@@ -3,8 +3,8 @@
 
 #include <sys/stat.h>
 
-#include "agent/hub/agent_token.hpp"
 #include "../temp_dir.hpp"
+#include "agent/hub/agent_token.hpp"
 
 using monsys::agent::hub::read_agent_token;
 using monsys::agent::test::TempDir;

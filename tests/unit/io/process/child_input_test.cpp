@@ -8,7 +8,10 @@
 using namespace monsys::io::process;
 
 TEST_CASE("child process: the given input arrives on stdin and stdin is then closed") {
-    ChildSpec spec{.path = "/bin/cat", .argv = {}, .env = {}, .cwd = "/",
+    ChildSpec spec{.path = "/bin/cat",
+                   .argv = {},
+                   .env = {},
+                   .cwd = "/",
                    .stdin_data = "header.payload.signature\n"};
     auto result = run_child(spec, ChildLimits{});
     REQUIRE(result);
@@ -25,7 +28,10 @@ TEST_CASE("child process: without input, stdin is /dev/null") {
 }
 
 TEST_CASE("child process: a program that ignores its input still runs") {
-    ChildSpec spec{.path = "/bin/true", .argv = {}, .env = {}, .cwd = "/",
+    ChildSpec spec{.path = "/bin/true",
+                   .argv = {},
+                   .env = {},
+                   .cwd = "/",
                    .stdin_data = std::string(50000, 'x')};
     auto result = run_child(spec, ChildLimits{});
     REQUIRE(result);
@@ -33,7 +39,10 @@ TEST_CASE("child process: a program that ignores its input still runs") {
 }
 
 TEST_CASE("child process: input larger than the cap is refused before anything runs") {
-    ChildSpec spec{.path = "/bin/cat", .argv = {}, .env = {}, .cwd = "/",
+    ChildSpec spec{.path = "/bin/cat",
+                   .argv = {},
+                   .env = {},
+                   .cwd = "/",
                    .stdin_data = std::string(max_stdin_bytes + 1, 'x')};
     auto result = run_child(spec, ChildLimits{});
     REQUIRE_FALSE(result);
