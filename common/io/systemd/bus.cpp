@@ -83,7 +83,32 @@ Expected<Bus, BusError> Bus::open(const SystemdBusSettings& settings) {
     }
     // Also bounds calls made inside sd-bus itself (e.g. the Hello during the handshake).
     sd_bus_set_method_call_timeout(bus, to_usec(settings.call_timeout));
-    return Bus(bus, settings.call_timeout);
+    Bus opened(bus, settings.call_timeout);
+    // The authentication before the Hello has sd-bus's own, fixed 90 s limit: a bus daemon that
+    // accepts the connection and then says nothing (seen while one was going away) would hold
+    // the caller that long. Wait for the handshake here, within the call timeout.
+    const auto deadline = std::chrono::steady_clock::now() + settings.call_timeout;
+    for (;;) {
+        r = sd_bus_is_ready(bus);
+        if (r > 0) return opened;
+        if (r == 0) r = sd_bus_process(bus, nullptr);
+        if (r < 0) return unexpected(make_bus_error(r, nullptr, "bus handshake failed"));
+        if (r > 0) continue;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            BusError error;
+            error.errno_value = ETIMEDOUT;
+            error.message = std::string(user ? "the user bus" : "the system bus") +
+                            " did not complete its handshake within " +
+                            std::to_string(settings.call_timeout.count()) + " ms";
+            return unexpected(std::move(error));
+        }
+        r = sd_bus_wait(bus, to_usec(left));
+        if (r < 0 && r != -EINTR) {
+            return unexpected(make_bus_error(r, nullptr, "bus handshake failed"));
+        }
+    }
 }
 
 Bus::Bus(Bus&& other) noexcept
@@ -91,7 +116,7 @@ Bus::Bus(Bus&& other) noexcept
 
 Bus& Bus::operator=(Bus&& other) noexcept {
     if (this != &other) {
-        sd_bus_flush_close_unref(bus_);
+        sd_bus_close_unref(bus_);
         bus_ = std::exchange(other.bus_, nullptr);
         call_timeout_ = other.call_timeout_;
     }
@@ -99,7 +124,9 @@ Bus& Bus::operator=(Bus&& other) noexcept {
 }
 
 Bus::~Bus() {
-    sd_bus_flush_close_unref(bus_);
+    // No flush: every message this program sends is a call whose reply it already waited for,
+    // and a flush would wait (up to sd-bus's 90 s) on a bus daemon that stopped reading.
+    sd_bus_close_unref(bus_);
 }
 
 Expected<Message, BusError> Bus::new_method_call(const MethodRef& method) {

@@ -102,7 +102,7 @@ inline MethodRef manager_method(const char* member) {
     return {kSystemdService, kManagerPath, kManagerInterface, member};
 }
 
-// Owns one bus connection (sd_bus_flush_close_unref on destruction).
+// Owns one bus connection (closed without a flush on destruction).
 class Bus {
   public:
     // Opens the system bus or the user bus (sd_bus_open_user honours DBUS_SESSION_BUS_ADDRESS).
