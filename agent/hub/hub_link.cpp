@@ -178,11 +178,7 @@ void HubLink::handle_frame(const Frame& frame) {
             } else if constexpr (std::is_same_v<T, CollectRequest>) {
                 if (callbacks_.on_collect) callbacks_.on_collect();
             } else if constexpr (std::is_same_v<T, Ack>) {
-                std::optional<PendingMessage> acked;
-                for (const PendingMessage& pending : outbox_.pending()) {
-                    if (pending.seq == decoded.seq) acked = pending;
-                }
-                outbox_.acknowledge(decoded.seq);
+                auto acked = outbox_.acknowledge(decoded.seq);
                 if (acked && callbacks_.on_acked) callbacks_.on_acked(*acked);
                 log::debug("hub acked seq " + std::to_string(decoded.seq));
             } else if constexpr (std::is_same_v<T, HubError>) {

@@ -237,10 +237,10 @@ Expected<PendingMessage, std::string> Outbox::add(MessageKind kind, nlohmann::js
     return pending;
 }
 
-bool Outbox::acknowledge(std::uint64_t seq) {
+std::optional<PendingMessage> Outbox::acknowledge(std::uint64_t seq) {
     auto it = std::find_if(pending_.begin(), pending_.end(),
                            [seq](const PendingMessage& message) { return message.seq == seq; });
-    if (it == pending_.end()) return false;
+    if (it == pending_.end()) return std::nullopt;
     if (it->persisted) {
         // Should the removal fail, the message is sent again after a restart and the hub acks it
         // as a duplicate: harmless.
@@ -248,10 +248,11 @@ bool Outbox::acknowledge(std::uint64_t seq) {
             last_error_ = std::move(*problem);
         }
     }
+    PendingMessage acked = std::move(*it);
     pending_.erase(it);
     auto recorded = counter_.record_ack(seq);
     if (!recorded) last_error_ = std::move(recorded.error());
-    return true;
+    return acked;
 }
 
 bool Outbox::has_action_result(std::string_view jti) const {

@@ -42,8 +42,8 @@ class Outbox {
     Expected<PendingMessage, std::string> add(MessageKind kind, nlohmann::json message);
 
     // Removes the message with this seq (if pending) and records the ack in the counter.
-    // Returns whether it was pending.
-    bool acknowledge(std::uint64_t seq);
+    // Returns the message that was pending under it, if any.
+    std::optional<PendingMessage> acknowledge(std::uint64_t seq);
 
     // Everything not acked yet, in seq order.
     const std::vector<PendingMessage>& pending() const { return pending_; }

@@ -103,12 +103,12 @@ TEST_CASE("outbox: a message is stamped, stored, and removed by its ack") {
     REQUIRE(outbox.pending().size() == 1);
     CHECK(outbox.pending()[0].text == added.text);
 
-    CHECK(outbox.acknowledge(1));
+    CHECK(outbox.acknowledge(1).has_value());
     CHECK(outbox.pending().empty());
     CHECK_FALSE(fs::exists(file));
     CHECK(outbox.last_acked() == 1);
-    CHECK_FALSE(outbox.acknowledge(1));   // a second ack of the same seq
-    CHECK_FALSE(outbox.acknowledge(99));  // a seq that was never ours
+    CHECK_FALSE(outbox.acknowledge(1).has_value());   // a second ack of the same seq
+    CHECK_FALSE(outbox.acknowledge(99).has_value());  // a seq that was never ours
     CHECK(outbox.last_acked() == 1);
     CHECK(outbox.last_error().empty());
 
@@ -138,7 +138,7 @@ TEST_CASE("outbox: a newer inventory or state replaces the pending one, action r
     CHECK(Json::parse(outbox.pending()[3].text).at("marker") == 3);
 
     // An acked inventory is not replaced again: the next one is simply new.
-    CHECK(outbox.acknowledge(6));
+    CHECK(outbox.acknowledge(6).has_value());
     add_ok(outbox, MessageKind::inventory, inventory(3));
     CHECK(seqs_of(outbox) == std::vector<std::uint64_t>{3, 5, 7, 8});
 }
@@ -154,7 +154,7 @@ TEST_CASE("outbox: reopening finds everything pending, in seq order, byte for by
         add_ok(outbox, MessageKind::action_result, action_result("jti-2"));
         add_ok(outbox, MessageKind::state, state(1));
         add_ok(outbox, MessageKind::action_result, action_result("jti-3"));
-        CHECK(outbox.acknowledge(3));
+        CHECK(outbox.acknowledge(3).has_value());
         before = outbox.pending();
     }
     Outbox reopened = open_ok(paths);
@@ -190,7 +190,7 @@ TEST_CASE("outbox: has_action_result") {
 
     Outbox reopened = open_ok(paths);
     CHECK(reopened.has_action_result("jti-a"));
-    CHECK(reopened.acknowledge(result.seq));
+    CHECK(reopened.acknowledge(result.seq).has_value());
     CHECK_FALSE(reopened.has_action_result("jti-a"));
 }
 
@@ -307,7 +307,7 @@ TEST_CASE("outbox: when the disk refuses, the message is kept in memory and the 
     REQUIRE(result);
     CHECK_FALSE(result->persisted);
     CHECK(outbox.has_action_result("jti-x"));
-    CHECK(outbox.acknowledge(result->seq));
+    CHECK(outbox.acknowledge(result->seq).has_value());
     CHECK(outbox.last_acked() == result->seq);
 
     // The stored file of the replaced state is still on disk, for a restart: stale beats none.
