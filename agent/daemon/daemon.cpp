@@ -41,6 +41,7 @@ class Daemon {
           outbox_(std::move(outbox)),
           tracked_(std::move(tracked)),
           states_(tracked_.states),
+          app_observer_(setup_.inventory_settings, io.get_executor()),
           journal_(setup_.paths.inflight_dir),
           actions_(io.get_executor(), action_settings_from(setup_.config), journal_,
                    [this](actions::ActionReport report) { on_action_report(std::move(report)); }),
@@ -166,10 +167,8 @@ class Daemon {
             apps.push_back({app.type, app.identifier});
             ids.push_back(app.id);
         }
-        auto settings = setup_.inventory_settings;
-        asio::post(observer_, [this, settings, apps = std::move(apps), ids = std::move(ids)]() {
-            auto observations = apps.empty() ? std::vector<inventory::Observation>{}
-                                             : inventory::observe_apps(settings, apps);
+        asio::post(observer_, [this, apps = std::move(apps), ids = std::move(ids)]() {
+            auto observations = app_observer_.observe(apps);
             asio::post(io_, [this, ids, observations = std::move(observations)]() {
                 after_observation(ids, observations);
             });
@@ -375,6 +374,8 @@ class Daemon {
     hub::Outbox outbox_;
     hub::TrackedAppsFile tracked_;
     StateTracker states_;
+    // Used on observer_'s thread only; its container event watch runs on io_.
+    inventory::AppObserver app_observer_;
     actions::InflightJournal journal_;
     actions::ActionRunner actions_;
     hub::HubLink link_;

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <chrono>
 #include <future>
 
 #include "agent/inventory/docker_containers.hpp"
@@ -21,47 +20,28 @@ bool wants(const std::vector<TrackedApp>& apps, std::initializer_list<app::AppTy
     });
 }
 
-SystemdSection observe_units(const InventorySettings& settings, const std::vector<TrackedApp>& apps,
-                             io::systemd::Bus* bus) {
-    SystemdSection section;
-    section.bus = io::to_string(settings.systemd_bus);
-    std::optional<io::systemd::Bus> own_bus;
-    if (!bus) {
-        io::SystemdBusSettings bus_settings;
-        bus_settings.kind = settings.systemd_bus;
-        bus_settings.call_timeout = settings.source_timeout;
-        auto opened = io::systemd::Bus::open(bus_settings);
-        if (!opened) {
-            section.status.error = io::systemd::describe(opened.error());
-            return section;
-        }
-        own_bus.emplace(std::move(*opened));
-        bus = &*own_bus;
-    }
-    std::vector<std::string> names;
-    for (const TrackedApp& tracked : apps) {
-        if (tracked.type == app::AppType::systemd) names.push_back(tracked.identifier);
-    }
-    auto units = list_units_by_names(*bus, names);
-    if (!units) {
-        section.status.error = units.error();
-        return section;
-    }
-    section.units = std::move(*units);
-    return section;
+io::DockerSettings docker_settings_of(const InventorySettings& settings) {
+    io::DockerSettings docker;
+    docker.socket_path = settings.docker_socket;
+    docker.timeout = settings.source_timeout;
+    return docker;
 }
 
-DockerSection observe_containers(const InventorySettings& settings,
-                                 io::docker::DockerClient* client) {
-    std::optional<io::docker::DockerClient> own_client;
-    if (!client) {
-        io::DockerSettings docker_settings;
-        docker_settings.socket_path = settings.docker_socket;
-        docker_settings.timeout = settings.source_timeout;
-        own_client.emplace(docker_settings);
-        client = &*own_client;
+// The process apps whose path exists: a path that does not is unknown without a scan.
+ProcessesSection observe_processes(const InventorySettings& settings,
+                                   const std::vector<TrackedApp>& apps, Clock::time_point deadline) {
+    ProcessScanOptions options = default_process_scan_options();
+    options.identity_only = true;
+    options.first_match_only = true;
+    options.deadline = deadline;
+    for (const TrackedApp& tracked : apps) {
+        if (tracked.type == app::AppType::process &&
+            host_path_exists(settings.root + tracked.identifier)) {
+            options.wanted_paths.push_back(tracked.identifier);
+        }
     }
-    return list_docker(*client);
+    if (options.wanted_paths.empty()) return ProcessesSection{};
+    return read_processes(settings.root, options);
 }
 
 }  // namespace
@@ -71,47 +51,111 @@ bool host_path_exists(const std::string& path) {
     return ::stat(path.c_str(), &info) == 0;
 }
 
-std::vector<Observation> observe_apps(const InventorySettings& settings,
-                                      const std::vector<TrackedApp>& apps,
-                                      ObservationHandles handles) {
-    const auto deadline = Clock::now() + settings.source_timeout;
+bool container_list_still_valid(std::uint64_t listed_generation, Clock::duration age,
+                                const io::docker::EventStreamSnapshot& now,
+                                Clock::duration max_age) {
+    return now.live && now.generation == listed_generation && age >= Clock::duration::zero() &&
+           age < max_age;
+}
+
+AppObserver::AppObserver(InventorySettings settings,
+                         std::optional<asio::any_io_executor> watch_executor)
+    : settings_(std::move(settings)), watch_executor_(std::move(watch_executor)) {}
+
+AppObserver::~AppObserver() {
+    if (watch_) watch_->stop();
+}
+
+SystemdSection AppObserver::observe_units(const std::vector<TrackedApp>& apps) {
+    SystemdSection section;
+    section.bus = io::to_string(settings_.systemd_bus);
+    if (!bus_) {
+        io::SystemdBusSettings bus_settings;
+        bus_settings.kind = settings_.systemd_bus;
+        bus_settings.call_timeout = settings_.source_timeout;
+        auto opened = io::systemd::Bus::open(bus_settings);
+        if (!opened) {
+            section.status.error = io::systemd::describe(opened.error());
+            return section;
+        }
+        bus_.emplace(std::move(*opened));
+    }
+    std::vector<std::string> names;
+    for (const TrackedApp& tracked : apps) {
+        if (tracked.type == app::AppType::systemd) names.push_back(tracked.identifier);
+    }
+    auto units = list_units_by_names(*bus_, names);
+    if (!units) {
+        section.status.error = units.error();
+        bus_.reset();  // the next round starts on a new connection
+        return section;
+    }
+    section.units = std::move(*units);
+    return section;
+}
+
+DockerSection AppObserver::observe_containers() {
+    reused_container_list_ = false;
+    if (!watch_ && watch_executor_) {
+        watch_ = io::docker::ContainerEventWatch::start(*watch_executor_,
+                                                        docker_settings_of(settings_));
+    }
+    const auto before = watch_ ? watch_->snapshot() : io::docker::EventStreamSnapshot{};
+    if (containers_ && container_list_still_valid(containers_->generation,
+                                                  Clock::now() - containers_->listed_at, before,
+                                                  max_container_list_age)) {
+        reused_container_list_ = true;
+        return containers_->section;
+    }
+    containers_.reset();
+    if (!docker_) docker_.emplace(docker_settings_of(settings_));
+    auto started = Clock::now();
+    DockerSection section = list_docker(*docker_);
+    if (!section.status.ok()) {
+        docker_.reset();  // negotiate the API version again next time
+        return section;
+    }
+    // Only a list made while the stream was live can stand for later rounds: an event after
+    // `before` (even one during the list) moves the generation on.
+    if (before.live) containers_ = ContainerList{section, before.generation, started};
+    return section;
+}
+
+std::vector<Observation> AppObserver::observe(const std::vector<TrackedApp>& apps) {
+    const auto deadline = Clock::now() + settings_.source_timeout;
     Inventory inventory;
-    // The sources answer independently: the docker list and the /proc scan run beside the bus
-    // call, so the whole takes as long as the slowest one. Each is bounded by its own timeout.
+    // The sources answer independently: the container list and the /proc scan run beside the
+    // bus call, so a round takes as long as its slowest source, each bounded by its timeout.
     std::future<DockerSection> docker;
     if (wants(apps, {app::AppType::docker, app::AppType::compose})) {
-        docker = std::async(std::launch::async, [&settings, client = handles.docker] {
-            return observe_containers(settings, client);
-        });
+        docker = std::async(std::launch::async, [this] { return observe_containers(); });
     }
     std::future<ProcessesSection> processes;
     if (wants(apps, {app::AppType::process})) {
-        ProcessScanOptions options = default_process_scan_options();
-        options.identity_only = true;
-        options.deadline = deadline;
-        for (const TrackedApp& tracked : apps) {
-            if (tracked.type == app::AppType::process) {
-                options.wanted_paths.push_back(tracked.identifier);
-            }
-        }
-        processes = std::async(std::launch::async, [root = settings.root, options] {
-            return read_processes(root, options);
+        processes = std::async(std::launch::async, [this, &apps, deadline] {
+            return observe_processes(settings_, apps, deadline);
         });
     }
-    if (wants(apps, {app::AppType::systemd})) {
-        inventory.systemd = observe_units(settings, apps, handles.bus);
-    }
+    if (wants(apps, {app::AppType::systemd})) inventory.systemd = observe_units(apps);
     if (docker.valid()) inventory.docker = docker.get();
     if (processes.valid()) inventory.processes = processes.get();
+
     std::vector<Observation> observations;
     observations.reserve(apps.size());
-    PathExists exists = [root = settings.root](const std::string& path) {
+    PathExists exists = [root = settings_.root](const std::string& path) {
         return host_path_exists(root + path);
     };
     for (const TrackedApp& tracked : apps) {
-        observations.push_back(observe(inventory, tracked.type, tracked.identifier, exists));
+        observations.push_back(
+            monsys::inventory::observe(inventory, tracked.type, tracked.identifier, exists));
     }
     return observations;
+}
+
+std::vector<Observation> observe_apps(const InventorySettings& settings,
+                                      const std::vector<TrackedApp>& apps) {
+    AppObserver observer(settings);
+    return observer.observe(apps);
 }
 
 }  // namespace monsys::inventory

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "agent/inventory/file_reading.hpp"
+#include "common/inventory/observed_state.hpp"
 #include "common/inventory/process_identity.hpp"
 
 namespace monsys::inventory {
@@ -324,6 +325,9 @@ ProcessesSection read_processes(const std::string& root, const ProcessScanOption
         return section;
     }
     const bool running_as_root = options.caller.euid == 0;
+    const bool stop_when_all_seen = options.first_match_only && !options.wanted_paths.empty();
+    std::vector<bool> path_seen(options.wanted_paths.size(), false);
+    std::size_t paths_seen = 0;
     std::size_t seen = 0;
     while (dirent* entry = ::readdir(directory)) {
         if (!is_pid_name(entry->d_name)) continue;
@@ -344,7 +348,17 @@ ProcessesSection read_processes(const std::string& root, const ProcessScanOption
         if (!running_as_root && (process.exe_denied || error == EACCES || error == EPERM)) {
             ++section.visibility.exe_denied;
         }
-        if (error == 0) {
+        if (error == 0 && stop_when_all_seen) {
+            bool new_path = false;
+            for (std::size_t i = 0; i < path_seen.size(); ++i) {
+                if (!path_seen[i] && process_runs_path(process, options.wanted_paths[i])) {
+                    path_seen[i] = new_path = true;
+                    ++paths_seen;
+                }
+            }
+            if (new_path) section.processes.push_back(std::move(process));
+            if (paths_seen == path_seen.size()) break;
+        } else if (error == 0) {
             section.processes.push_back(std::move(process));
         } else if (error == ENOEXEC) {
             continue;  // not one of the wanted paths

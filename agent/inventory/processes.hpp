@@ -55,6 +55,8 @@ struct ProcessScanOptions {
     // With identity_only: keep only processes running one of these paths (exe or script). The
     // cmdline is then read for interpreters alone, so most processes cost one readlink.
     std::vector<std::string> wanted_paths;
+    // With wanted_paths: stop at the first process of each path (pid order), once all are seen.
+    bool first_match_only = false;
 };
 ProcessScanOptions default_process_scan_options();
 

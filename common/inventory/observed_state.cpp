@@ -44,7 +44,9 @@ bool names_container(const Container& container, std::string_view ref) {
     return ref.size() >= 12 && is_hex(ref) && container.id.compare(0, ref.size(), ref) == 0;
 }
 
-bool runs_path(const Process& process, std::string_view path) {
+}  // namespace
+
+bool process_runs_path(const Process& process, std::string_view path) {
     if (process.script && *process.script == path) return true;
     if (!process.exe || process.foreign_root) return false;
     const std::string& exe = *process.exe;
@@ -54,8 +56,6 @@ bool runs_path(const Process& process, std::string_view path) {
     return exe.size() == path.size() + deleted.size() && exe.compare(0, path.size(), path) == 0 &&
            exe.compare(path.size(), deleted.size(), deleted) == 0;
 }
-
-}  // namespace
 
 const char* to_string(AppState state) {
     switch (state) {
@@ -135,15 +135,10 @@ Observation observe_process(const Inventory& inventory, std::string_view path,
                             const PathExists& path_exists) {
     if (auto unusable = unusable_section(inventory.processes, "processes")) return *unusable;
     const auto& section = *inventory.processes;
-    std::size_t matches = 0;
-    int first_pid = 0;
+    // Processes are sorted by pid: the first match is the oldest-numbered one. The count is not
+    // told: a targeted scan stops at the first match.
     for (const Process& process : section.processes) {
-        if (!runs_path(process, path)) continue;
-        if (matches++ == 0) first_pid = process.pid;
-    }
-    if (matches > 0) {
-        return running(std::to_string(matches) + (matches == 1 ? " process" : " processes") +
-                       ", pid " + std::to_string(first_pid));
+        if (process_runs_path(process, path)) return running("pid " + std::to_string(process.pid));
     }
     // With hidepid in force the process may run under another user, out of sight.
     if (section.visibility.restricted) return unknown("not visible: /proc is mounted with hidepid");

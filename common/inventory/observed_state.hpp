@@ -33,4 +33,8 @@ Observation observe_unit(const Unit& unit);
 Observation observe_container(const Container& container);
 Observation observe_compose_service(const ComposeService& service);
 
+// Whether `process` runs the app at `path`: its exe (also "<path> (deleted)", when not in another
+// mount namespace), or the script an interpreter runs.
+bool process_runs_path(const Process& process, std::string_view path);
+
 }  // namespace monsys::inventory

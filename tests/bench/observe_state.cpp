@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/inventory/observe.hpp"
@@ -98,38 +99,71 @@ bool parse_app(const char* text, TrackedApp& tracked) {
     return true;
 }
 
+struct Timings {
+    std::vector<double> ms;
+    std::size_t reused = 0;
+};
+
+void print(const char* label, std::size_t apps, const Timings& timings) {
+    std::printf("live, %zu apps, %-58s median %6.2f ms, p90 %6.2f ms, max %6.2f ms", apps, label,
+                percentile(timings.ms, 0.5), percentile(timings.ms, 0.9),
+                percentile(timings.ms, 1.0));
+    if (timings.reused > 0) std::printf(" (list reused in %zu rounds)", timings.reused);
+    std::printf("\n");
+}
+
+template <class Round>
+Timings time_rounds(int rounds, Round round) {
+    Timings timings;
+    for (int i = 0; i < rounds; ++i) {
+        auto start = Clock::now();
+        timings.reused += round() ? 1 : 0;
+        timings.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    }
+    return timings;
+}
+
+// Three ways, same apps, same run: fresh connections every round (what a one-shot caller does);
+// the daemon's observer when the container list must be made (the first round after a container
+// event); the daemon's observer while the engine reports no event (the steady state).
 void bench_live(const InventorySettings& settings, const std::vector<TrackedApp>& apps) {
     constexpr int rounds = 30;
-    monsys::io::SystemdBusSettings bus_settings;
-    bus_settings.kind = settings.systemd_bus;
-    auto bus = monsys::io::systemd::Bus::open(bus_settings);
-    monsys::io::DockerSettings docker_settings;
-    docker_settings.socket_path = settings.docker_socket;
-    monsys::io::docker::DockerClient docker(docker_settings);
-    for (int fresh = 0; fresh < 2; ++fresh) {
-        std::vector<double> times;
-        std::vector<Observation> last;
-        for (int round = 0; round < rounds; ++round) {
-            auto start = Clock::now();
-            ObservationHandles handles;
-            if (!fresh && bus) handles = {&*bus, &docker};
-            last = observe_apps(settings, apps, handles);
-            times.push_back(
-                std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-        }
-        std::printf(
-            "live, %zu apps, %s bus connection and Docker client: median %.2f ms, p90 %.2f ms, max "
-            "%.2f ms\n",
-            apps.size(), fresh ? "a new" : "a persistent", percentile(times, 0.5),
-            percentile(times, 0.9), percentile(times, 1.0));
-        if (fresh) {
-            for (std::size_t i = 0; i < apps.size(); ++i) {
-                std::printf("  %-8s %-28s %-8s %s\n", monsys::app::to_string(apps[i].type),
-                            apps[i].identifier.c_str(), to_string(last[i].state),
-                            last[i].detail.c_str());
-            }
-        }
+    std::vector<Observation> last;
+    auto fresh = time_rounds(rounds, [&] {
+        last = observe_apps(settings, apps);
+        return false;
+    });
+    print("fresh bus connection and Docker client each round:", apps.size(), fresh);
+    for (std::size_t i = 0; i < apps.size(); ++i) {
+        std::printf("  %-8s %-28s %-8s %s\n", monsys::app::to_string(apps[i].type),
+                    apps[i].identifier.c_str(), to_string(last[i].state), last[i].detail.c_str());
     }
+
+    AppObserver listing(settings);  // no event watch: the container list is made every round
+    listing.observe(apps);
+    auto relisting = time_rounds(rounds, [&] {
+        listing.observe(apps);
+        return listing.last_round_reused_container_list();
+    });
+    print("kept bus connection, container list made (after an event):", apps.size(), relisting);
+
+    monsys::asio::io_context io;
+    auto guard = monsys::asio::make_work_guard(io);
+    std::thread io_thread([&io] { io.run(); });
+    {
+        AppObserver watching(settings, io.get_executor());
+        watching.observe(apps);  // starts the event watch
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // podman: live after 1 s
+        watching.observe(apps);  // the list that later rounds reuse
+        auto steady = time_rounds(rounds, [&] {
+            watching.observe(apps);
+            return watching.last_round_reused_container_list();
+        });
+        print("kept bus connection, no container event since the last list:", apps.size(), steady);
+    }
+    guard.reset();
+    io.stop();
+    io_thread.join();
 }
 
 }  // namespace

@@ -151,7 +151,7 @@ TEST_CASE("observed state: processes by exe or by script") {
                                       process(13, "/opt/old/bin/app (deleted)")};
     auto nginx = observe(inventory, AppType::process, "/usr/sbin/nginx", nothing_exists);
     CHECK(nginx.state == AppState::running);
-    CHECK(nginx.detail == "2 processes, pid 10");
+    CHECK(nginx.detail == "pid 10");  // the lowest pid
     CHECK(observe(inventory, AppType::process, "/opt/myapp/start.sh", nothing_exists).state ==
           AppState::running);
     CHECK(observe(inventory, AppType::process, "/opt/old/bin/app", nothing_exists).state ==
