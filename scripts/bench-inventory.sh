@@ -123,9 +123,13 @@ awk -v a="${wall[agent]}" -v s="${wall[shell]}" -v f="${wall[floor]}" -v r="${rs
   printf "agent/shell wall: %.2f (target <= 0.33)   agent/floor wall: %.2f (target <= 2)   agent peak RSS: %.1f MiB (target <= 20)\n", a / s, a / f, r / 1024 }'
 
 if [ -x "$observe_bench" ]; then
+  apps=(systemd:monsys-bench@1.service systemd:monsys-bench@2.service systemd:monsys-bench@3.service
+        systemd:dbus.socket docker:bench1-web-1 docker:bench2-worker-3 compose:bench3::web
+        compose:bench4::worker process:/usr/bin/sleep)
   echo
-  "$observe_bench" --bus user --docker-socket "$socket" \
-    systemd:monsys-bench@1.service systemd:monsys-bench@2.service systemd:monsys-bench@3.service \
-    systemd:dbus.socket docker:bench1-web-1 docker:bench2-worker-3 compose:bench3::web \
-    compose:bench4::worker process:/usr/bin/sleep process:/nonexistent/app
+  echo "observing 10 tracked apps (the 10th: a path that does not exist)"
+  "$observe_bench" --bus user --docker-socket "$socket" "${apps[@]}" process:/nonexistent/app
+  echo
+  echo "observing 10 tracked apps (the 10th: a stopped process app, so the whole of /proc is read)"
+  "$observe_bench" --bus user --docker-socket "$socket" "${apps[@]}" process:/usr/bin/true | grep '^live'
 fi

@@ -48,6 +48,30 @@ Expected<CappedText, int> read_file_capped(const std::string& path, std::size_t 
     return result;
 }
 
+Expected<CappedText, int> read_proc_record(const std::string& path, std::size_t cap) {
+    FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (fd.get() < 0) return unexpected(errno);
+    CappedText result;
+    char small[8192];
+    std::string large;
+    char* buffer = small;
+    if (cap + 1 > sizeof small) {
+        large.resize(cap + 1);
+        buffer = large.data();
+    }
+    ssize_t got;
+    do {
+        got = ::read(fd.get(), buffer, cap + 1);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) return unexpected(errno);
+    result.text.assign(buffer, static_cast<std::size_t>(got));
+    if (result.text.size() > cap) {
+        result.text.resize(cap);
+        result.truncated = true;
+    }
+    return result;
+}
+
 Expected<std::string, int> read_small_file(const std::string& path, std::size_t cap) {
     auto read = read_file_capped(path, cap);
     if (!read) return unexpected(read.error());

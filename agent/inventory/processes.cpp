@@ -1,6 +1,7 @@
 #include "agent/inventory/processes.hpp"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -96,19 +97,28 @@ void read_executable(const ScanContext& context, const std::string& dir,
 int read_one_process(const ScanContext& context, const std::string& pid_text, Process& out) {
     std::string dir = context.proc + "/" + pid_text;
     if (context.options.identity_only) return read_process_identity(context, dir, pid_text, out);
-    auto stat_text = read_small_file(dir + "/stat", stat_cap);
+    std::uint32_t euid = 0;
+    if (context.options.uid_from_status_file) {
+        auto status_text = read_proc_record(dir + "/status", status_cap);
+        if (!status_text) return status_text.error();
+        euid = parse_status_euid(status_text->text).value_or(0);
+    } else {
+        struct stat owner {};
+        if (::stat(dir.c_str(), &owner) != 0) return errno;
+        euid = owner.st_uid;
+    }
+    auto stat_text = read_proc_record(dir + "/stat", stat_cap);
     if (!stat_text) return stat_text.error();
-    auto stat = parse_proc_stat(*stat_text);
+    if (stat_text->truncated) return EFBIG;
+    auto stat = parse_proc_stat(stat_text->text);
     if (!stat) return EINVAL;
-    auto status_text = read_small_file(dir + "/status", status_cap);
-    if (!status_text) return status_text.error();
-    auto cmdline = read_file_capped(dir + "/cmdline", context.options.cmdline_cap);
+    auto cmdline = read_proc_record(dir + "/cmdline", context.options.cmdline_cap);
     if (!cmdline) return cmdline.error();
 
     out.pid = stat->pid;
     out.ppid = stat->ppid;
     out.state = stat->state;
-    out.uid = parse_status_euid(*status_text).value_or(0);
+    out.uid = euid;
     out.user = user_name(context.users, out.uid);
     out.start_time_unix =
         context.boot_time +
@@ -127,7 +137,7 @@ int read_process_identity(const ScanContext& context, const std::string& dir,
     const auto& wanted = context.options.wanted_paths;
     out.pid = std::atoi(pid_text.c_str());
     if (wanted.empty()) {
-        auto cmdline = read_file_capped(dir + "/cmdline", context.options.cmdline_cap);
+        auto cmdline = read_proc_record(dir + "/cmdline", context.options.cmdline_cap);
         if (!cmdline) return cmdline.error();
         read_executable(context, dir, cmdline->text, out);
         return 0;
@@ -145,7 +155,7 @@ int read_process_identity(const ScanContext& context, const std::string& dir,
         read_executable(context, dir, no_cmdline, out);
         return out.exe ? 0 : ENOEXEC;
     }
-    auto cmdline = read_file_capped(dir + "/cmdline", context.options.cmdline_cap);
+    auto cmdline = read_proc_record(dir + "/cmdline", context.options.cmdline_cap);
     if (!cmdline) return cmdline.error();
     read_executable(context, dir, cmdline->text, out);
     bool matches =

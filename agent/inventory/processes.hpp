@@ -50,6 +50,10 @@ struct ProcessScanOptions {
     Credentials caller = current_credentials();
     long clock_ticks_per_sec = 100;
     long page_size = 4096;
+    // The owner of /proc/PID is the process's effective uid (for non-dumpable processes too, unlike
+    // the files inside), so one stat() replaces reading /proc/PID/status. A fixture tree has no
+    // process owners: it sets this to read the Uid: line of its status files instead.
+    bool uid_from_status_file = false;
     // Only what tells which app a process runs (exe, script): no stat, no status, no user.
     bool identity_only = false;
     // With identity_only: keep only processes running one of these paths (exe or script). The

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <climits>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -141,6 +143,41 @@ TEST_CASE("inventory/processes: processes started by the test, a script run by /
     CHECK(after[0].state == AppState::stopped);
     CHECK(after[0].detail == "no process runs it");
     stop(sleeper);
+}
+
+TEST_CASE("inventory/processes: the user is the effective one, also of a non-dumpable process") {
+    // A non-dumpable process's files in /proc/PID are owned by root; /proc/PID itself is not.
+    const std::string as_nobody = "/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups ";
+    pid_t plain = spawn({"/bin/sh", "-c", "exec " + as_nobody + "/bin/sleep 1000"});
+    pid_t hidden = spawn({"/bin/sh", "-c",
+                          "exec " + as_nobody +
+                              "/usr/bin/python3 -c 'import ctypes, time; "
+                              "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); time.sleep(1000)'"});
+    auto owner_of = [](const std::string& path) {
+        struct stat info {};
+        return ::stat(path.c_str(), &info) == 0 ? static_cast<long>(info.st_uid) : -1L;
+    };
+    const std::string hidden_dir = "/proc/" + std::to_string(hidden);
+    REQUIRE(wait_for([&] {
+        return owner_of("/proc/" + std::to_string(plain) + "/stat") == 65534 &&
+               owner_of(hidden_dir) == 65534 && owner_of(hidden_dir + "/status") == 0;
+    }));
+
+    auto options = default_process_scan_options();
+    auto section = read_processes("", options);
+    const Process* plain_row = find_pid(section, plain);
+    const Process* hidden_row = find_pid(section, hidden);
+    REQUIRE(plain_row);
+    REQUIRE(hidden_row);
+    CHECK(plain_row->uid == 65534u);
+    CHECK(plain_row->user == "nobody");
+    CHECK(hidden_row->uid == 65534u);
+    CHECK(hidden_row->user == "nobody");
+    char python[PATH_MAX];
+    REQUIRE(::realpath("/usr/bin/python3", python) != nullptr);
+    CHECK(hidden_row->exe == std::string(python));
+    stop(plain);
+    stop(hidden);
 }
 
 TEST_CASE("inventory/processes: processes exiting during the scan are skipped, never an error") {

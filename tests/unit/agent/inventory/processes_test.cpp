@@ -21,6 +21,7 @@ ProcessScanOptions fixture_options() {
     options.caller = Credentials{0, {0}};
     options.clock_ticks_per_sec = 100;
     options.page_size = 4096;
+    options.uid_from_status_file = true;  // a checked-out tree has no process owners
     return options;
 }
 
