@@ -9,6 +9,7 @@
 #include "action-wrapper/restart/systemd_restart.hpp"
 #include "common/app/identifier.hpp"
 #include "common/eat/replay_store.hpp"
+#include "common/io/settings_from_config.hpp"
 
 namespace monsys::action {
 namespace {
@@ -36,19 +37,12 @@ void describe_app(ActionResult& result, const eat::Claims& claims) {
 
 RestartOutcome run_restart(const config::Config& config, const app::AppRef& app) {
     const milliseconds timeout = seconds(config.restart_timeout_secs);
-    io::DockerSettings docker;
-    docker.socket_path = config.docker_socket;
-    docker.timeout = seconds(config.source_timeout_secs);
+    const io::DockerSettings docker = io::docker_settings_from(config);
 
     switch (app.type) {
-        case app::AppType::systemd: {
-            io::SystemdBusSettings bus;
-            bus.kind = config.systemd_bus == config::BusKind::user
-                           ? io::SystemdBusSettings::Kind::user
-                           : io::SystemdBusSettings::Kind::system;
-            bus.call_timeout = seconds(config.source_timeout_secs);
-            return restart_systemd_unit(bus, app.identifier, timeout);
-        }
+        case app::AppType::systemd:
+            return restart_systemd_unit(io::systemd_bus_settings_from(config), app.identifier,
+                                        timeout);
         case app::AppType::docker:
             return restart_docker_container(docker, app.identifier, timeout);
         case app::AppType::compose: {

@@ -64,10 +64,7 @@ std::optional<Result> finish_section(Pending<Result>& pending, Clock::time_point
 
 SystemdSection systemd_section(const InventorySettings& settings, const SystemdQuery& query,
                                Clock::time_point deadline) {
-    io::SystemdBusSettings bus_settings;
-    bus_settings.kind = settings.systemd_bus;
-    bus_settings.call_timeout = settings.source_timeout;
-    auto bus = io::systemd::Bus::open(bus_settings);
+    auto bus = io::systemd::Bus::open(settings.bus_settings());
     if (!bus) {
         SystemdSection section;
         section.bus = io::to_string(settings.systemd_bus);
@@ -142,10 +139,7 @@ CollectResult collect_inventory(const CollectRequest& request) {
     }
     if (wanted(Section::docker)) {
         docker = start_section<DockerSection>([settings, query = request.docker, deadline] {
-            io::DockerSettings docker_settings;
-            docker_settings.socket_path = settings.docker_socket;
-            docker_settings.timeout = settings.source_timeout;
-            return collect_docker(docker_settings, query, deadline);
+            return collect_docker(settings.docker_settings(), query, deadline);
         });
     }
     if (wanted(Section::processes)) {

@@ -20,13 +20,6 @@ bool wants(const std::vector<TrackedApp>& apps, std::initializer_list<app::AppTy
     });
 }
 
-io::DockerSettings docker_settings_of(const InventorySettings& settings) {
-    io::DockerSettings docker;
-    docker.socket_path = settings.docker_socket;
-    docker.timeout = settings.source_timeout;
-    return docker;
-}
-
 // The process apps whose path exists: a path that does not is unknown without a scan.
 ProcessesSection observe_processes(const InventorySettings& settings,
                                    const std::vector<TrackedApp>& apps, Clock::time_point deadline) {
@@ -70,10 +63,7 @@ SystemdSection AppObserver::observe_units(const std::vector<TrackedApp>& apps) {
     SystemdSection section;
     section.bus = io::to_string(settings_.systemd_bus);
     if (!bus_) {
-        io::SystemdBusSettings bus_settings;
-        bus_settings.kind = settings_.systemd_bus;
-        bus_settings.call_timeout = settings_.source_timeout;
-        auto opened = io::systemd::Bus::open(bus_settings);
+        auto opened = io::systemd::Bus::open(settings_.bus_settings());
         if (!opened) {
             section.status.error = io::systemd::describe(opened.error());
             return section;
@@ -98,7 +88,7 @@ DockerSection AppObserver::observe_containers() {
     reused_container_list_ = false;
     if (!watch_ && watch_executor_) {
         watch_ = io::docker::ContainerEventWatch::start(*watch_executor_,
-                                                        docker_settings_of(settings_));
+                                                        settings_.docker_settings());
     }
     const auto before = watch_ ? watch_->snapshot() : io::docker::EventStreamSnapshot{};
     if (containers_ && container_list_still_valid(containers_->generation,
@@ -108,7 +98,7 @@ DockerSection AppObserver::observe_containers() {
         return containers_->section;
     }
     containers_.reset();
-    if (!docker_) docker_.emplace(docker_settings_of(settings_));
+    if (!docker_) docker_.emplace(settings_.docker_settings());
     auto started = Clock::now();
     DockerSection section = list_docker(*docker_);
     if (!section.status.ok()) {

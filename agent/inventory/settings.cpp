@@ -4,6 +4,7 @@
 
 #include "common/build_info.hpp"
 #include "common/config/config.hpp"
+#include "common/io/settings_from_config.hpp"
 
 namespace monsys::inventory {
 
@@ -20,11 +21,23 @@ Expected<InventorySettings, std::string> load_inventory_settings(
 
 InventorySettings inventory_settings_from(const config::Config& config) {
     InventorySettings settings;
-    settings.systemd_bus = config.systemd_bus == config::BusKind::user
-                               ? io::SystemdBusSettings::Kind::user
-                               : io::SystemdBusSettings::Kind::system;
+    settings.systemd_bus = io::systemd_bus_settings_from(config).kind;
     settings.docker_socket = config.docker_socket;
     settings.source_timeout = std::chrono::seconds(config.source_timeout_secs);
+    return settings;
+}
+
+io::SystemdBusSettings InventorySettings::bus_settings() const {
+    io::SystemdBusSettings settings;
+    settings.kind = systemd_bus;
+    settings.call_timeout = source_timeout;
+    return settings;
+}
+
+io::DockerSettings InventorySettings::docker_settings() const {
+    io::DockerSettings settings;
+    settings.socket_path = docker_socket;
+    settings.timeout = source_timeout;
     return settings;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/config/config.hpp"
+#include "common/io/docker/docker_settings.hpp"
 #include "common/io/systemd/bus.hpp"
 #include "common/util/expected.hpp"
 
@@ -18,6 +19,9 @@ struct InventorySettings {
     std::chrono::milliseconds source_timeout{5000};
     // Where /proc and /etc are read from: "" is the host itself.
     std::string root;
+
+    io::SystemdBusSettings bus_settings() const;
+    io::DockerSettings docker_settings() const;
 };
 
 // The inventory's fields of a loaded configuration.
