@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <systemd/sd-daemon.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 
@@ -168,7 +169,20 @@ class Daemon {
             ids.push_back(app.id);
         }
         asio::post(observer_, [this, apps = std::move(apps), ids = std::move(ids)]() {
+            auto started = std::chrono::steady_clock::now();
             auto observations = app_observer_.observe(apps);
+            if (!apps.empty()) {
+                char took[32];
+                std::snprintf(took, sizeof took, "%.1f",
+                              std::chrono::duration<double, std::milli>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count());
+                log::debug("observed " + std::to_string(apps.size()) + " app(s) in " + took +
+                           " ms" +
+                           (app_observer_.last_round_reused_container_list()
+                                ? " (container list reused: no container event since)"
+                                : ""));
+            }
             asio::post(io_, [this, ids, observations = std::move(observations)]() {
                 after_observation(ids, observations);
             });
