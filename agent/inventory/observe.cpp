@@ -20,23 +20,6 @@ bool wants(const std::vector<TrackedApp>& apps, std::initializer_list<app::AppTy
     });
 }
 
-// The process apps whose path exists: a path that does not is unknown without a scan.
-ProcessesSection observe_processes(const InventorySettings& settings,
-                                   const std::vector<TrackedApp>& apps, Clock::time_point deadline) {
-    ProcessScanOptions options = default_process_scan_options();
-    options.identity_only = true;
-    options.first_match_only = true;
-    options.deadline = deadline;
-    for (const TrackedApp& tracked : apps) {
-        if (tracked.type == app::AppType::process &&
-            host_path_exists(settings.root + tracked.identifier)) {
-            options.wanted_paths.push_back(tracked.identifier);
-        }
-    }
-    if (options.wanted_paths.empty()) return ProcessesSection{};
-    return read_processes(settings.root, options);
-}
-
 }  // namespace
 
 bool host_path_exists(const std::string& path) {
@@ -84,6 +67,35 @@ SystemdSection AppObserver::observe_units(const std::vector<TrackedApp>& apps) {
     return section;
 }
 
+// Only the process apps whose path exists: a path that does not is unknown without a scan. The
+// pid that ran a path last round is looked at first: while it still runs it, no scan is needed.
+ProcessesSection AppObserver::observe_processes(const std::vector<TrackedApp>& apps,
+                                                Clock::time_point deadline) {
+    ProcessScanOptions options = default_process_scan_options();
+    options.identity_only = true;
+    options.first_match_only = true;
+    options.deadline = deadline;
+    for (const TrackedApp& tracked : apps) {
+        if (tracked.type != app::AppType::process ||
+            !host_path_exists(settings_.root + tracked.identifier)) {
+            continue;
+        }
+        options.wanted_paths.push_back(tracked.identifier);
+        if (auto last = last_pids_.find(tracked.identifier); last != last_pids_.end()) {
+            options.hint_pids.push_back(last->second);
+        }
+    }
+    last_pids_.clear();
+    if (options.wanted_paths.empty()) return ProcessesSection{};
+    ProcessesSection section = read_processes(settings_.root, options);
+    for (const Process& process : section.processes) {
+        for (const std::string& path : options.wanted_paths) {
+            if (process_runs_path(process, path)) last_pids_.emplace(path, process.pid);
+        }
+    }
+    return section;
+}
+
 DockerSection AppObserver::observe_containers() {
     reused_container_list_ = false;
     if (!watch_ && watch_executor_) {
@@ -122,9 +134,8 @@ std::vector<Observation> AppObserver::observe(const std::vector<TrackedApp>& app
     }
     std::future<ProcessesSection> processes;
     if (wants(apps, {app::AppType::process})) {
-        processes = std::async(std::launch::async, [this, &apps, deadline] {
-            return observe_processes(settings_, apps, deadline);
-        });
+        processes = std::async(std::launch::async,
+                               [this, &apps, deadline] { return observe_processes(apps, deadline); });
     }
     if (wants(apps, {app::AppType::systemd})) inventory.systemd = observe_units(apps);
     if (docker.valid()) inventory.docker = docker.get();

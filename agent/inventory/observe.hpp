@@ -4,11 +4,13 @@
 // list, an exe-only /proc scan that stops once every wanted path has been seen).
 //
 // AppObserver is for a caller that observes round after round (the daemon): it keeps the bus
-// connection open between rounds, and with an executor to run a container event watch on, reuses
+// connection open between rounds, looks first at the pid that ran a process app last round, and
+// with an executor to run a container event watch on, reuses
 // its last container list for as long as the engine reports no container event (and at most
 // max_container_list_age). observe_apps() is one round with fresh connections.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +66,8 @@ class AppObserver {
 
     SystemdSection observe_units(const std::vector<TrackedApp>& apps);
     DockerSection observe_containers();
+    ProcessesSection observe_processes(const std::vector<TrackedApp>& apps,
+                                       std::chrono::steady_clock::time_point deadline);
 
     InventorySettings settings_;
     std::optional<asio::any_io_executor> watch_executor_;
@@ -71,6 +75,7 @@ class AppObserver {
     std::optional<io::systemd::Bus> bus_;                     // reopened after a failed call
     std::optional<io::docker::DockerClient> docker_;          // renegotiates after a failure
     std::optional<ContainerList> containers_;
+    std::map<std::string, int> last_pids_;  // process app path -> the pid that ran it last round
     bool reused_container_list_ = false;
 };
 

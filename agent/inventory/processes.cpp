@@ -318,15 +318,48 @@ ProcessesSection read_processes(const std::string& root, const ProcessScanOption
     ProcessesSection section;
     const std::string proc = root + "/proc";
     ScanContext context{proc, options, 0, std::nullopt, {}};
-    if (auto text = read_small_file(proc + "/stat", table_file_cap)) {
-        context.boot_time = parse_boot_time(*text).value_or(0);
+    if (!options.identity_only) {
+        if (auto text = read_small_file(proc + "/stat", table_file_cap)) {
+            context.boot_time = parse_boot_time(*text).value_or(0);
+        }
+        if (auto passwd = read_small_file(root + "/etc/passwd", table_file_cap)) {
+            context.users = parse_passwd(*passwd);
+        }
     }
     if (auto ns = read_symlink(proc + "/self/ns/mnt")) context.own_mount_ns = std::move(*ns);
-    if (auto passwd = read_small_file(root + "/etc/passwd", table_file_cap)) {
-        context.users = parse_passwd(*passwd);
-    }
     if (auto mountinfo = read_small_file(proc + "/self/mountinfo", table_file_cap)) {
         section.visibility = parse_proc_visibility(*mountinfo, options.caller);
+    }
+
+    const bool running_as_root = options.caller.euid == 0;
+    const bool stop_when_all_seen = options.first_match_only && !options.wanted_paths.empty();
+    std::vector<bool> path_seen(options.wanted_paths.size(), false);
+    std::size_t paths_seen = 0;
+    // Keeps `process` if it runs a wanted path not seen yet; true once every path has been seen.
+    auto take_first_match = [&](Process& process) {
+        bool new_path = false;
+        for (std::size_t i = 0; i < path_seen.size(); ++i) {
+            if (!path_seen[i] && process_runs_path(process, options.wanted_paths[i])) {
+                path_seen[i] = new_path = true;
+                ++paths_seen;
+            }
+        }
+        if (new_path) section.processes.push_back(std::move(process));
+        return paths_seen == path_seen.size();
+    };
+    auto sorted = [](ProcessesSection done) {
+        std::sort(done.processes.begin(), done.processes.end(),
+                  [](const Process& a, const Process& b) { return a.pid < b.pid; });
+        return done;
+    };
+    if (stop_when_all_seen) {
+        for (int pid : options.hint_pids) {
+            Process process;
+            if (read_one_process(context, std::to_string(pid), process) == 0 &&
+                take_first_match(process)) {
+                return sorted(std::move(section));
+            }
+        }
     }
 
     DIR* directory = ::opendir(proc.c_str());
@@ -334,10 +367,6 @@ ProcessesSection read_processes(const std::string& root, const ProcessScanOption
         section.status.error = "cannot list " + proc + ": " + std::strerror(errno);
         return section;
     }
-    const bool running_as_root = options.caller.euid == 0;
-    const bool stop_when_all_seen = options.first_match_only && !options.wanted_paths.empty();
-    std::vector<bool> path_seen(options.wanted_paths.size(), false);
-    std::size_t paths_seen = 0;
     std::size_t seen = 0;
     while (dirent* entry = ::readdir(directory)) {
         if (!is_pid_name(entry->d_name)) continue;
@@ -359,15 +388,7 @@ ProcessesSection read_processes(const std::string& root, const ProcessScanOption
             ++section.visibility.exe_denied;
         }
         if (error == 0 && stop_when_all_seen) {
-            bool new_path = false;
-            for (std::size_t i = 0; i < path_seen.size(); ++i) {
-                if (!path_seen[i] && process_runs_path(process, options.wanted_paths[i])) {
-                    path_seen[i] = new_path = true;
-                    ++paths_seen;
-                }
-            }
-            if (new_path) section.processes.push_back(std::move(process));
-            if (paths_seen == path_seen.size()) break;
+            if (take_first_match(process)) break;
         } else if (error == 0) {
             section.processes.push_back(std::move(process));
         } else if (error == ENOEXEC) {
@@ -379,9 +400,7 @@ ProcessesSection read_processes(const std::string& root, const ProcessScanOption
         }
     }
     ::closedir(directory);
-    std::sort(section.processes.begin(), section.processes.end(),
-              [](const Process& a, const Process& b) { return a.pid < b.pid; });
-    return section;
+    return sorted(std::move(section));
 }
 
 }  // namespace monsys::inventory

@@ -61,6 +61,9 @@ struct ProcessScanOptions {
     std::vector<std::string> wanted_paths;
     // With wanted_paths: stop at the first process of each path (pid order), once all are seen.
     bool first_match_only = false;
+    // With first_match_only: pids to look at before the scan (where the paths ran last time);
+    // when they account for every path, /proc is not listed at all.
+    std::vector<int> hint_pids;
 };
 ProcessScanOptions default_process_scan_options();
 

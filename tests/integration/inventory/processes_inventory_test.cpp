@@ -145,6 +145,35 @@ TEST_CASE("inventory/processes: processes started by the test, a script run by /
     stop(sleeper);
 }
 
+TEST_CASE("inventory/processes: the daemon's observer follows a process app from round to round") {
+    ScriptDir files;
+    InventorySettings settings;
+    AppObserver observer(settings);
+    const std::vector<TrackedApp> apps = {{AppType::process, files.script}};
+    auto wait_running = [&](pid_t pid) {
+        return wait_for([&] {
+            auto round = observer.observe(apps);
+            return round[0].state == AppState::running &&
+                   round[0].detail == "pid " + std::to_string(pid);
+        });
+    };
+    pid_t first = spawn({"/bin/sh", files.script});
+    REQUIRE(wait_running(first));
+    CHECK(observer.observe(apps)[0].detail == "pid " + std::to_string(first));  // the same pid
+
+    // The app restarts under a new pid: the old one is gone, the scan finds the new one.
+    shell("pkill -KILL -P " + std::to_string(first));
+    stop(first);
+    pid_t second = spawn({"/bin/sh", files.script});
+    CHECK(wait_running(second));
+
+    shell("pkill -KILL -P " + std::to_string(second));
+    stop(second);
+    auto after = observer.observe(apps);
+    CHECK(after[0].state == AppState::stopped);
+    CHECK(after[0].detail == "no process runs it");
+}
+
 TEST_CASE("inventory/processes: the user is the effective one, also of a non-dumpable process") {
     // A non-dumpable process's files in /proc/PID are owned by root; /proc/PID itself is not.
     const std::string as_nobody = "/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups ";

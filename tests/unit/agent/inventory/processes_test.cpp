@@ -138,6 +138,35 @@ TEST_CASE("processes: the identity-only scan reads exe and script") {
     CHECK(script->exe == "/usr/bin/dash");
 }
 
+TEST_CASE("processes: a targeted scan keeps the first process of each wanted path") {
+    auto options = fixture_options();
+    options.identity_only = true;
+    options.first_match_only = true;
+    options.wanted_paths = {"/usr/bin/dash", "/usr/sbin/nginx", "/opt/myapp/start.sh"};
+    auto pids = [](const ProcessesSection& section) {
+        std::vector<int> out;
+        for (const Process& process : section.processes) out.push_back(process.pid);
+        return out;
+    };
+    // Pid order: 100 runs dash and the script, 103 nginx; 101 and 104 (dash too) are not kept.
+    CHECK(pids(read_processes(fixture("host1"), options)) == std::vector<int>{100, 103});
+
+    // A hint is looked at first: 104 runs dash as well, so it stands for dash.
+    options.hint_pids = {104};
+    CHECK(pids(read_processes(fixture("host1"), options)) == std::vector<int>{100, 103, 104});
+
+    // Hints that no longer run a wanted path (gone, or something else) change nothing.
+    options.hint_pids = {300, 1, 999};
+    CHECK(pids(read_processes(fixture("host1"), options)) == std::vector<int>{100, 103});
+
+    // A path no process runs: every process is looked at, and the others are still found.
+    options.hint_pids = {};
+    options.wanted_paths = {"/usr/sbin/nginx", "/opt/nothing/runs/this"};
+    auto section = read_processes(fixture("host1"), options);
+    CHECK(pids(section) == std::vector<int>{103});
+    CHECK(section.status.ok());
+}
+
 TEST_CASE("processes: a missing /proc is a section error") {
     auto section = read_processes(fixture("does-not-exist"), fixture_options());
     CHECK_FALSE(section.status.ok());
