@@ -99,13 +99,13 @@ ProcessesSection AppObserver::observe_processes(const std::vector<TrackedApp>& a
 DockerSection AppObserver::observe_containers() {
     reused_container_list_ = false;
     if (!watch_ && watch_executor_) {
-        watch_ = io::docker::ContainerEventWatch::start(*watch_executor_,
-                                                        settings_.docker_settings());
+        watch_ =
+            io::docker::ContainerEventWatch::start(*watch_executor_, settings_.docker_settings());
     }
     const auto before = watch_ ? watch_->snapshot() : io::docker::EventStreamSnapshot{};
-    if (containers_ && container_list_still_valid(containers_->generation,
-                                                  Clock::now() - containers_->listed_at, before,
-                                                  max_container_list_age)) {
+    if (containers_ &&
+        container_list_still_valid(containers_->generation, Clock::now() - containers_->listed_at,
+                                   before, max_container_list_age)) {
         reused_container_list_ = true;
         return containers_->section;
     }
@@ -134,8 +134,9 @@ std::vector<Observation> AppObserver::observe(const std::vector<TrackedApp>& app
     }
     std::future<ProcessesSection> processes;
     if (wants(apps, {app::AppType::process})) {
-        processes = std::async(std::launch::async,
-                               [this, &apps, deadline] { return observe_processes(apps, deadline); });
+        processes = std::async(std::launch::async, [this, &apps, deadline] {
+            return observe_processes(apps, deadline);
+        });
     }
     if (wants(apps, {app::AppType::systemd})) inventory.systemd = observe_units(apps);
     if (docker.valid()) inventory.docker = docker.get();

@@ -118,7 +118,8 @@ Timings time_rounds(int rounds, Round round) {
     for (int i = 0; i < rounds; ++i) {
         auto start = Clock::now();
         timings.reused += round() ? 1 : 0;
-        timings.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+        timings.ms.push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - start).count());
     }
     return timings;
 }
@@ -152,7 +153,7 @@ void bench_live(const InventorySettings& settings, const std::vector<TrackedApp>
     std::thread io_thread([&io] { io.run(); });
     {
         AppObserver watching(settings, io.get_executor());
-        watching.observe(apps);  // starts the event watch
+        watching.observe(apps);                                        // starts the event watch
         std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // podman: live after 1 s
         watching.observe(apps);  // the list that later rounds reuse
         auto steady = time_rounds(rounds, [&] {

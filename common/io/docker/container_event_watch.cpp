@@ -22,6 +22,9 @@ ContainerEventWatch::ContainerEventWatch(const asio::any_io_executor& executor,
       settings_(std::move(settings)),
       options_(options),
       timer_(executor),
+      // Bounded, so that not even an endless chunk header makes it grow: the parser takes every
+      // body byte out of it at once, and the header cap comes first.
+      buffer_(2 * options.max_header_bytes),
       retry_delay_(options.first_retry) {}
 
 EventStreamSnapshot ContainerEventWatch::snapshot() const {
@@ -69,18 +72,18 @@ void ContainerEventWatch::connect() {
 void ContainerEventWatch::on_connect(beast::error_code ec) {
     if (ec || stopped_) return fail();
     stream_->expires_after(settings_.timeout);
-    http::async_write(*stream_, *request_,
-                      beast::bind_front_handler(&ContainerEventWatch::on_write, shared_from_this()));
+    http::async_write(
+        *stream_, *request_,
+        beast::bind_front_handler(&ContainerEventWatch::on_write, shared_from_this()));
 }
 
 void ContainerEventWatch::on_write(beast::error_code ec, std::size_t /*bytes*/) {
     if (ec || stopped_) return fail();
     stream_->expires_never();  // the stream is quiet as long as nothing changes
     timer_.expires_after(options_.settle);
-    timer_.async_wait(
-        [self = shared_from_this(), attempt = attempt_](beast::error_code timer_ec) {
-            if (!timer_ec && attempt == self->attempt_ && !self->stopped_) self->set_live(true);
-        });
+    timer_.async_wait([self = shared_from_this(), attempt = attempt_](beast::error_code timer_ec) {
+        if (!timer_ec && attempt == self->attempt_ && !self->stopped_) self->set_live(true);
+    });
     http::async_read_header(
         *stream_, buffer_, *parser_,
         beast::bind_front_handler(&ContainerEventWatch::on_header, shared_from_this()));

@@ -77,9 +77,9 @@ class ContainerEventWatch : public std::enable_shared_from_this<ContainerEventWa
     std::optional<http::response_parser<http::buffer_body>> parser_;
     char body_[4096];
     std::chrono::milliseconds retry_delay_;
-    bool stopped_ = false;         // executor thread only
-    bool live_ = false;            // executor thread only
-    std::uint64_t attempt_ = 0;    // tells a stale settle timer from the current one
+    bool stopped_ = false;       // executor thread only
+    bool live_ = false;          // executor thread only
+    std::uint64_t attempt_ = 0;  // tells a stale settle timer from the current one
     std::atomic<std::uint64_t> generation_{0};
     std::atomic<bool> live_flag_{false};
 };

@@ -179,12 +179,11 @@ TEST_CASE("container event watch: live once the engine answers, every event move
     REQUIRE(wait_for([&] { return !watching.watch->snapshot().live; }));
 }
 
-TEST_CASE("container event watch: a stream that stays silent counts as live after the settle time") {
+TEST_CASE(
+    "container event watch: a stream that stays silent counts as live after the settle time") {
     // Podman sends no headers until its first event.
     std::atomic<bool> release{false};
-    FakeEngine engine([&](int, const std::string&) {
-        wait_until_set(release);
-    });
+    FakeEngine engine([&](int, const std::string&) { wait_until_set(release); });
     engine.listen();
     auto options = fast_options();
     options.settle = 200ms;
@@ -200,11 +199,15 @@ TEST_CASE("container event watch: refusals and garbage are never live, and it tr
     SUBCASE("an error status") {
         reply = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\n{}";
     }
-    SUBCASE("not HTTP") { reply = "SSH-2.0-OpenSSH_9.2\r\n\r\n"; }
+    SUBCASE("not HTTP") {
+        reply = "SSH-2.0-OpenSSH_9.2\r\n\r\n";
+    }
     SUBCASE("headers larger than the cap") {
         reply = "HTTP/1.1 200 OK\r\nX-Junk: " + std::string(70 * 1024, 'a') + "\r\n\r\n";
     }
-    SUBCASE("the engine hangs up at once") { reply = ""; }
+    SUBCASE("the engine hangs up at once") {
+        reply = "";
+    }
     FakeEngine engine([&](int fd, const std::string&) {
         if (!reply.empty()) ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
     });
@@ -212,6 +215,21 @@ TEST_CASE("container event watch: refusals and garbage are never live, and it tr
     Watching watching(engine.path(), fast_options());
     REQUIRE(wait_for([&] { return engine.connections >= 3; }));
     CHECK_FALSE(watching.watch->snapshot().live);
+}
+
+TEST_CASE("container event watch: an endless chunk header ends the stream, it does not grow") {
+    FakeEngine engine([&](int fd, const std::string&) {
+        send_text(fd, kHeaders);
+        std::string endless = "1;ext=" + std::string(64 * 1024, 'a');
+        for (int i = 0; i < 8 && !engine_stopping; ++i) {
+            if (::send(fd, endless.data(), endless.size(), MSG_NOSIGNAL) < 0) return;
+        }
+        wait_until_set(engine_stopping);
+    });
+    engine.listen();
+    Watching watching(engine.path(), fast_options());
+    // Live after the headers, then dropped: it reconnects, so the engine sees a second request.
+    CHECK(wait_for([&] { return engine.connections >= 2; }));
 }
 
 TEST_CASE("container event watch: no socket yet, then an engine: it connects by itself") {
