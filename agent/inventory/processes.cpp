@@ -90,8 +90,10 @@ std::string deleted_suffix_removed(const std::string& exe) {
     }
     return exe;
 }
+// `exe`: the /proc/PID/exe link when the caller has read it already.
 void read_executable(const ScanContext& context, const std::string& dir,
-                     std::string_view raw_cmdline, Process& out);
+                     std::string_view raw_cmdline, Process& out,
+                     std::optional<Expected<std::string, int>> exe = std::nullopt);
 
 // Reads one process. Returns the errno that stopped it, or 0 when `out` is filled.
 int read_one_process(const ScanContext& context, const std::string& pid_text, Process& out) {
@@ -152,12 +154,12 @@ int read_process_identity(const ScanContext& context, const std::string& dir,
             return ENOEXEC;
         }
         std::string_view no_cmdline;
-        read_executable(context, dir, no_cmdline, out);
+        read_executable(context, dir, no_cmdline, out, exe);
         return out.exe ? 0 : ENOEXEC;
     }
     auto cmdline = read_proc_record(dir + "/cmdline", context.options.cmdline_cap);
     if (!cmdline) return cmdline.error();
-    read_executable(context, dir, cmdline->text, out);
+    read_executable(context, dir, cmdline->text, out, exe);
     bool matches =
         std::find(wanted.begin(), wanted.end(), deleted_suffix_removed(*exe)) != wanted.end() ||
         (out.script && std::find(wanted.begin(), wanted.end(), *out.script) != wanted.end());
@@ -165,11 +167,13 @@ int read_process_identity(const ScanContext& context, const std::string& dir,
 }
 
 void read_executable(const ScanContext& context, const std::string& dir,
-                     std::string_view raw_cmdline, Process& out) {
+                     std::string_view raw_cmdline, Process& out,
+                     std::optional<Expected<std::string, int>> exe) {
+    if (!exe) exe = read_symlink(dir + "/exe");
     // exe is unreadable for kernel threads (ENOENT) and for others' processes without privilege.
-    if (auto exe = read_symlink(dir + "/exe")) {
-        out.exe = std::move(*exe);
-    } else if (exe.error() == EACCES || exe.error() == EPERM) {
+    if (*exe) {
+        out.exe = std::move(**exe);
+    } else if (exe->error() == EACCES || exe->error() == EPERM) {
         out.exe_denied = true;
     }
     if (context.own_mount_ns) {
