@@ -82,7 +82,9 @@ void ContainerEventWatch::on_write(beast::error_code ec, std::size_t /*bytes*/) 
     stream_->expires_never();  // the stream is quiet as long as nothing changes
     timer_.expires_after(options_.settle);
     timer_.async_wait([self = shared_from_this(), attempt = attempt_](beast::error_code timer_ec) {
-        if (!timer_ec && attempt == self->attempt_ && !self->stopped_) self->set_live(true);
+        if (timer_ec || attempt != self->attempt_ || self->stopped_) return;
+        self->set_live(true);
+        self->retry_delay_ = self->options_.first_retry;
     });
     http::async_read_header(
         *stream_, buffer_, *parser_,
