@@ -133,7 +133,7 @@ ActionRunner::~ActionRunner() {
 
 void ActionRunner::reject(const std::string& token, const std::string& reason,
                           const std::string& detail) {
-    auto ids = unverified_ids(token);
+    auto ids = eat::unverified_ids(token);
     log::warning("refused an action token: " + reason + " (" + detail + ")");
     auto fields = refusal_fields(std::nullopt, std::nullopt, reason, detail, now_utc());
     fields.app_id = ids.app_id.value_or("");  // for correlation only; jti and type stay null

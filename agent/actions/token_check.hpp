@@ -23,12 +23,4 @@ Expected<eat::Claims, eat::Rejection> check_token(std::string_view token,
                                                   const eat::VerifierSettings& settings,
                                                   std::int64_t now_unix, const SeenCheck& seen);
 
-// What a token claims to be about, read WITHOUT verification, only so that a refusal can name
-// the request the hub made (the hub correlates by jti and app id). Nothing else may use it.
-struct UnverifiedIds {
-    std::optional<std::string> jti;
-    std::optional<std::string> app_id;
-};
-UnverifiedIds unverified_ids(std::string_view token);
-
 }  // namespace monsys::agent::actions

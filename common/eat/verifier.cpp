@@ -158,6 +158,35 @@ std::optional<Rejection> check_signature(const Parts& parts, std::string_view si
 
 }  // namespace
 
+namespace {
+
+// A string member of `object`, if it is one of 1..max_bytes bytes.
+std::optional<std::string> short_string(const Json& object, const char* name,
+                                        std::size_t max_bytes) {
+    auto member = object.find(name);
+    if (member == object.end() || !member->is_string()) return std::nullopt;
+    auto text = member->get<std::string>();
+    if (text.empty() || text.size() > max_bytes) return std::nullopt;
+    return text;
+}
+
+}  // namespace
+
+UnverifiedIds unverified_ids(std::string_view token) {
+    if (token.size() > max_token_bytes) return {};
+    auto parts = split(token);
+    if (!parts) return {};
+    auto payload = decode_json_part(parts->payload, "payload", Refusal::bad_payload);
+    if (!payload) return {};
+    UnverifiedIds ids;
+    ids.jti = short_string(*payload, "jti", max_jti_bytes);
+    auto app = payload->find("app");
+    if (app != payload->end() && app->is_object()) {
+        ids.app_id = short_string(*app, "id", max_app_id_bytes);
+    }
+    return ids;
+}
+
 Expected<Claims, Rejection> verify_token(std::string_view token, const VerifierSettings& settings,
                                          std::int64_t now_unix) {
     if (token.size() > max_token_bytes) {

@@ -34,6 +34,15 @@ inline constexpr std::int64_t max_lifetime_cap_secs = 86400;
 Expected<Claims, Rejection> verify_token(std::string_view token, const VerifierSettings& settings,
                                          std::int64_t now_unix);
 
+// What a token claims to be about, read WITHOUT verification (split, decoded and parsed under the
+// same caps as verify_token), only so that a refusal can name the request the hub made (the hub
+// correlates by jti and app id). Nothing else may use it.
+struct UnverifiedIds {
+    std::optional<std::string> jti;
+    std::optional<std::string> app_id;
+};
+UnverifiedIds unverified_ids(std::string_view token);
+
 // Refuses with app_mismatch unless the token names the app the caller was asked to act on.
 std::optional<Rejection> check_app_id(const Claims& claims, std::string_view expected_app_id);
 

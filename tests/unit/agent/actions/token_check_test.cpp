@@ -9,7 +9,7 @@
 
 using namespace monsys;
 using monsys::agent::actions::check_token;
-using monsys::agent::actions::unverified_ids;
+using monsys::eat::unverified_ids;
 
 namespace {
 std::optional<std::string> unverified_jti(std::string_view token) {
@@ -118,4 +118,7 @@ TEST_CASE("unverified jti: read for correlation only, and only from a plausible 
     CHECK(unverified_ids(token("valid")).app_id == std::optional<std::string>("app-1"));
     // {"app":{"id":7}}
     CHECK_FALSE(unverified_ids("e30.eyJhcHAiOnsiaWQiOjd9fQ.sig").app_id);
+    // The same split as the verifier's: {"jti":"x"} in three parts, not in four.
+    CHECK(unverified_jti("e30.eyJqdGkiOiJ4In0.sig") == std::optional<std::string>("x"));
+    CHECK_FALSE(unverified_jti("e30.eyJqdGkiOiJ4In0.sig.extra"));
 }
