@@ -11,7 +11,6 @@
 #include "agent/hub/sequence_counter.hpp"
 #include "agent/inventory/collect.hpp"
 #include "common/inventory/inventory_json.hpp"
-#include "common/util/durable_file.hpp"
 
 namespace monsys::agent::commands {
 namespace {
@@ -172,8 +171,7 @@ int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
         err << prefix << "warning: " << recorded.error() << "\n";
     }
     // The daemon then does not send the same inventory again at its next connect.
-    if (auto error =
-            write_file_atomically(setup->paths.inventory_acked_file, setup->host.boot_id)) {
+    if (auto error = daemon::record_inventory_acked(*setup)) {
         err << prefix << "warning: " << *error << "\n";
     } else {
         keep_owner_of_directory(setup->paths.hub_dir, setup->paths.inventory_acked_file);

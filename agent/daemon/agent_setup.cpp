@@ -59,6 +59,15 @@ Expected<bool, std::string> prepare_state_dirs(const AgentPaths& paths) {
     return true;
 }
 
+bool inventory_acked_this_boot(const AgentSetup& setup) {
+    auto recorded = read_regular_file(setup.paths.inventory_acked_file, 256);
+    return recorded && *recorded && **recorded == setup.host.boot_id;
+}
+
+std::optional<std::string> record_inventory_acked(const AgentSetup& setup) {
+    return write_file_atomically(setup.paths.inventory_acked_file, setup.host.boot_id);
+}
+
 Expected<hub::ConnectOptions, std::string> connect_options(const AgentSetup& setup) {
     auto token = hub::read_agent_token(setup.config.hub_token_file);
     if (!token) return unexpected(token.error());

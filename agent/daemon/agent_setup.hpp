@@ -44,6 +44,11 @@ Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>
 // Creates <state_dir>/hub and its subdirectories (mode 0700) if missing.
 Expected<bool, std::string> prepare_state_dirs(const AgentPaths& paths);
 
+// Whether the hub has acked an inventory since this boot, and recording that it has (the daemon
+// and --once share the record, so a daemon started after --once does not send it again).
+bool inventory_acked_this_boot(const AgentSetup& setup);
+std::optional<std::string> record_inventory_acked(const AgentSetup& setup);
+
 // Reads the agent token and fills in everything a connection attempt needs.
 Expected<hub::ConnectOptions, std::string> connect_options(const AgentSetup& setup);
 

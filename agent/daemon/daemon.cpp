@@ -17,7 +17,6 @@
 #include "agent/inventory/observe.hpp"
 #include "common/eat/replay_store.hpp"
 #include "common/inventory/inventory_json.hpp"
-#include "common/util/durable_file.hpp"
 #include "common/util/log.hpp"
 #include "common/util/time_format.hpp"
 
@@ -94,7 +93,7 @@ class Daemon {
         };
         callbacks.on_connected = [this]() {
             sd_notify(0, "STATUS=connected to the hub");
-            if (!inventory_acked_this_boot() && !inventory_pending()) collect_inventory();
+            if (!inventory_acked_this_boot(setup_) && !inventory_pending()) collect_inventory();
         };
         callbacks.on_welcome = [this](const hub::Welcome& welcome) {
             apply_intervals(welcome.intervals);
@@ -268,14 +267,8 @@ class Daemon {
         return collecting_;
     }
 
-    bool inventory_acked_this_boot() const {
-        auto recorded = read_regular_file(setup_.paths.inventory_acked_file, 256);
-        return recorded && *recorded && **recorded == setup_.host.boot_id;
-    }
-
     void remember_inventory_acked() {
-        if (auto error =
-                write_file_atomically(setup_.paths.inventory_acked_file, setup_.host.boot_id)) {
+        if (auto error = record_inventory_acked(setup_)) {
             log::warning("cannot record the acked inventory: " + *error);
         }
     }
