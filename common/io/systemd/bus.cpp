@@ -88,27 +88,21 @@ Expected<Bus, BusError> Bus::open(const SystemdBusSettings& settings) {
     // accepts the connection and then says nothing (seen while one was going away) would hold
     // the caller that long. Wait for the handshake here, within the call timeout.
     const auto deadline = std::chrono::steady_clock::now() + settings.call_timeout;
-    for (;;) {
-        r = sd_bus_is_ready(bus);
-        if (r > 0) return opened;
-        if (r == 0) r = sd_bus_process(bus, nullptr);
-        if (r < 0) return unexpected(make_bus_error(r, nullptr, "bus handshake failed"));
-        if (r > 0) continue;
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            BusError error;
-            error.errno_value = ETIMEDOUT;
-            error.message = std::string(user ? "the user bus" : "the system bus") +
-                            " did not complete its handshake within " +
-                            std::to_string(settings.call_timeout.count()) + " ms";
-            return unexpected(std::move(error));
-        }
-        r = sd_bus_wait(bus, to_usec(left));
-        if (r < 0 && r != -EINTR) {
-            return unexpected(make_bus_error(r, nullptr, "bus handshake failed"));
-        }
+    auto ready = opened.wait_until(deadline, [bus] { return sd_bus_is_ready(bus) > 0; });
+    if (!ready) {
+        BusError error = std::move(ready.error());
+        error.message = "bus handshake failed: " + error.message;
+        return unexpected(std::move(error));
     }
+    if (!*ready) {
+        BusError error;
+        error.errno_value = ETIMEDOUT;
+        error.message = std::string(user ? "the user bus" : "the system bus") +
+                        " did not complete its handshake within " +
+                        std::to_string(settings.call_timeout.count()) + " ms";
+        return unexpected(std::move(error));
+    }
+    return opened;
 }
 
 Bus::Bus(Bus&& other) noexcept
