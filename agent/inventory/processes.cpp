@@ -82,14 +82,6 @@ struct ScanContext {
 int read_process_identity(const ScanContext& context, const std::string& dir,
                           const std::string& pid_text, Process& out);
 
-std::string deleted_suffix_removed(const std::string& exe) {
-    constexpr std::string_view deleted = " (deleted)";
-    if (exe.size() > deleted.size() &&
-        exe.compare(exe.size() - deleted.size(), deleted.size(), deleted) == 0) {
-        return exe.substr(0, exe.size() - deleted.size());
-    }
-    return exe;
-}
 // `exe`: the /proc/PID/exe link when the caller has read it already.
 void read_executable(const ScanContext& context, const std::string& dir,
                      std::string_view raw_cmdline, Process& out,
@@ -147,12 +139,18 @@ int read_process_identity(const ScanContext& context, const std::string& dir,
     auto exe = read_symlink(dir + "/exe");
     // ENOENT here is a kernel thread (or a process that just exited): nothing to match.
     if (!exe) return exe.error() == ENOENT ? ENOEXEC : exe.error();
+    // The same rule as the observed state's (process_runs_path), on what is known so far.
+    auto runs_a_wanted_path = [&wanted](const Process& process) {
+        return std::any_of(wanted.begin(), wanted.end(), [&process](const std::string& path) {
+            return process_runs_path(process, path);
+        });
+    };
     // "sh" stands for argv[0], unknown yet: it makes busybox count as a possible shell.
     bool interpreter = is_interpreter(*exe, "sh");
     if (!interpreter) {
-        if (std::find(wanted.begin(), wanted.end(), deleted_suffix_removed(*exe)) == wanted.end()) {
-            return ENOEXEC;
-        }
+        Process by_exe;
+        by_exe.exe = *exe;
+        if (!runs_a_wanted_path(by_exe)) return ENOEXEC;
         std::string_view no_cmdline;
         read_executable(context, dir, no_cmdline, out, exe);
         return out.exe ? 0 : ENOEXEC;
@@ -160,10 +158,7 @@ int read_process_identity(const ScanContext& context, const std::string& dir,
     auto cmdline = read_proc_record(dir + "/cmdline", context.options.cmdline_cap);
     if (!cmdline) return cmdline.error();
     read_executable(context, dir, cmdline->text, out, exe);
-    bool matches =
-        std::find(wanted.begin(), wanted.end(), deleted_suffix_removed(*exe)) != wanted.end() ||
-        (out.script && std::find(wanted.begin(), wanted.end(), *out.script) != wanted.end());
-    return matches ? 0 : ENOEXEC;
+    return runs_a_wanted_path(out) ? 0 : ENOEXEC;
 }
 
 void read_executable(const ScanContext& context, const std::string& dir,
