@@ -230,14 +230,6 @@ def ms(us):
     return us / 1000.0
 
 
-def tail(path, lines=40):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except FileNotFoundError:
-        return "(no file)\n"
-
-
 # ====================================================================== the benchmark
 
 class Bench:
@@ -415,7 +407,7 @@ class Bench:
     def check_agent_alive(self, what):
         if self.agent.poll() is not None:
             raise BenchError(f"the agent exited with {self.agent.returncode} during {what}; "
-                             f"its log ends:\n{tail(self.agent_log)}")
+                             f"its log ends:\n{testkit.file_tail(self.agent_log)}")
 
     def wait(self, predicate, timeout, what, interval=0.1):
         deadline = time.monotonic() + timeout
@@ -426,7 +418,7 @@ class Bench:
             self.check_agent_alive(what)
             if time.monotonic() > deadline:
                 raise BenchError(f"timed out after {timeout} s waiting for {what}; the agent's "
-                                 f"log ends:\n{tail(self.agent_log)}")
+                                 f"log ends:\n{testkit.file_tail(self.agent_log)}")
             time.sleep(interval)
 
     def setup(self):
@@ -992,7 +984,7 @@ def main(argv):
         return 1
     except Exception:
         if bench.agent_log:
-            print(f"hub-link bench: the agent's log ends:\n{tail(bench.agent_log)}",
+            print("hub-link bench: the agent's log ends:\n" + testkit.file_tail(bench.agent_log),
                   file=sys.stderr)
         if bench.hub is not None:
             print(f"hub-link bench: the hub's log ends:\n{bench.hub.log_tail()}",

@@ -87,14 +87,6 @@ def run(cmd, env, check=True, timeout=60, input_text=None):
     return proc
 
 
-def tail(path, lines=60):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except FileNotFoundError:
-        return "(no file)\n"
-
-
 def snapshot_binaries(directory, timeout=300):
     """Hard links (or copies) of the agent and monsys-action in `directory`, taken once each
     binary exists and has not changed for 2 s, so that a relink by a concurrent build cannot
@@ -212,7 +204,7 @@ class AgentProcess:
             return ""
 
     def log_tail(self, lines=60):
-        return tail(self.log_file, lines)
+        return testkit.file_tail(self.log_file, lines)
 
 
 # ---------------------------------------------------------------- test case base

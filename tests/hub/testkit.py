@@ -185,6 +185,15 @@ def http_json(method, url, body=None, headers=None, timeout=10):
         return status, raw.decode("utf-8", "replace")
 
 
+def file_tail(path, lines=40, missing="(no file)\n"):
+    """The last `lines` lines of a log file, or `missing` when there is no such file."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except FileNotFoundError:
+        return missing
+
+
 # ---------------------------------------------------------------- the hub process
 
 class HubProcess:
@@ -298,11 +307,7 @@ class HubProcess:
         return self.start()
 
     def log_tail(self, lines=40):
-        try:
-            with open(self.log_file, encoding="utf-8", errors="replace") as f:
-                return "".join(f.readlines()[-lines:])
-        except FileNotFoundError:
-            return ""
+        return file_tail(self.log_file, lines, missing="")
 
     # --- addresses and configuration ---
 
