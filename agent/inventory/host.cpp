@@ -2,8 +2,8 @@
 
 #include <charconv>
 
-#include "agent/inventory/file_reading.hpp"
 #include "common/build_info.hpp"
+#include "common/inventory/file_reading.hpp"
 
 namespace monsys::inventory {
 namespace {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "agent/inventory/file_reading.hpp"
+#include "common/inventory/file_reading.hpp"
 #include "common/io/process/child_process.hpp"
 
 namespace monsys::inventory {

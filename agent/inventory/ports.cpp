@@ -11,7 +11,7 @@
 #include <optional>
 #include <tuple>
 
-#include "agent/inventory/file_reading.hpp"
+#include "common/inventory/file_reading.hpp"
 
 namespace monsys::inventory {
 namespace {

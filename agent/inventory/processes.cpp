@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "agent/inventory/file_reading.hpp"
+#include "common/inventory/file_reading.hpp"
 #include "common/inventory/observed_state.hpp"
 #include "common/inventory/process_identity.hpp"
 

@@ -1,4 +1,4 @@
-#include "agent/inventory/file_reading.hpp"
+#include "common/inventory/file_reading.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
