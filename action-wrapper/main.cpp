@@ -10,12 +10,12 @@
 
 #include "action-wrapper/connection_request.hpp"
 #include "action-wrapper/policy/local_policy.hpp"
-#include "action-wrapper/policy/trusted_path.hpp"
 #include "action-wrapper/restart_app.hpp"
 #include "action-wrapper/token_input.hpp"
 #include "common/build_info.hpp"
 #include "common/config/config.hpp"
 #include "common/eat/replay_store.hpp"
+#include "common/util/trusted_file.hpp"
 
 namespace {
 
@@ -42,11 +42,15 @@ void print_json(const nlohmann::json& value) {
 // The config and policy decide which keys are trusted and what may run, so they are only read
 // from files that nobody but root (or this user) can change, whatever path the caller passed.
 monsys::Expected<monsys::config::Config, std::string> load_trusted_config(const std::string& path) {
-    if (auto problem = monsys::action::untrusted_file_problem(path)) {
-        return monsys::unexpected("config " + path + " is not trusted: " + *problem);
+    // Opened once without following links and read from the descriptor that was checked.
+    constexpr std::size_t max_config_bytes = 1 << 20;  // as config::load_config
+    auto text = monsys::read_trusted_file(path, max_config_bytes);
+    if (!text) {
+        if (text.error().not_found()) return monsys::unexpected("config " + text.error().message);
+        return monsys::unexpected("config " + path + " is not trusted: " + text.error().message);
     }
-    auto config = monsys::config::load_config(path);
-    if (!config) return monsys::unexpected("config " + config.error());
+    auto config = monsys::config::parse_config(*text);
+    if (!config) return monsys::unexpected("config " + path + ": " + config.error());
     if (auto missing = monsys::config::missing_for_actions(*config)) {
         return monsys::unexpected("config " + path + ": " + *missing);
     }

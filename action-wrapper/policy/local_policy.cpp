@@ -2,13 +2,9 @@
 
 #include <fnmatch.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <system_error>
 
-#include "action-wrapper/policy/trusted_path.hpp"
 #include "common/json/capped_json.hpp"
+#include "common/util/trusted_file.hpp"
 
 namespace monsys::action {
 namespace {
@@ -75,19 +71,16 @@ Expected<LocalPolicy, std::string> parse_policy(std::string_view text) {
 }
 
 Expected<LocalPolicy, std::string> load_policy(const std::filesystem::path& path) {
-    std::error_code ec;
-    if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
-        return LocalPolicy{};
+    // Opened once without following links, checked on its descriptor, read from it. Only a policy
+    // that is not there gives the defaults: one that cannot be opened or checked (EACCES, ENOTDIR,
+    // a link, an untrusted directory) refuses, or a broken or tampered setup would quietly turn
+    // into everything the defaults allow.
+    auto text = read_trusted_file(path, max_policy_bytes);
+    if (!text) {
+        if (text.error().not_found()) return LocalPolicy{};
+        return unexpected(path.string() + ": not trusted: " + text.error().message);
     }
-    if (auto problem = untrusted_file_problem(path)) {
-        return unexpected(path.string() + ": not trusted: " + *problem);
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return unexpected(path.string() + ": cannot read: " + std::strerror(errno));
-    std::string text(max_policy_bytes + 1, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<std::size_t>(in.gcount()));
-    auto policy = parse_policy(text);
+    auto policy = parse_policy(*text);
     if (!policy) return unexpected(path.string() + ": " + policy.error());
     return policy;
 }

@@ -38,8 +38,9 @@ struct LocalPolicy {
 // Parses a policy file's text. The error is one line naming the field.
 Expected<LocalPolicy, std::string> parse_policy(std::string_view text);
 
-// Reads the policy from `path`. A file that does not exist gives the defaults; a file that exists
-// must be trusted (see trusted_path.hpp) and valid.
+// Reads the policy from `path`. Only a file that does not exist (ENOENT) gives the defaults; it is
+// opened as a trusted file (common/util/trusted_file.hpp) and must be valid; every other failure
+// (EACCES, ENOTDIR, a link, an untrusted owner or mode) refuses.
 Expected<LocalPolicy, std::string> load_policy(const std::filesystem::path& path);
 
 // Why the policy refuses to restart `app`, or nothing when it allows it. Pure: looks at names only.

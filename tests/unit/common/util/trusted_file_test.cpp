@@ -1,5 +1,4 @@
-// Trusted files on a real file system: a fresh private directory under /run (root's, 0755, unlike
-// the world-writable /tmp) per test, so the walk from "/" can succeed.
+// Trusted files on a real file system, in a fresh TrustedDir per test.
 #include "common/util/trusted_file.hpp"
 
 #include <doctest/doctest.h>
@@ -11,47 +10,16 @@
 #include <fstream>
 #include <string>
 
+#include "tests/unit/trusted_dir.hpp"
+
 namespace fs = std::filesystem;
 using monsys::LastOwner;
 using monsys::TrustedFileFailure;
 
 namespace {
 
-constexpr uid_t nobody = 65534;
-
-class TrustedDir {
-  public:
-    TrustedDir() {
-        std::string base = ::access("/run", W_OK) == 0 ? "/run" : std::getenv("HOME");
-        std::string pattern = base + "/monsys-trusted-file.XXXXXX";
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-        ::chmod(path_.c_str(), 0755);
-    }
-    ~TrustedDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TrustedDir(const TrustedDir&) = delete;
-    TrustedDir& operator=(const TrustedDir&) = delete;
-
-    const fs::path& path() const { return path_; }
-    fs::path file(const std::string& name, mode_t mode, const std::string& text = "hello\n") const {
-        fs::path p = path_ / name;
-        std::ofstream(p) << text;
-        REQUIRE(::chmod(p.c_str(), mode) == 0);
-        return p;
-    }
-    fs::path directory(const std::string& name, mode_t mode = 0755) const {
-        fs::path p = path_ / name;
-        fs::create_directories(p);
-        REQUIRE(::chmod(p.c_str(), mode) == 0);
-        return p;
-    }
-
-  private:
-    fs::path path_;
-};
+using monsys::test::TrustedDir;
+constexpr uid_t nobody = monsys::test::nobody_uid;
 
 // Runs the cases once with openat2 and once with the O_NOFOLLOW walk it falls back to.
 struct Openat2Setting {
