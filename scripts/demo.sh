@@ -149,8 +149,12 @@ cat >"$cfg" <<JSON
   // what this host runs: the test user manager and podman's Docker-compatible socket
   "systemd_bus": "user",
   "docker_socket": "$MONSYS_TEST_DOCKER_SOCKET",
+  // the replay store and the agent's own state (the defaults are the packaged /var/lib paths)
   "state_dir": "$demo/state",
-  // how the agent runs monsys-action (packages go through sudo as user monsys-action)
+  "hub_state_dir": "$demo/agent-state",
+  // the agent runs monsys-action itself: no action socket ("" turns off the packaged default
+  // /run/monsys/action.sock, where monsys-action.socket runs it as its own user)
+  "action_socket": "",
   "action_command": ["$action", "--config", "$cfg", "--policy", "$policy"],
   // fast, for the demo (defaults 15 s and 60 s)
   "observe_interval_secs": 2,

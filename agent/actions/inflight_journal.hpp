@@ -1,6 +1,6 @@
 #pragma once
 // Actions handed to monsys-action whose result is not in the outbox yet, one small fsync'd file
-// each under <state_dir>/hub/inflight/. When the agent dies while monsys-action runs, the next
+// each under <hub_state_dir>/inflight/. When the agent dies while monsys-action runs, the next
 // start finds the record and reports the action as interrupted (docs/protocol.md,
 // reported_by "agent-recovery"), so the hub never waits forever for a result.
 #include <filesystem>

@@ -15,7 +15,7 @@ namespace monsys::agent::daemon {
 
 AgentPaths agent_paths(const config::Config& config) {
     AgentPaths paths;
-    paths.hub_dir = config.hub_state_dir.empty() ? config.state_dir / "hub" : config.hub_state_dir;
+    paths.hub_dir = config.hub_state_dir;
     paths.outbox_dir = paths.hub_dir / "outbox";
     paths.seq_file = paths.hub_dir / "seq";
     paths.tracked_apps_file = paths.hub_dir / "tracked-apps.json";

@@ -17,12 +17,12 @@
 namespace monsys::agent::daemon {
 
 struct AgentPaths {
-    std::filesystem::path hub_dir;               // <state_dir>/hub
-    std::filesystem::path outbox_dir;            // <state_dir>/hub/outbox
-    std::filesystem::path seq_file;              // <state_dir>/hub/seq
-    std::filesystem::path tracked_apps_file;     // <state_dir>/hub/tracked-apps.json
-    std::filesystem::path inflight_dir;          // <state_dir>/hub/inflight
-    std::filesystem::path inventory_acked_file;  // <state_dir>/hub/inventory-acked-boot
+    std::filesystem::path hub_dir;               // <hub_state_dir>
+    std::filesystem::path outbox_dir;            // <hub_state_dir>/outbox
+    std::filesystem::path seq_file;              // <hub_state_dir>/seq
+    std::filesystem::path tracked_apps_file;     // <hub_state_dir>/tracked-apps.json
+    std::filesystem::path inflight_dir;          // <hub_state_dir>/inflight
+    std::filesystem::path inventory_acked_file;  // <hub_state_dir>/inventory-acked-boot
 };
 AgentPaths agent_paths(const config::Config& config);
 
@@ -41,7 +41,7 @@ struct AgentSetup {
 // here (connect_options reads it for every attempt).
 Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>& config_path);
 
-// Creates <state_dir>/hub and its subdirectories (mode 0700) if missing.
+// Creates <hub_state_dir> and its subdirectories (mode 0700) if missing.
 Expected<bool, std::string> prepare_state_dirs(const AgentPaths& paths);
 
 // Whether the hub has acked an inventory since this boot, and recording that it has (the daemon

@@ -1,6 +1,6 @@
 #pragma once
 // The tracked-app list from the hub's last welcome/apps, and the last observed state of each
-// app, kept in <state_dir>/hub/tracked-apps.json (written atomically) so that `state` is right
+// app, kept in <hub_state_dir>/tracked-apps.json (written atomically) so that `state` is right
 // after a restart of the agent, before the hub has answered.
 #include <chrono>
 #include <filesystem>

@@ -31,22 +31,24 @@ struct Config {
     std::string docker_socket = "/var/run/docker.sock";
     std::int64_t source_timeout_secs = 5;  // any one D-Bus call or Docker request
 
-    // monsys-action.
-    std::filesystem::path state_dir = build_info::default_state_dir;
+    // monsys-action. The defaults are the packaged layout (docs/security.md, "Files").
+    std::filesystem::path state_dir = build_info::default_state_dir;  // the replay store's dir
     std::int64_t restart_timeout_secs = 120;
     std::int64_t output_cap_bytes = 64 * 1024;
     std::vector<std::string> action_command = {build_info::default_action_path};
-    // When set, the agent reaches monsys-action through this socket (monsys-action.socket)
-    // instead of running action_command.
-    std::filesystem::path action_socket;
+    // The agent reaches monsys-action through this socket (monsys-action.socket). Empty (the
+    // config's "") turns it off: the agent then runs action_command itself.
+    std::filesystem::path action_socket = build_info::default_action_socket;
+    // Where monsys-restart@.service leaves the result of a process restart.
+    std::filesystem::path restart_result_dir = build_info::default_restart_result_dir;
 
     // The hub link.
     std::string hub_url;
     std::filesystem::path hub_token_file = "/etc/monsys/agent.token";
-    std::filesystem::path hub_ca_file;  // empty: the system CAs
-    bool hub_allow_insecure_ws = false;
-    std::filesystem::path hub_state_dir;  // the agent's outbox etc.; empty: <state_dir>/hub  //
-                                          // ws:// to a host that is not loopback
+    std::filesystem::path hub_ca_file;   // empty: the system CAs
+    bool hub_allow_insecure_ws = false;  // ws:// to a host that is not loopback
+    // The agent's own state (outbox, sequence, tracked apps); not under state_dir.
+    std::filesystem::path hub_state_dir = build_info::default_hub_state_dir;
     std::int64_t observe_interval_secs = 15;
     std::int64_t state_interval_secs = 60;
     std::int64_t inventory_interval_secs = 21600;

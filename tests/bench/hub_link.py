@@ -375,6 +375,7 @@ class Bench:
             "docker_socket": self.testenv["MONSYS_TEST_DOCKER_SOCKET"],
             "state_dir": state_dir,
             "hub_state_dir": os.path.join(self.work, "agent-hub-state"),
+            "action_socket": "",  # no socket: the agent runs action_command itself
             "action_command": [self.action_bin, "--config", self.config_path, "--policy",
                                self.policy_path],
             "hub_url": f"wss://localhost:{self.hub.ws_port}/agent",

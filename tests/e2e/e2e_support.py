@@ -362,6 +362,8 @@ class E2ETestCase(unittest.TestCase):
             "docker_socket": self.testenv["MONSYS_TEST_DOCKER_SOCKET"],
             "state_dir": state_dir,
             "hub_state_dir": os.path.join(self.workdir, "agent-hub-state"),
+            # "": no action socket (the default is the packaged one); the agent runs this itself
+            "action_socket": "",
             "action_command": [self.action_binary, "--config", config_path, "--policy",
                                policy_path],
             "hub_url": self.hub_url(hub),

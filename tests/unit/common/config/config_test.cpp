@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "common/config/config.hpp"
@@ -15,6 +18,21 @@ std::string error_of(const std::string& text) {
     auto config = parse_config(text);
     REQUIRE_FALSE(config);
     return config.error();
+}
+
+std::string read_source_file(const std::string& relative) {
+    std::ifstream in(std::string(MONSYS_SOURCE_DIR) + "/" + relative);
+    REQUIRE(in);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// The config a package user writes: the four fields that have no default.
+std::string minimal_config() {
+    return std::string(R"({"agent_id": "host-01", "issuer": "https://hub.example",
+        "hub_url": "wss://hub.example/agent", "hub_keys": {"hub-1": ")") +
+           rfc8037_key + R"("}})";
 }
 }  // namespace
 
@@ -33,6 +51,78 @@ TEST_CASE("config: an empty object gives the documented defaults") {
     CHECK(monsys::config::missing_for_actions(*config).has_value());
 }
 
+TEST_CASE("config: a minimal config gets the packaged layout") {
+    auto config = parse_config(minimal_config());
+    REQUIRE(config);
+    CHECK_FALSE(monsys::config::missing_for_actions(*config).has_value());
+    CHECK(config->state_dir == "/var/lib/monsys-action");
+    CHECK(monsys::config::replay_store_path(*config) == "/var/lib/monsys-action/eat-replay.db");
+    CHECK(config->hub_state_dir == "/var/lib/monsys/hub");
+    CHECK(config->action_socket == "/run/monsys/action.sock");
+    CHECK(config->restart_result_dir == "/run/monsys-restart");
+    CHECK(config->hub_token_file == "/etc/monsys/agent.token");
+    REQUIRE(config->action_command.size() == 1);
+    CHECK(config->action_command.front() == "/usr/libexec/monsys/monsys-action");
+}
+
+TEST_CASE("config: the defaults are the directories and socket the package creates") {
+    auto config = parse_config("{}");
+    REQUIRE(config);
+    // systemd-tmpfiles creates each directory with the owner and mode the wrappers check.
+    std::istringstream tmpfiles(read_source_file("systemd/monsys-agent.tmpfiles"));
+    std::set<std::string> dir_lines;  // "d PATH MODE USER GROUP", whitespace normalized
+    for (std::string line; std::getline(tmpfiles, line);) {
+        std::istringstream fields(line);
+        std::string type, path, mode, user, group;
+        if (fields >> type >> path >> mode >> user >> group && type == "d") {
+            dir_lines.insert(path + " " + mode + " " + user + " " + group);
+        }
+    }
+    auto line_for = [&dir_lines](const std::filesystem::path& dir, const std::string& rest) {
+        return dir_lines.count(dir.string() + " " + rest) == 1;
+    };
+    CHECK(line_for(config->state_dir, "0750 monsys-action monsys"));
+    CHECK(line_for(config->hub_state_dir, "0700 monsys monsys"));
+    CHECK(line_for(config->hub_state_dir.parent_path(), "0750 monsys monsys"));
+    CHECK(line_for(config->restart_result_dir, "0750 root monsys-action"));
+    const std::string socket = read_source_file("systemd/monsys-action.socket");
+    CHECK(socket.find("\nListenStream=" + config->action_socket.string() + "\n") !=
+          std::string::npos);
+}
+
+TEST_CASE("config: the packaged agent.json changes none of the layout defaults") {
+    auto packaged = parse_config(read_source_file("packaging/agent.json"));
+    REQUIRE(packaged);
+    auto defaults = parse_config("{}");
+    REQUIRE(defaults);
+    CHECK(packaged->state_dir == defaults->state_dir);
+    CHECK(packaged->hub_state_dir == defaults->hub_state_dir);
+    CHECK(packaged->action_socket == defaults->action_socket);
+    CHECK(packaged->restart_result_dir == defaults->restart_result_dir);
+}
+
+TEST_CASE("config: action_socket \"\" turns the socket off; null keeps the default") {
+    auto off = parse_config(R"({"action_socket": ""})");
+    REQUIRE(off);
+    CHECK(off->action_socket.empty());
+    auto null = parse_config(R"({"action_socket": null})");
+    REQUIRE(null);
+    CHECK(null->action_socket == "/run/monsys/action.sock");
+    auto other = parse_config(R"({"action_socket": "/run/x/action.sock"})");
+    REQUIRE(other);
+    CHECK(other->action_socket == "/run/x/action.sock");
+}
+
+TEST_CASE("config: hub_state_dir does not follow state_dir") {
+    auto config = parse_config(R"({"state_dir": "/srv/replay"})");
+    REQUIRE(config);
+    CHECK(config->state_dir == "/srv/replay");
+    CHECK(config->hub_state_dir == "/var/lib/monsys/hub");
+    CHECK(error_of(R"({"hub_state_dir": ""})").find("'hub_state_dir'") != std::string::npos);
+    CHECK(error_of(R"({"restart_result_dir": "run"})").find("'restart_result_dir'") !=
+          std::string::npos);
+}
+
 TEST_CASE("config: a full file with comments") {
     auto config = parse_config(std::string(R"({
         // who we are
@@ -43,7 +133,7 @@ TEST_CASE("config: a full file with comments") {
         "clock_skew_secs": 10,
         "systemd_bus": "user",
         "docker_socket": "/run/podman/podman.sock",
-        "state_dir": "/var/lib/monsys/eat",
+        "state_dir": "/srv/monsys/replay",
         "action_command": ["/usr/bin/sudo", "-n", "-u", "monsys-action", "--", "/usr/libexec/monsys/monsys-action"],
         "tags": ["prod"],
         "hub_ca_file": null
@@ -55,7 +145,7 @@ TEST_CASE("config: a full file with comments") {
     CHECK(config->clock_skew_secs == 10);
     CHECK(config->systemd_bus == BusKind::user);
     CHECK(config->action_command.size() == 6);
-    CHECK(monsys::config::replay_store_path(*config) == "/var/lib/monsys/eat/eat-replay.db");
+    CHECK(monsys::config::replay_store_path(*config) == "/srv/monsys/replay/eat-replay.db");
     CHECK_FALSE(monsys::config::missing_for_actions(*config).has_value());
 }
 
