@@ -26,6 +26,54 @@ needed_libraries() {
   rm -rf "$unpacked"
 }
 
+# The packaged layout (docs/security.md, "Files"): what tmpfiles.d, sysusers.d, the units and
+# the default config of the .deb say. The .rpm holds the same files.
+layout_checks() {
+  local unpacked
+  unpacked=$(mktemp -d)
+  dpkg-deb -x "$1" "$unpacked"
+  local tmpfiles=$unpacked/usr/lib/tmpfiles.d/monsys-agent.conf
+  has "tmpfiles: /var/lib/monsys 0750 monsys:monsys" '^d +/var/lib/monsys +0750 +monsys +monsys ' "$tmpfiles"
+  has "tmpfiles: /var/lib/monsys/hub 0700 monsys:monsys" '^d +/var/lib/monsys/hub +0700 +monsys +monsys ' "$tmpfiles"
+  has "tmpfiles: /var/lib/monsys-action 0750 monsys-action:monsys" '^d +/var/lib/monsys-action +0750 +monsys-action +monsys ' "$tmpfiles"
+  has "tmpfiles: /run/monsys-restart 0750 root:monsys-action" '^d +/run/monsys-restart +0750 +root +monsys-action ' "$tmpfiles"
+  if grep -q '/var/lib/monsys/eat' "$tmpfiles"; then fail "tmpfiles: no /var/lib/monsys/eat"; else pass "tmpfiles: no /var/lib/monsys/eat"; fi
+  has "sysusers: monsys-action's home is /var/lib/monsys-action" '^u +monsys-action .* /var/lib/monsys-action +/usr/sbin/nologin$' \
+    "$unpacked/usr/lib/sysusers.d/monsys-agent.conf"
+  local action_unit=$unpacked/usr/lib/systemd/system/monsys-action@.service
+  has "monsys-action@.service: RuntimeMaxSec=3720s (3600 + 120)" '^RuntimeMaxSec=3720s$' "$action_unit"
+  has "monsys-action@.service: the replay store stays writable" '^ReadWritePaths=.*/var/lib/monsys-action' "$action_unit"
+  local restart_unit=$unpacked/usr/lib/systemd/system/monsys-restart@.service
+  if [ -f "$restart_unit" ] && grep -q '^\[Install\]' "$restart_unit"; then
+    fail "monsys-restart@.service has no [Install] section (never enabled)"
+  else
+    pass "monsys-restart@.service has no [Install] section (never enabled)"
+  fi
+  # The default config leaves the layout to the built-in defaults.
+  if grep -qE '^[^/]*"(state_dir|hub_state_dir|action_socket)"' "$unpacked/etc/monsys/agent.json"; then
+    fail "agent.json sets no layout path (the defaults are the packaged layout)"
+  else
+    pass "agent.json sets no layout path (the defaults are the packaged layout)"
+  fi
+  rm -rf "$unpacked"
+}
+
+# Maintainer scripts work on paths other users may control: no chown that follows a link.
+script_checks() {  # script_checks FILE (all scripts of a package, concatenated)
+  if grep -nE '(^|[;&|(]|then|else|do)[[:space:]]*chown[[:space:]]+[^-[:space:]]' "$1"; then
+    fail "maintainer scripts: every chown is chown -h"
+  else
+    pass "maintainer scripts: every chown is chown -h"
+  fi
+  if grep -nE 'mkdir[[:space:]]+-p' "$1"; then
+    fail "maintainer scripts: no mkdir -p (it follows links on the way)"
+  else
+    pass "maintainer scripts: no mkdir -p (it follows links on the way)"
+  fi
+  has "maintainer scripts: the old replay store is moved" 'monsys_migrate_replay_store$' "$1"
+  has "maintainer scripts: a kept old state_dir is reported" 'monsys_warn_old_state_dir$' "$1"
+}
+
 case "$kind" in
 agent-binary)
   # Reported on its own so that a package without the agent shows up as a skip, not a pass.
@@ -77,6 +125,13 @@ deb)
   has "ships sysusers.d" ' \./usr/lib/sysusers\.d/monsys-agent\.conf$' "$out"
   has "ships tmpfiles.d" ' \./usr/lib/tmpfiles\.d/monsys-agent\.conf$' "$out"
   has "ships the copyright file" ' \./usr/share/doc/monsys-agent/copyright$' "$out"
+  has "ships the restart template unit" ' \./usr/lib/systemd/system/monsys-restart@\.service$' "$out"
+  if grep -qE ' \./var/lib/monsys' "$out"; then
+    fail "ships no /var/lib directory (tmpfiles.d creates them with their owners)"
+  else
+    pass "ships no /var/lib directory (tmpfiles.d creates them with their owners)"
+  fi
+  layout_checks "$deb"
   if awk '{ print $1 }' "$out" | grep -qE '^-..[sS]|^-.....[sS]'; then
     fail "a setuid/setgid file is in the package"
   else
@@ -84,6 +139,12 @@ deb)
   fi
   dpkg-deb --ctrl-tarfile "$deb" | tar -t > "$out"
   for f in postinst prerm postrm conffiles md5sums; do has "control has $f" "^(\./)?$f\$" "$out"; done
+  control=$(mktemp -d)
+  dpkg-deb -e "$deb" "$control"
+  cat "$control"/postinst "$control"/prerm "$control"/postrm > "$out"
+  rm -rf "$control"
+  script_checks "$out"
+  has "postrm purge removes /var/lib/monsys-action" 'rm -rf .*/var/lib/monsys-action' "$out"
 
   echo "== lintian"
   # Tags at error level fail the test; warnings are listed (there are none at the time of
@@ -117,6 +178,7 @@ rpm)
   has "ships the action socket" ' /usr/lib/systemd/system/monsys-action\.socket$' "$out"
   has "ships the polkit rule" ' /usr/share/polkit-1/rules\.d/50-monsys-action\.rules$' "$out"
   has "ships the service" ' /usr/lib/systemd/system/monsys-agent\.service$' "$out"
+  has "ships the restart template unit" ' /usr/lib/systemd/system/monsys-restart@\.service$' "$out"
   if grep -qE ' (/|/etc|/usr|/usr/lib|/usr/libexec|/usr/lib/systemd/system)$' "$out"; then
     fail "claims a directory owned by the base system"
   else
@@ -129,6 +191,7 @@ rpm)
   for s in preinstall postinstall preuninstall postuninstall; do has "has a $s scriptlet" "^$s scriptlet" "$out"; done
   has "%pre creates the users" 'systemd-sysusers|useradd' "$out"
   has "%post starts only a complete config" 'check-config' "$out"
+  script_checks "$out"
   if command -v rpmlint >/dev/null; then
     # Errors fail the test except these, which are intended:
     #   no-signature                       packages are signed when published, not when built
