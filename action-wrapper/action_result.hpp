@@ -19,6 +19,9 @@ enum class ExitCode : int {
     rejected = 3,       // the token was refused; nothing was attempted
     policy_denied = 4,  // the local policy refused; nothing was attempted
     timeout = 5,        // the restart did not finish in time
+    // The wrapper's own bookkeeping failed (replay store I/O, lock, trust or capacity): nothing
+    // was attempted, and the token was not found bad.
+    internal_error = 6,
 };
 
 enum class ActionStatus { succeeded, failed, rejected, timeout };

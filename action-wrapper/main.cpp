@@ -148,7 +148,10 @@ int run_verify(const Options& options) {
     }
     monsys::eat::ReplayStore store(monsys::config::replay_store_path(*config));
     auto seen = store.seen(checked->jti, request.now_unix);
-    if (!seen) return fail("replay store: " + seen.error());
+    if (!seen) {
+        std::cerr << "monsys-action: replay store: " << seen.error() << '\n';
+        return to_int(ExitCode::internal_error);
+    }
     if (*seen) {
         print_json({{"valid", false},
                     {"reason", "replayed"},

@@ -167,8 +167,15 @@ ActionResult restart_app(const config::Config& config, const LocalPolicy& policy
     eat::ReplayStore store(config::replay_store_path(config));
     if (auto refusal =
             store.consume(claims->jti, claims->exp + config.clock_skew_secs, request.now_unix)) {
+        // Only a replay is the token's fault; a store that cannot be used (I/O, lock, trust,
+        // corruption, full) is the wrapper's own failure, with its own status and exit code.
         auto result = rejected(request, eat::to_string(refusal->reason),
                                "token refused: " + refusal->detail, ExitCode::rejected);
+        if (refusal->reason != eat::Refusal::replayed) {
+            result.status = ActionStatus::failed;
+            result.message = "replay store: " + refusal->detail + "; nothing was restarted";
+            result.exit = ExitCode::internal_error;
+        }
         describe_app(result, *claims);
         return finish(std::move(result));
     }

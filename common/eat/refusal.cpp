@@ -68,6 +68,8 @@ const char* to_string(Refusal reason) {
             return "replayed";
         case Refusal::replay_store_error:
             return "replay_store_error";
+        case Refusal::replay_store_full:
+            return "replay_store_full";
         case Refusal::bad_settings:
             return "bad_settings";
     }

@@ -37,7 +37,8 @@ enum class Refusal {
     bad_reason,           // reason
     app_mismatch,         // app.id is not the app the caller was asked to act on
     replayed,             // jti was consumed before
-    replay_store_error,   // the replay store could not be read or written
+    replay_store_error,   // the replay store could not be read or written, or is not trusted
+    replay_store_full,    // the replay store's live entries reached its limits
     bad_settings,         // the verifier's own settings are unusable (fail closed)
 };
 
@@ -74,6 +75,7 @@ inline constexpr Refusal all_refusals[] = {
     Refusal::app_mismatch,
     Refusal::replayed,
     Refusal::replay_store_error,
+    Refusal::replay_store_full,
     Refusal::bad_settings,
 };
 

@@ -13,6 +13,7 @@
 #include "common/eat/claims.hpp"
 #include "common/util/durable_file.hpp"
 #include "common/util/file_lock.hpp"
+#include "common/util/trusted_file.hpp"
 #include "common/util/unique_fd.hpp"
 
 namespace monsys::eat {
@@ -21,11 +22,16 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view format_line = "monsys-eat-replay 1\n";
-// Entries live for minutes, so even a busy hub leaves a few thousand at most; a file this large
-// is not ours and is refused rather than read.
-constexpr std::size_t max_store_bytes = 8u << 20;
-constexpr mode_t store_mode = 0640;  // the agent reads it as a member of the group
+constexpr mode_t store_mode = 0640;  // the agent reads it as a member of the directory's group
 constexpr auto lock_timeout = std::chrono::seconds(10);
+
+// The reader (the agent, `monsys-action verify`) may reach another user's store through its
+// group; the writer only uses a store that is its own or root's.
+enum class Role { reader, writer };
+
+LastOwner last_owner(Role role) {
+    return role == Role::writer ? LastOwner::root_or_effective_user : LastOwner::anyone;
+}
 
 struct Entry {
     std::int64_t keep_until;
@@ -51,29 +57,67 @@ bool is_lower_hex(std::string_view text) {
     return true;
 }
 
-// Opens and locks `lock_file`. The wait is bounded: a stopped or hung holder must not stall an
-// emergency action forever, and a time-out is reported like any other store failure.
-Expected<UniqueFd, std::string> lock(const fs::path& lock_file, bool exclusive) {
+// The store's directory, opened by the trusted walk and held open for the whole call.
+struct StoreDirectory {
     UniqueFd fd;
-    if (exclusive) {
-        fd = UniqueFd(::open(lock_file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                             store_mode));
+    struct stat st {};
+    fs::path path;
+};
+
+Expected<StoreDirectory, TrustedFileError> open_directory(const fs::path& directory, Role role) {
+    auto opened = open_trusted_directory(directory, last_owner(role));
+    if (!opened) return unexpected(std::move(opened.error()));
+    return StoreDirectory{std::move(opened->fd), opened->st, directory};
+}
+
+std::string directory_message(const fs::path& directory, const TrustedFileError& error) {
+    if (error.not_found()) return "replay store directory: " + error.message;
+    return "replay store directory " + directory.string() + " is not trusted: " + error.message;
+}
+
+// A file of the store, opened in its directory: a regular file, not a link, owned as the role
+// requires and not writable by group or others.
+std::optional<std::string> file_problem(int fd, const fs::path& shown, Role role) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return errno_message("cannot stat", shown, errno);
+    if (!S_ISREG(st.st_mode)) return shown.string() + " is not a regular file";
+    std::string problem = ownership_problem(st, shown, "file", last_owner(role));
+    if (!problem.empty()) return problem;
+    return std::nullopt;
+}
+
+// Opens and locks the lock file. The wait is bounded: a stopped or hung holder must not stall an
+// emergency action forever, and a time-out is reported like any other store failure.
+Expected<UniqueFd, std::string> lock(const StoreDirectory& directory, const std::string& name,
+                                     Role role) {
+    const fs::path shown = directory.path / name;
+    UniqueFd fd;
+    if (role == Role::writer) {
+        fd = UniqueFd(::openat(directory.fd.get(), name.c_str(),
+                               O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, store_mode));
         if (fd.valid()) {
-            // The umask could have taken the group's read bit.
+            // The directory's group, so that the agent can take the shared lock; the umask could
+            // have taken the group's read bit.
+            if (::fchown(fd.get(), static_cast<uid_t>(-1), directory.st.st_gid) != 0) {
+                return unexpected(errno_message("cannot set the group of", shown, errno));
+            }
             if (::fchmod(fd.get(), store_mode) != 0) {
-                return unexpected(errno_message("cannot set the mode of", lock_file, errno));
+                return unexpected(errno_message("cannot set the mode of", shown, errno));
             }
         } else if (errno == EEXIST) {
-            fd = UniqueFd(::open(lock_file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+            fd = UniqueFd(::openat(directory.fd.get(), name.c_str(),
+                                   O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
         }
     } else {
-        fd = UniqueFd(::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        fd = UniqueFd(::openat(directory.fd.get(), name.c_str(),
+                               O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
         // No lock file means no writer has ever run; the data file is only ever replaced by
         // rename, so reading it without the lock still sees a whole version.
         if (!fd.valid() && errno == ENOENT) return UniqueFd();
     }
-    if (!fd.valid()) return unexpected(errno_message("cannot open", lock_file, errno));
-    if (auto problem = lock_with_timeout(fd.get(), exclusive, lock_file, lock_timeout)) {
+    if (!fd.valid()) return unexpected(errno_message("cannot open", shown, errno));
+    if (auto problem = file_problem(fd.get(), shown, role)) return unexpected(std::move(*problem));
+    if (auto problem = lock_with_timeout(fd.get(), role == Role::writer, shown, lock_timeout)) {
         return unexpected(std::move(*problem));
     }
     return fd;
@@ -81,19 +125,22 @@ Expected<UniqueFd, std::string> lock(const fs::path& lock_file, bool exclusive) 
 
 // A corrupt file is an error, never an empty store: reading it as empty would make every token
 // recorded in it replayable, and whoever could damage the file would get exactly that. The
-// writer only ever renames whole files into place, so corruption means tampering or a disk
-// fault, both of which want an operator.
-Expected<std::vector<Entry>, std::string> parse_entries(std::string_view data,
-                                                        const fs::path& file) {
-    std::vector<Entry> entries;
-    if (data.empty()) return entries;  // no file yet
+// writer only ever renames whole files into place, each starting with the format line, so an
+// empty or otherwise corrupt file means tampering or a disk fault, both of which want an operator.
+Expected<std::vector<Entry>, std::string> parse_entries(std::string_view data, const fs::path& file,
+                                                        const ReplayStoreLimits& limits) {
     auto corrupt = [&file](std::string_view why) {
         return unexpected(file.string() + " is corrupt (" + std::string(why) +
                           "); refusing tokens until it is inspected and removed");
     };
+    if (data.empty()) return corrupt("empty file");
     if (data.substr(0, format_line.size()) != format_line) return corrupt("unknown format line");
     data.remove_prefix(format_line.size());
+    std::vector<Entry> entries;
     while (!data.empty()) {
+        if (entries.size() == limits.max_entries) {
+            return corrupt("more than " + std::to_string(limits.max_entries) + " entries");
+        }
         auto end = data.find('\n');
         if (end == std::string_view::npos) return corrupt("truncated line");
         std::string_view line = data.substr(0, end);
@@ -119,16 +166,23 @@ Expected<std::vector<Entry>, std::string> parse_entries(std::string_view data,
     return entries;
 }
 
-Expected<std::vector<Entry>, std::string> load(const fs::path& file) {
-    auto data = read_regular_file(file, max_store_bytes);
-    if (!data) return unexpected(std::move(data.error()));
-    if (!data->has_value()) return std::vector<Entry>();  // no file yet
-    return parse_entries(**data, file);
+Expected<std::vector<Entry>, std::string> load(const StoreDirectory& directory,
+                                               const std::string& name, Role role,
+                                               const ReplayStoreLimits& limits) {
+    const fs::path shown = directory.path / name;
+    UniqueFd fd(::openat(directory.fd.get(), name.c_str(),
+                         O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+    if (!fd.valid()) {
+        if (errno == ENOENT) return std::vector<Entry>();  // no file yet
+        return unexpected(errno_message("cannot open", shown, errno));
+    }
+    if (auto problem = file_problem(fd.get(), shown, role)) return unexpected(std::move(*problem));
+    auto data = read_capped(fd.get(), shown, limits.max_bytes);
+    if (!data) return unexpected(std::move(data.error().message));
+    return parse_entries(*data, shown, limits);
 }
 
-// Write a temporary file, fsync it, rename it over the store and fsync the directory: after a
-// crash the store is either the old or the new version, and a completed consume survives.
-std::optional<std::string> store(const fs::path& file, const std::vector<Entry>& entries) {
+std::string serialize(const std::vector<Entry>& entries) {
     std::string data(format_line);
     for (const Entry& entry : entries) {
         data += std::to_string(entry.keep_until);
@@ -136,7 +190,7 @@ std::optional<std::string> store(const fs::path& file, const std::vector<Entry>&
         data += entry.jti_hex;
         data += '\n';
     }
-    return write_file_atomically(file, data, store_mode);
+    return data;
 }
 
 // An entry is kept while now <= keep_until; after that the token it stands for is expired and
@@ -147,13 +201,23 @@ bool is_live(const Entry& entry, std::int64_t now) {
 
 }  // namespace
 
-ReplayStore::ReplayStore(std::filesystem::path file)
-    : file_(std::move(file)), lock_file_(file_.string() + ".lock") {}
+ReplayStore::ReplayStore(std::filesystem::path file, ReplayStoreLimits limits)
+    : file_(std::move(file)),
+      directory_(file_.parent_path().empty() ? fs::path(".") : file_.parent_path()),
+      name_(file_.filename().string()),
+      lock_name_(name_ + ".lock"),
+      limits_(limits) {}
 
 Expected<bool, std::string> ReplayStore::seen(std::string_view jti, std::int64_t now_unix) const {
-    auto held = lock(lock_file_, /*exclusive=*/false);
+    auto directory = open_directory(directory_, Role::reader);
+    if (!directory) {
+        // Nothing can have been recorded in a directory that does not exist.
+        if (directory.error().not_found()) return false;
+        return unexpected(directory_message(directory_, directory.error()));
+    }
+    auto held = lock(*directory, lock_name_, Role::reader);
     if (!held) return unexpected(std::move(held.error()));
-    auto entries = load(file_);
+    auto entries = load(*directory, name_, Role::reader, limits_);
     if (!entries) return unexpected(std::move(entries.error()));
     const std::string wanted = to_hex(jti);
     for (const Entry& entry : *entries) {
@@ -171,12 +235,18 @@ std::optional<Rejection> ReplayStore::consume(std::string_view jti, std::int64_t
         return store_error("jti must be 1 to " + std::to_string(max_jti_bytes) + " bytes");
     }
     if (keep_until_unix < 0) return store_error("negative keep-until time");
+    if (name_.empty() || name_ == "." || name_ == "..") {
+        return store_error("replay store file " + file_.string() + " names no file");
+    }
 
-    auto held = lock(lock_file_, /*exclusive=*/true);
+    auto directory = open_directory(directory_, Role::writer);
+    if (!directory) return store_error(directory_message(directory_, directory.error()));
+    auto held = lock(*directory, lock_name_, Role::writer);
     if (!held) return store_error(std::move(held.error()));
-    auto loaded = load(file_);
+    auto loaded = load(*directory, name_, Role::writer, limits_);
     if (!loaded) return store_error(std::move(loaded.error()));
 
+    // Expired entries go on every write, so a full store frees itself as its tokens expire.
     const std::string wanted = to_hex(jti);
     std::vector<Entry> kept;
     kept.reserve(loaded->size() + 1);
@@ -188,8 +258,28 @@ std::optional<Rejection> ReplayStore::consume(std::string_view jti, std::int64_t
         }
         kept.push_back(std::move(entry));
     }
+    auto full = [this, &kept](std::string limit) {
+        return Rejection{Refusal::replay_store_full,
+                         "the replay store " + file_.string() + " holds " +
+                             std::to_string(kept.size()) + " live entries (" + limit +
+                             "); no new token is accepted until some expire"};
+    };
+    if (kept.size() >= limits_.max_entries) {
+        return full("at most " + std::to_string(limits_.max_entries) + " entries");
+    }
     kept.push_back(Entry{keep_until_unix, wanted});
-    if (auto problem = store(file_, kept)) return store_error(std::move(*problem));
+    const std::string data = serialize(kept);
+    if (data.size() > limits_.max_bytes) {
+        kept.pop_back();
+        return full("at most " + std::to_string(limits_.max_bytes) + " bytes");
+    }
+    // Write a temporary file, fsync it, rename it over the store and fsync the directory, all
+    // through the directory's descriptor: after a crash the store is either the old or the new
+    // version, and a completed consume survives.
+    if (auto problem = write_file_atomically_at(directory->fd.get(), directory_, name_, data,
+                                                store_mode, directory->st.st_gid)) {
+        return store_error(std::move(*problem));
+    }
     return std::nullopt;
 }
 

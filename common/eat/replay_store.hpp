@@ -1,6 +1,8 @@
 #pragma once
 // Remembers which token ids (jti) were consumed, across processes and restarts, until the token
-// could no longer be accepted anyway. The format and the locking are described in docs/eat.md.
+// could no longer be accepted anyway. The format, the locking, the limits and the directory
+// checks are described in docs/eat.md.
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -12,18 +14,36 @@
 
 namespace monsys::eat {
 
-class ReplayStore {  // one file under the state directory, e.g. <state_dir>/eat-replay.db
+struct ReplayStoreLimits {
+    // A token lives for minutes, so even a busy hub leaves a few thousand live entries; the
+    // limits only stop a flood (or a file that is not ours) from growing without end.
+    std::size_t max_entries = 100000;
+    std::size_t max_bytes = 8u << 20;  // of the file, format line included
+};
+
+class ReplayStore {  // one file in its own directory, e.g. /var/lib/monsys-action/eat-replay.db
   public:
     // The data file is `file`; `file` + ".lock" orders writers (the data file itself is replaced
     // on every write, so it cannot carry the lock). Nothing is touched until the first call.
-    explicit ReplayStore(std::filesystem::path file);
+    //
+    // Each call opens the directory once by a walk from "/" that follows no link and checks every
+    // directory on the way (owned by root or the effective user, not writable by group or
+    // others), then works only relative to that descriptor (openat, renameat, fsync), so
+    // renaming the directory away and putting another in its place does not get past it.
+    explicit ReplayStore(std::filesystem::path file, ReplayStoreLimits limits = {});
 
-    // Shared lock; true if jti was consumed before (the agent only checks, never consumes).
-    // An error means the store could not be read or is corrupt; callers must refuse the token.
+    // Shared lock; true if jti was consumed before (the agent only checks, never consumes). The
+    // reader may reach the store through its group: the store's own directory and files may
+    // belong to another user, but must not be writable by group or others. A directory that does
+    // not exist holds nothing. An error means the store could not be read, is corrupt (an empty
+    // file included) or not trusted; callers must refuse the token.
     Expected<bool, std::string> seen(std::string_view jti, std::int64_t now_unix) const;
 
-    // Exclusive lock; records jti until keep_until_unix (exp + skew). Returns nothing on success,
-    // Rejection{replayed} if already there, Rejection{replay_store_error} on any I/O failure.
+    // Exclusive lock; prunes expired entries, then records jti until keep_until_unix (exp + skew).
+    // The store's directory and files must belong to root or the effective user. Returns nothing
+    // on success; Rejection{replayed} if already there; Rejection{replay_store_full} when the live
+    // entries reach a limit; Rejection{replay_store_error} on any I/O, lock, trust or corruption
+    // failure.
     std::optional<Rejection> consume(std::string_view jti, std::int64_t keep_until_unix,
                                      std::int64_t now_unix);
 
@@ -31,7 +51,10 @@ class ReplayStore {  // one file under the state directory, e.g. <state_dir>/eat
 
   private:
     std::filesystem::path file_;
-    std::filesystem::path lock_file_;
+    std::filesystem::path directory_;
+    std::string name_;
+    std::string lock_name_;
+    ReplayStoreLimits limits_;
 };
 
 }  // namespace monsys::eat

@@ -106,6 +106,38 @@ std::optional<std::string> write_file_atomically(const fs::path& file, std::stri
     return fsync_directory(directory_of(file));
 }
 
+std::optional<std::string> write_file_atomically_at(int directory_fd, const fs::path& directory,
+                                                    std::string_view name, std::string_view data,
+                                                    mode_t mode, gid_t group) {
+    const std::string temp_name = std::string(name) + ".tmp";
+    const fs::path temp = directory / temp_name;
+    if (::unlinkat(directory_fd, temp_name.c_str(), 0) != 0 && errno != ENOENT) {
+        return errno_message("cannot remove", temp, errno);
+    }
+    UniqueFd fd(::openat(directory_fd, temp_name.c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (!fd.valid()) return errno_message("cannot create", temp, errno);
+    auto fail = [directory_fd, &temp_name](std::string message) {
+        ::unlinkat(directory_fd, temp_name.c_str(), 0);
+        return std::optional<std::string>(std::move(message));
+    };
+    if (group != static_cast<gid_t>(-1) && ::fchown(fd.get(), static_cast<uid_t>(-1), group) != 0) {
+        return fail(
+            errno_message("cannot give group " + std::to_string(group) + " to", temp, errno));
+    }
+    // The umask may have taken bits away (and fchown may clear set-id bits).
+    if (::fchmod(fd.get(), mode) != 0) return fail(errno_message("cannot chmod", temp, errno));
+    if (auto problem = write_all(fd.get(), data, temp)) return fail(std::move(*problem));
+    if (::fsync(fd.get()) != 0) return fail(errno_message("cannot fsync", temp, errno));
+    if (::close(fd.release()) != 0) return fail(errno_message("cannot close", temp, errno));
+    const std::string target(name);
+    if (::renameat(directory_fd, temp_name.c_str(), directory_fd, target.c_str()) != 0) {
+        return fail(errno_message("cannot rename over", directory / target, errno));
+    }
+    if (::fsync(directory_fd) != 0) return errno_message("cannot fsync", directory, errno);
+    return std::nullopt;
+}
+
 std::optional<std::string> remove_file_durably(const fs::path& file) {
     if (::unlink(file.c_str()) != 0) {
         if (errno == ENOENT) return std::nullopt;

@@ -38,6 +38,17 @@ std::optional<std::string> write_file_atomically(const std::filesystem::path& fi
                                                  std::string_view data,
                                                  mode_t mode = private_file_mode);
 
+// As write_file_atomically, relative to the directory open as `directory_fd` (O_RDONLY, named
+// `directory` in errors): the temporary file, the rename and the fsync all go through that
+// descriptor, so they land in the directory that was checked when it was opened, even if a path
+// to it has been renamed since. When `group` is not -1 the file gets that group (for readers that
+// reach the file through their group, where the directory has no set-group-id bit).
+std::optional<std::string> write_file_atomically_at(int directory_fd,
+                                                    const std::filesystem::path& directory,
+                                                    std::string_view name, std::string_view data,
+                                                    mode_t mode = private_file_mode,
+                                                    gid_t group = static_cast<gid_t>(-1));
+
 // Unlinks `file` and fsyncs its directory. A file that is not there is not an error.
 std::optional<std::string> remove_file_durably(const std::filesystem::path& file);
 

@@ -25,7 +25,8 @@ TEST_CASE("eat fixtures: every verifier refusal is covered") {
     using monsys::eat::Refusal;
     // Decided outside verify_token: by check_app_id, the replay store, or the settings.
     const std::set<Refusal> elsewhere = {Refusal::app_mismatch, Refusal::replayed,
-                                         Refusal::replay_store_error, Refusal::bad_settings};
+                                         Refusal::replay_store_error, Refusal::replay_store_full,
+                                         Refusal::bad_settings};
     for (Refusal reason : monsys::eat::all_refusals) {
         if (elsewhere.count(reason) != 0) continue;
         INFO(monsys::eat::to_string(reason));

@@ -1,5 +1,6 @@
 // The replay store on a real file system, with real processes: forked children stand in for
-// monsys-action runs (a restart of the process, and concurrent runs racing on one jti).
+// monsys-action runs (a restart of the process, and concurrent runs racing on one jti). Each test
+// has a fresh directory under /run, whose chain of directories is trusted (unlike /tmp's).
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "common/eat/replay_store.hpp"
+#include "tests/unit/trusted_dir.hpp"
 
 using monsys::eat::Refusal;
 using monsys::eat::ReplayStore;
@@ -23,22 +25,7 @@ namespace {
 
 constexpr std::int64_t now = 1767225600;
 
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "monsys-eat-replay-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using TempDir = monsys::test::TrustedDir;  // the store checks its directory chain
 
 std::string read_all(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -261,4 +248,151 @@ TEST_CASE("replay store: I/O failures are replay_store_error") {
     CHECK(store.consume("", now + 150, now)->reason == Refusal::replay_store_error);
     CHECK(store.consume(std::string(129, 'j'), now + 150, now)->reason ==
           Refusal::replay_store_error);
+}
+
+TEST_CASE("replay store: an empty (0-byte) file is corrupt, not an empty store") {
+    TempDir dir;
+    const fs::path file = dir.path() / "eat-replay.db";
+    write_all(file, "");
+    ReplayStore store(file);
+    auto seen = store.seen("jti", now);
+    REQUIRE_FALSE(seen);
+    CHECK(seen.error().find("empty file") != std::string::npos);
+    auto result = store.consume("jti", now + 150, now);
+    REQUIRE(result);
+    CHECK(result->reason == Refusal::replay_store_error);
+    CHECK(read_all(file).empty());
+}
+
+TEST_CASE("replay store: a store full of live entries refuses new tokens; expiry frees it") {
+    TempDir dir;
+    const fs::path file = dir.path() / "eat-replay.db";
+    ReplayStore store(file, monsys::eat::ReplayStoreLimits{3, 1 << 20});
+    CHECK_FALSE(store.consume("a", now + 10, now));
+    CHECK_FALSE(store.consume("b", now + 100, now));
+    CHECK_FALSE(store.consume("c", now + 100, now));
+    auto full = store.consume("d", now + 100, now);
+    REQUIRE(full);
+    CHECK(full->reason == Refusal::replay_store_full);
+    CHECK(full->detail.find("3 live entries") != std::string::npos);
+    CHECK_FALSE(*store.seen("d", now));
+    // A replay is still a replay when the store is full.
+    CHECK(store.consume("b", now + 100, now)->reason == Refusal::replayed);
+    // Once "a" has expired, pruning on the write makes room.
+    CHECK_FALSE(store.consume("d", now + 100, now + 11));
+    CHECK(*store.seen("d", now + 11));
+    CHECK(read_all(file).find(" 61\n") == std::string::npos);  // hex("a") is gone
+}
+
+TEST_CASE("replay store: the byte limit bounds the file") {
+    TempDir dir;
+    const fs::path file = dir.path() / "eat-replay.db";
+    // The format line (20 bytes) and two entries of "1767225750 <2 hex digits>\n" (14 bytes).
+    ReplayStore store(file, monsys::eat::ReplayStoreLimits{100, 48});
+    CHECK_FALSE(store.consume("a", now + 150, now));
+    CHECK_FALSE(store.consume("b", now + 150, now));
+    auto full = store.consume("c", now + 150, now);
+    REQUIRE(full);
+    CHECK(full->reason == Refusal::replay_store_full);
+    CHECK(read_all(file).size() == 48);
+
+    // A file over the limit is not ours: refused, not read.
+    ReplayStore smaller(file, monsys::eat::ReplayStoreLimits{100, 40});
+    CHECK_FALSE(smaller.seen("a", now));
+    CHECK(smaller.consume("z", now + 150, now)->reason == Refusal::replay_store_error);
+    // So is a file with more entries than the limit.
+    ReplayStore fewer(file, monsys::eat::ReplayStoreLimits{1, 1 << 20});
+    CHECK_FALSE(fewer.seen("a", now));
+}
+
+TEST_CASE("replay store: the rename attack (store directory replaced by another user's) refuses") {
+    if (::geteuid() != 0) return;  // needs a second user
+    TempDir dir;
+    const fs::path state = dir.directory("state", 0750);
+    const fs::path file = state / "eat-replay.db";
+    CHECK_FALSE(ReplayStore(file).consume("used", now + 150, now));
+
+    // What the agent's user could do where it can write the parent: move the store away and put
+    // an empty directory of its own in its place.
+    fs::rename(state, dir.path() / "state.old");
+    dir.directory("state", 0750);
+    REQUIRE(::chown(state.c_str(), monsys::test::nobody_uid, monsys::test::nobody_uid) == 0);
+    auto result = ReplayStore(file).consume("used", now + 150, now);
+    REQUIRE(result);
+    CHECK(result->reason == Refusal::replay_store_error);
+    CHECK(result->detail.find("owned by uid 65534") != std::string::npos);
+    CHECK_FALSE(fs::exists(file));
+
+    // The same directory kept by root but writable by its group: refused too.
+    REQUIRE(::chown(state.c_str(), 0, 0) == 0);
+    REQUIRE(::chmod(state.c_str(), 0770) == 0);
+    result = ReplayStore(file).consume("used", now + 150, now);
+    REQUIRE(result);
+    CHECK(result->reason == Refusal::replay_store_error);
+    CHECK(result->detail.find("writable by group or others") != std::string::npos);
+    CHECK_FALSE(ReplayStore(file).seen("used", now));
+}
+
+TEST_CASE("replay store: a parent directory another user owns refuses reader and writer") {
+    if (::geteuid() != 0) return;
+    TempDir dir;
+    // The old layout: the store inside the agent's own directory.
+    const fs::path agents = dir.directory("monsys", 0750);
+    const fs::path state = dir.directory("monsys/eat", 0750);
+    REQUIRE(::chown(agents.c_str(), monsys::test::nobody_uid, monsys::test::nobody_uid) == 0);
+    ReplayStore store(state / "eat-replay.db");
+    auto result = store.consume("jti", now + 150, now);
+    REQUIRE(result);
+    CHECK(result->reason == Refusal::replay_store_error);
+    CHECK(result->detail.find("monsys is owned by uid 65534") != std::string::npos);
+    CHECK_FALSE(store.seen("jti", now));
+}
+
+TEST_CASE("replay store: links are not followed, for the directory or the files") {
+    TempDir dir;
+    const fs::path real = dir.directory("real", 0750);
+    fs::create_directory_symlink(real, dir.path() / "linked");
+    ReplayStore via_link(dir.path() / "linked" / "eat-replay.db");
+    CHECK(via_link.consume("jti", now + 150, now)->reason == Refusal::replay_store_error);
+    CHECK_FALSE(via_link.seen("jti", now));
+
+    const fs::path elsewhere = dir.file("elsewhere.db", 0640, "monsys-eat-replay 1\n");
+    fs::create_symlink(elsewhere, real / "eat-replay.db");
+    ReplayStore store(real / "eat-replay.db");
+    CHECK(store.consume("jti", now + 150, now)->reason == Refusal::replay_store_error);
+    CHECK_FALSE(store.seen("jti", now));
+    CHECK(read_all(elsewhere) == "monsys-eat-replay 1\n");
+}
+
+TEST_CASE("replay store: the reader accepts the writer's files through its group, the writer not") {
+    if (::geteuid() != 0) return;
+    TempDir dir;
+    const fs::path state = dir.directory("state", 0750);
+    const fs::path file = state / "eat-replay.db";
+    CHECK_FALSE(ReplayStore(file).consume("jti", now + 150, now));
+    // As packaged: directory and files belong to monsys-action, the agent reads through the group.
+    for (const fs::path& path : {state, file, fs::path(file.string() + ".lock")}) {
+        REQUIRE(::chown(path.c_str(), monsys::test::nobody_uid, 0) == 0);
+    }
+    CHECK(*ReplayStore(file).seen("jti", now));
+    CHECK(ReplayStore(file).consume("other", now + 150, now)->reason ==
+          Refusal::replay_store_error);
+    // A file the group can write is refused by the reader as well.
+    REQUIRE(::chmod(file.c_str(), 0660) == 0);
+    CHECK_FALSE(ReplayStore(file).seen("jti", now));
+}
+
+TEST_CASE("replay store: new files get the directory's group") {
+    if (::geteuid() != 0) return;
+    TempDir dir;
+    const fs::path state = dir.directory("state", 0750);
+    REQUIRE(::chown(state.c_str(), 0, monsys::test::nobody_uid) == 0);
+    const fs::path file = state / "eat-replay.db";
+    CHECK_FALSE(ReplayStore(file).consume("jti", now + 150, now));
+    for (const fs::path& path : {file, fs::path(file.string() + ".lock")}) {
+        struct stat st {};
+        REQUIRE(::stat(path.c_str(), &st) == 0);
+        CHECK(st.st_gid == monsys::test::nobody_uid);
+        CHECK((st.st_mode & 07777) == 0640);
+    }
 }

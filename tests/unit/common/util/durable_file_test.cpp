@@ -198,3 +198,40 @@ TEST_CASE("file_lock: a held lock times out another descriptor, and frees on clo
     holder.reset();
     CHECK_FALSE(monsys::lock_with_timeout(other.get(), true, file, std::chrono::milliseconds(20)));
 }
+
+TEST_CASE("durable_file: write_file_atomically_at writes in the directory it was given, by fd") {
+    TempDir dir;
+    fs::create_directory(dir.path() / "store");
+    monsys::UniqueFd directory(
+        ::open((dir.path() / "store").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(directory.valid());
+    // The path is renamed away and another directory put in its place: the write still goes to
+    // the directory that was opened.
+    fs::rename(dir.path() / "store", dir.path() / "store.moved");
+    fs::create_directory(dir.path() / "store");
+    mode_t old_mask = ::umask(077);
+    auto problem =
+        monsys::write_file_atomically_at(directory.get(), dir.path() / "store", "data", "x", 0640);
+    ::umask(old_mask);
+    CHECK_FALSE(problem);
+    CHECK(read_all(dir.path() / "store.moved" / "data") == "x");
+    CHECK_FALSE(fs::exists(dir.path() / "store" / "data"));
+    CHECK_FALSE(fs::exists(dir.path() / "store.moved" / "data.tmp"));
+    struct stat st {};
+    REQUIRE(::stat((dir.path() / "store.moved" / "data").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0640);
+
+    // A link in place of the temporary file is removed, never written through.
+    fs::create_symlink(dir.path() / "target", dir.path() / "store.moved" / "data.tmp");
+    CHECK_FALSE(
+        monsys::write_file_atomically_at(directory.get(), dir.path() / "store", "data", "y", 0640));
+    CHECK_FALSE(fs::exists(dir.path() / "target"));
+    CHECK(read_all(dir.path() / "store.moved" / "data") == "y");
+
+    if (::geteuid() == 0) {
+        REQUIRE_FALSE(monsys::write_file_atomically_at(directory.get(), dir.path() / "store",
+                                                       "grouped", "z", 0640, 65534));
+        REQUIRE(::stat((dir.path() / "store.moved" / "grouped").c_str(), &st) == 0);
+        CHECK(st.st_gid == 65534);
+    }
+}
