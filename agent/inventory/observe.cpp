@@ -6,8 +6,8 @@
 #include <future>
 
 #include "agent/inventory/docker_containers.hpp"
-#include "agent/inventory/processes.hpp"
 #include "agent/inventory/systemd_units.hpp"
+#include "common/inventory/process_scan.hpp"
 
 namespace monsys::inventory {
 namespace {
@@ -71,8 +71,7 @@ SystemdSection AppObserver::observe_units(const std::vector<TrackedApp>& apps) {
 // pid that ran a path last round is looked at first: while it still runs it, no scan is needed.
 ProcessesSection AppObserver::observe_processes(const std::vector<TrackedApp>& apps,
                                                 Clock::time_point deadline) {
-    ProcessScanOptions options = default_process_scan_options();
-    options.identity_only = true;
+    PathScanOptions options;
     options.first_match_only = true;
     options.deadline = deadline;
     for (const TrackedApp& tracked : apps) {
@@ -80,16 +79,16 @@ ProcessesSection AppObserver::observe_processes(const std::vector<TrackedApp>& a
             !host_path_exists(settings_.root + tracked.identifier)) {
             continue;
         }
-        options.wanted_paths.push_back(tracked.identifier);
+        options.paths.push_back(tracked.identifier);
         if (auto last = last_pids_.find(tracked.identifier); last != last_pids_.end()) {
             options.hint_pids.push_back(last->second);
         }
     }
     last_pids_.clear();
-    if (options.wanted_paths.empty()) return ProcessesSection{};
-    ProcessesSection section = read_processes(settings_.root, options);
+    if (options.paths.empty()) return ProcessesSection{};
+    ProcessesSection section = scan_processes_running(open_proc_tree(settings_.root), options);
     for (const Process& process : section.processes) {
-        for (const std::string& path : options.wanted_paths) {
+        for (const std::string& path : options.paths) {
             if (process_runs_path(process, path)) last_pids_.emplace(path, process.pid);
         }
     }

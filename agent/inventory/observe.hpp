@@ -1,7 +1,8 @@
 #pragma once
 // The observed state of a few tracked apps without a full inventory: only the sources their types
 // need, and only the narrowest query each (ListUnitsByNames for the named units, the container
-// list, an exe-only /proc scan that stops once every wanted path has been seen).
+// list, a /proc path scan, common/inventory/process_scan, that stops once every wanted path has
+// been seen).
 //
 // AppObserver is for a caller that observes round after round (the daemon): it keeps the bus
 // connection open between rounds, looks first at the pid that ran a process app last round, and

@@ -1,6 +1,8 @@
 #pragma once
 // The processes section from ROOT/proc. A process that exits during the scan is skipped and
-// counted, never an error; hidepid is detected from the /proc mount options.
+// counted, never an error; hidepid is detected from the /proc mount options. Which app a process
+// runs is read by the same core as the path scan (common/inventory/process_scan), which the
+// observer uses for its targeted scans.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -10,38 +12,10 @@
 #include <vector>
 
 #include "common/inventory/model.hpp"
+#include "common/inventory/proc_records.hpp"
+#include "common/inventory/process_scan.hpp"
 
 namespace monsys::inventory {
-
-struct ProcStat {
-    int pid = 0;
-    std::string comm;
-    char state = '?';
-    int ppid = 0;
-    std::uint64_t start_ticks = 0;  // since boot, in clock ticks
-    std::int64_t rss_pages = 0;
-};
-
-// Parses /proc/PID/stat. The command name is in parentheses and may itself contain them.
-std::optional<ProcStat> parse_proc_stat(std::string_view text);
-
-// The effective uid from /proc/PID/status.
-std::optional<std::uint32_t> parse_status_euid(std::string_view text);
-
-// btime from /proc/stat: the boot time in seconds since the epoch.
-std::optional<std::int64_t> parse_boot_time(std::string_view proc_stat);
-
-std::map<std::uint32_t, std::string> parse_passwd(std::string_view text);
-
-struct Credentials {
-    std::uint32_t euid = 0;
-    std::vector<std::uint32_t> groups;  // effective and supplementary
-};
-Credentials current_credentials();
-
-// Reads the hidepid (and gid=) option of the /proc mount from /proc/self/mountinfo text, and
-// whether it hides processes from a caller with these credentials.
-ProcessVisibility parse_proc_visibility(std::string_view mountinfo, const Credentials& caller);
 
 struct ProcessScanOptions {
     std::size_t cmdline_cap = 4096;
@@ -54,16 +28,8 @@ struct ProcessScanOptions {
     // the files inside), so one stat() replaces reading /proc/PID/status. A fixture tree has no
     // process owners: it sets this to read the Uid: line of its status files instead.
     bool uid_from_status_file = false;
-    // Only what tells which app a process runs (exe, script): no stat, no status, no user.
-    bool identity_only = false;
-    // With identity_only: keep only processes running one of these paths (exe or script). The
-    // cmdline is then read for interpreters alone, so most processes cost one readlink.
-    std::vector<std::string> wanted_paths;
-    // With wanted_paths: stop at the first process of each path (pid order), once all are seen.
-    bool first_match_only = false;
-    // With first_match_only: pids to look at before the scan (where the paths ran last time);
-    // when they account for every path, /proc is not listed at all.
-    std::vector<int> hint_pids;
+    // How the exe, cwd and ns links are read (a test plays a reader without privilege).
+    LinkReader read_link;
 };
 ProcessScanOptions default_process_scan_options();
 

@@ -112,8 +112,13 @@ json processes_json(const ProcessesSection& processes) {
             {"ppid", process.ppid},
             {"uid", process.uid},
             {"user", process.user},
+            {"name", process.name},
             {"exe", optional_value(process.exe)},
             {"script", optional_value(process.script)},
+            {"identity", process.identity == ProcessIdentity::none
+                             ? json(nullptr)
+                             : json(to_string(process.identity))},
+            {"exe_denied", process.exe_denied},
             {"cmdline", process.cmdline},
             {"cmdline_truncated", process.cmdline_truncated},
             {"state", std::string(1, process.state)},

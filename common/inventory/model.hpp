@@ -90,6 +90,14 @@ struct DockerSection {
     std::size_t inspect_skipped = 0;
 };
 
+// How the app a process runs (exe, script) was learned.
+enum class ProcessIdentity {
+    none,  // neither: a kernel thread, or another user's process whose command line names no path
+    exe,   // the /proc/PID/exe link (and, for an interpreter, its script argument)
+    cmdline,  // only the command line, which anyone may write: the exe link was denied
+};
+const char* to_string(ProcessIdentity identity);
+
 struct Process {
     int pid = 0;
     int ppid = 0;
@@ -100,12 +108,21 @@ struct Process {
     std::string cmdline;  // arguments joined by ' ', capped
     bool cmdline_truncated = false;
     std::optional<std::string> script;  // for an interpreter: the absolute path of its script
+    // An interpreter's script argument as written, when it could not be made a path (relative,
+    // and the working directory unreadable): it may run any script of that name.
+    std::string unresolved_script;
     char state = '?';
     std::int64_t start_time_unix = 0;
     std::uint64_t rss_bytes = 0;
     bool foreign_root =
         false;  // in another mount namespace (e.g. a container): exe is not a host path
     bool exe_denied = false;  // exe could not be read for lack of privilege
+    ProcessIdentity identity = ProcessIdentity::none;
+    // The kernel's name of the process (stat's comm): the first 15 bytes of the basename of the
+    // file it executed, unless the process renamed itself. Read for the full inventory, and in a
+    // path scan for a process it could not identify.
+    std::string name;
+    std::uint64_t start_ticks = 0;  // since boot (stat field 22); with the pid, one process
 };
 
 struct ProcessVisibility {

@@ -4,6 +4,7 @@
 #include <initializer_list>
 
 #include "common/app/identifier.hpp"
+#include "common/inventory/process_scan.hpp"
 
 namespace monsys::inventory {
 namespace {
@@ -51,10 +52,39 @@ bool process_runs_path(const Process& process, std::string_view path) {
     if (!process.exe || process.foreign_root) return false;
     const std::string& exe = *process.exe;
     if (exe == path) return true;
+    // argv[0] never carries the kernel's " (deleted)".
+    if (process.identity == ProcessIdentity::cmdline) return false;
     // The binary was replaced (an upgrade) while the old one still runs.
     constexpr std::string_view deleted = " (deleted)";
     return exe.size() == path.size() + deleted.size() && exe.compare(0, path.size(), path) == 0 &&
            exe.compare(path.size(), deleted.size(), deleted) == 0;
+}
+
+bool process_may_run_path(const Process& process, std::string_view path) {
+    if (!process.exe_denied || process.identity != ProcessIdentity::none) return false;
+    auto basename = [](std::string_view file) {
+        auto slash = file.rfind('/');
+        return slash == std::string_view::npos ? file : file.substr(slash + 1);
+    };
+    std::string_view base = basename(path);
+    if (!process.unresolved_script.empty() && basename(process.unresolved_script) == base) {
+        return true;
+    }
+    // The kernel keeps the first 15 bytes of the executed file's name (TASK_COMM_LEN - 1).
+    constexpr std::size_t comm_length = 15;
+    return !process.name.empty() && process.name == base.substr(0, comm_length);
+}
+
+const char* to_string(ProcessIdentity identity) {
+    switch (identity) {
+        case ProcessIdentity::none:
+            return "none";
+        case ProcessIdentity::exe:
+            return "exe";
+        case ProcessIdentity::cmdline:
+            return "cmdline";
+    }
+    return "none";
 }
 
 const char* to_string(AppState state) {
@@ -138,16 +168,24 @@ Observation observe_process(const Inventory& inventory, std::string_view path,
     // Processes are sorted by pid: the first match is the oldest-numbered one. The count is not
     // told: a targeted scan stops at the first match.
     for (const Process& process : section.processes) {
-        if (process_runs_path(process, path)) return running("pid " + std::to_string(process.pid));
+        if (process_runs_path(process, path)) {
+            return running("pid " + std::to_string(process.pid) + identity_note(process.identity));
+        }
     }
     // With hidepid in force the process may run under another user, out of sight.
     if (section.visibility.restricted) return unknown("not visible: /proc is mounted with hidepid");
-    // Without privilege the executables of other users' processes cannot be read: one of them
-    // may be the app.
-    if (section.visibility.exe_denied > 0) {
-        return unknown("not found, but the executables of " +
-                       std::to_string(section.visibility.exe_denied) +
-                       " processes of other users could not be read");
+    // Without privilege the executables of other users' processes cannot be read. Their command
+    // lines identify most; one that names no path but may be the app leaves the state open.
+    std::size_t maybe = 0;
+    int first_maybe = 0;
+    for (const Process& process : section.processes) {
+        if (process_may_run_path(process, path) && maybe++ == 0) first_maybe = process.pid;
+    }
+    if (maybe > 0) {
+        return unknown("not found, but " + std::to_string(maybe) +
+                       " processes of other users may run it (pid " + std::to_string(first_maybe) +
+                       "): neither their executable nor their command line could be read as a "
+                       "path");
     }
     std::string path_text(path);
     if (path_exists && path_exists(path_text)) return stopped("no process runs it");

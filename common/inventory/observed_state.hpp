@@ -34,7 +34,16 @@ Observation observe_container(const Container& container);
 Observation observe_compose_service(const ComposeService& service);
 
 // Whether `process` runs the app at `path`: its exe (also "<path> (deleted)", when not in another
-// mount namespace), or the script an interpreter runs.
+// mount namespace), or the script an interpreter runs. The same rule for either identity: a
+// process identified by its command line (another user's, seen without privilege) counts as
+// running what its command line claims. monsys-action judges a process restart by this rule too.
 bool process_runs_path(const Process& process, std::string_view path);
+
+// Whether `process`, which could not be identified (its exe denied, its command line naming no
+// path), may still run the app at `path`: its kernel name (comm) is the path's basename as the
+// kernel shortens it, or it is an interpreter whose relative script argument has the path's
+// basename.
+// While such a process exists, a reader without privilege cannot tell that the app is stopped.
+bool process_may_run_path(const Process& process, std::string_view path);
 
 }  // namespace monsys::inventory

@@ -118,6 +118,22 @@ std::optional<std::string> resolve_script_path(std::string_view script, std::str
     return normal;
 }
 
+CommandLineClaim claim_from_cmdline(const std::vector<std::string>& argv) {
+    CommandLineClaim claim;
+    if (argv.empty()) return claim;
+    const std::string& argv0 = argv.front();
+    if (is_interpreter(argv0, argv0)) {
+        auto script = script_argument(argv0, argv);
+        if (script && !script->empty() && script->front() == '/') {
+            claim.script = resolve_script_path(*script, "");
+        }
+        return claim;
+    }
+    // Only a path already in normal form: `/opt/app/../app/run` is not taken apart.
+    if (app::is_absolute_normalized_path(argv0)) claim.exe = argv0;
+    return claim;
+}
+
 std::vector<std::string> split_cmdline(std::string_view raw) {
     std::vector<std::string> args;
     std::size_t start = 0;

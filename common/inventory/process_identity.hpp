@@ -21,6 +21,21 @@ std::optional<std::string> script_argument(std::string_view exe,
 // as /dev/fd/3).
 std::optional<std::string> resolve_script_path(std::string_view script, std::string_view cwd);
 
+// What a process's command line alone claims it runs, for a reader that may not read its exe link
+// (another user's process, and no privilege). /proc/PID/cmdline is readable by every local user,
+// and so is writable by whoever starts the process: this is a claim, not a proof.
+//   - argv[0] is an interpreter (by its basename: sh, bash, python3, ...): its script argument,
+//     when that is an absolute path (the working directory is as unreadable as the exe link);
+//     an interpreter without a script file (`sh -c ...`, a REPL) claims nothing, not even itself.
+//   - otherwise argv[0] as an absolute, normalized path; a relative argv[0] claims nothing.
+struct CommandLineClaim {
+    std::optional<std::string> exe;
+    std::optional<std::string> script;
+
+    bool empty() const { return !exe && !script; }
+};
+CommandLineClaim claim_from_cmdline(const std::vector<std::string>& argv);
+
 // Splits /proc/PID/cmdline (NUL-separated, possibly without a final NUL) into arguments.
 std::vector<std::string> split_cmdline(std::string_view raw);
 

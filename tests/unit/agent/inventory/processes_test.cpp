@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "agent/inventory/processes.hpp"
+#include "common/inventory/file_reading.hpp"
 #include "fixture_paths.hpp"
 
 using namespace monsys::inventory;
@@ -128,43 +130,83 @@ TEST_CASE("processes: hidepid in force for an unprivileged caller") {
     CHECK(section.visibility.restricted);
 }
 
-TEST_CASE("processes: the identity-only scan reads exe and script") {
-    auto options = fixture_options();
-    options.identity_only = true;
-    auto section = read_processes(fixture("host1"), options);
-    const Process* script = find_pid(section, 100);
-    REQUIRE(script);
-    CHECK(script->script == "/opt/myapp/start.sh");
-    CHECK(script->exe == "/usr/bin/dash");
-}
-
 TEST_CASE("processes: a targeted scan keeps the first process of each wanted path") {
-    auto options = fixture_options();
-    options.identity_only = true;
+    PathScanOptions options;
+    options.caller = Credentials{0, {0}};
     options.first_match_only = true;
-    options.wanted_paths = {"/usr/bin/dash", "/usr/sbin/nginx", "/opt/myapp/start.sh"};
+    options.paths = {"/usr/bin/dash", "/usr/sbin/nginx", "/opt/myapp/start.sh"};
     auto pids = [](const ProcessesSection& section) {
         std::vector<int> out;
         for (const Process& process : section.processes) out.push_back(process.pid);
         return out;
     };
+    const ProcTree tree = open_proc_tree(fixture("host1"));
     // Pid order: 100 runs dash and the script, 103 nginx; 101 and 104 (dash too) are not kept.
-    CHECK(pids(read_processes(fixture("host1"), options)) == std::vector<int>{100, 103});
+    CHECK(pids(scan_processes_running(tree, options)) == std::vector<int>{100, 103});
 
     // A hint is looked at first: 104 runs dash as well, so it stands for dash.
     options.hint_pids = {104};
-    CHECK(pids(read_processes(fixture("host1"), options)) == std::vector<int>{100, 103, 104});
+    CHECK(pids(scan_processes_running(tree, options)) == std::vector<int>{100, 103, 104});
 
     // Hints that no longer run a wanted path (gone, or something else) change nothing.
     options.hint_pids = {300, 1, 999};
-    CHECK(pids(read_processes(fixture("host1"), options)) == std::vector<int>{100, 103});
+    CHECK(pids(scan_processes_running(tree, options)) == std::vector<int>{100, 103});
 
     // A path no process runs: every process is looked at, and the others are still found.
     options.hint_pids = {};
-    options.wanted_paths = {"/usr/sbin/nginx", "/opt/nothing/runs/this"};
-    auto section = read_processes(fixture("host1"), options);
+    options.paths = {"/usr/sbin/nginx", "/opt/nothing/runs/this"};
+    auto section = scan_processes_running(tree, options);
     CHECK(pids(section) == std::vector<int>{103});
     CHECK(section.status.ok());
+    CHECK(section.processes[0].identity == ProcessIdentity::exe);
+    CHECK(section.processes[0].start_ticks == 700);
+}
+
+TEST_CASE("processes: the full inventory as a reader without privilege") {
+    auto options = fixture_options();
+    options.caller = Credentials{1000, {1000}};
+    // Every link but those of pid 500 (the reader's own) is refused, as the kernel refuses it.
+    options.read_link = [](const std::string& path) -> monsys::Expected<std::string, int> {
+        if (path.find("/proc/500/") == std::string::npos &&
+            path.find("/proc/self/") == std::string::npos) {
+            return monsys::unexpected(EACCES);
+        }
+        return read_symlink(path);
+    };
+    auto section = read_processes(fixture("unprivileged"), options);
+    CHECK(section.status.ok());
+    CHECK(section.visibility.exe_denied == 9);
+
+    const Process* binary = find_pid(section, 400);
+    REQUIRE(binary);
+    CHECK(binary->exe == "/opt/accapp/run");
+    CHECK(binary->identity == ProcessIdentity::cmdline);
+    CHECK(binary->exe_denied);
+    CHECK(binary->name == "run");
+    CHECK(binary->user == "root");
+
+    const Process* script = find_pid(section, 401);
+    REQUIRE(script);
+    CHECK_FALSE(script->exe);
+    CHECK(script->script == "/opt/accapp/loop.sh");
+    CHECK(script->identity == ProcessIdentity::cmdline);
+
+    const Process* relative = find_pid(section, 402);
+    REQUIRE(relative);
+    CHECK_FALSE(relative->exe);
+    CHECK(relative->identity == ProcessIdentity::none);
+
+    const Process* inline_code = find_pid(section, 403);
+    REQUIRE(inline_code);
+    CHECK_FALSE(inline_code->exe);
+    CHECK_FALSE(inline_code->script);
+    CHECK(inline_code->identity == ProcessIdentity::none);
+
+    const Process* own = find_pid(section, 500);
+    REQUIRE(own);
+    CHECK(own->exe == "/usr/bin/sleep");
+    CHECK(own->identity == ProcessIdentity::exe);
+    CHECK_FALSE(own->exe_denied);
 }
 
 TEST_CASE("processes: a missing /proc is a section error") {

@@ -182,7 +182,7 @@ TEST_CASE("observed state: hidepid makes an absent process unknown, not stopped"
     CHECK(observe(inventory, AppType::process, "/opt/app/run", exists).state == AppState::unknown);
 }
 
-TEST_CASE("observed state: processes whose executable cannot be read make an absent app unknown") {
+TEST_CASE("observed state: an unidentified process that may be the app makes it unknown") {
     Inventory inventory;
     inventory.processes.emplace();
     auto kernel_thread = process(2, std::nullopt);  // no exe, and not for lack of privilege
@@ -191,13 +191,61 @@ TEST_CASE("observed state: processes whose executable cannot be read make an abs
     PathExists exists = [](const std::string&) { return true; };
     CHECK(observe(inventory, AppType::process, "/opt/app/run", exists).state == AppState::stopped);
 
-    inventory.processes->visibility.exe_denied = 3;  // other users' processes, agent not root
-    auto unsure = observe(inventory, AppType::process, "/opt/app/run", exists);
+    // Other users' processes, agent not root: their exe links were denied.
+    inventory.processes->visibility.exe_denied = 3;
+    auto identified = process(20, "/opt/other/daemon");
+    identified.exe_denied = true;
+    identified.identity = ProcessIdentity::cmdline;
+    identified.name = "run";                     // a claim of another path is taken as it stands
+    auto rewritten = process(21, std::nullopt);  // "nginx: master process ..." names no path
+    rewritten.exe_denied = true;
+    rewritten.name = "nginx";
+    auto other = process(22, std::nullopt);
+    other.exe_denied = true;
+    other.name = "sshd";
+    inventory.processes->processes = {kernel_thread, identified, rewritten, other};
+    // None of them can be /opt/app/run: identified otherwise, or named otherwise by the kernel.
+    CHECK(observe(inventory, AppType::process, "/opt/app/run", exists).state == AppState::stopped);
+    auto unsure = observe(inventory, AppType::process, "/usr/sbin/nginx", exists);
     CHECK(unsure.state == AppState::unknown);
-    CHECK(unsure.detail.find("3 processes of other users") != std::string::npos);
-    // A match is still a match.
-    CHECK(observe(inventory, AppType::process, "/usr/sbin/nginx", exists).state ==
-          AppState::running);
+    CHECK(unsure.detail.find("1 processes of other users may run it (pid 21)") !=
+          std::string::npos);
+    // An interpreter whose script argument is relative may run any script of that name.
+    auto relative_script = process(23, std::nullopt);
+    relative_script.exe_denied = true;
+    relative_script.name = "bash";
+    relative_script.unresolved_script = "./loop.sh";
+    inventory.processes->processes.push_back(relative_script);
+    CHECK(observe(inventory, AppType::process, "/opt/app/loop.sh", exists).state ==
+          AppState::unknown);
+    CHECK(observe(inventory, AppType::process, "/opt/app/other.sh", exists).state ==
+          AppState::stopped);
+    // A match is still a match, and says how it was identified.
+    auto by_cmdline = process(30, "/opt/app/run");
+    by_cmdline.exe_denied = true;
+    by_cmdline.identity = ProcessIdentity::cmdline;
+    inventory.processes->processes.push_back(by_cmdline);
+    auto seen = observe(inventory, AppType::process, "/opt/app/run", exists);
+    CHECK(seen.state == AppState::running);
+    CHECK(seen.detail == "pid 30 (identified by its command line)");
+}
+
+TEST_CASE("observed state: a command line never stands for a deleted binary") {
+    auto claimed = process(40, "/opt/app/run (deleted)");
+    claimed.identity = ProcessIdentity::cmdline;
+    CHECK_FALSE(process_runs_path(claimed, "/opt/app/run"));
+    claimed.identity = ProcessIdentity::exe;
+    CHECK(process_runs_path(claimed, "/opt/app/run"));
+}
+
+TEST_CASE("observed state: the kernel's 15-byte name of a long basename") {
+    auto worker = process(50, std::nullopt);
+    worker.exe_denied = true;
+    worker.name = "a-very-long-nam";
+    CHECK(process_may_run_path(worker, "/opt/x/a-very-long-name-indeed"));
+    CHECK_FALSE(process_may_run_path(worker, "/opt/x/a-very-long"));
+    worker.exe_denied = false;  // readable and still unidentified: a kernel thread
+    CHECK_FALSE(process_may_run_path(worker, "/opt/x/a-very-long-name-indeed"));
 }
 
 TEST_CASE("observed state: a failed or missing section makes every app of its type unknown") {

@@ -52,3 +52,29 @@ TEST_CASE("process identity: splitting cmdline") {
     CHECK(split_cmdline(std::string("x\0", 2)).size() == 1);
     CHECK(split_cmdline("").empty());
 }
+
+TEST_CASE("process identity: what a command line alone claims") {
+    // A binary by its absolute argv[0]; a relative or unnormalized one claims nothing.
+    auto binary = claim_from_cmdline({"/opt/accapp/run", "--serve"});
+    CHECK(binary.exe == "/opt/accapp/run");
+    CHECK_FALSE(binary.script);
+    CHECK(claim_from_cmdline({"accapp-worker", "--queue"}).empty());
+    CHECK(claim_from_cmdline({"./run"}).empty());
+    CHECK(claim_from_cmdline({"/opt/accapp/../accapp/run"}).empty());
+    CHECK(claim_from_cmdline({"nginx: master process /usr/sbin/nginx"}).empty());
+    CHECK(claim_from_cmdline({}).empty());
+    CHECK(claim_from_cmdline({""}).empty());
+
+    // An interpreter, by argv[0]'s basename, running an absolute script.
+    auto script = claim_from_cmdline({"/bin/sh", "/opt/accapp/loop.sh"});
+    CHECK(script.script == "/opt/accapp/loop.sh");
+    CHECK_FALSE(script.exe);  // not "/bin/sh": the interpreter is not the app
+    CHECK(claim_from_cmdline({"python3", "-u", "/opt/tool/serve.py"}).script ==
+          "/opt/tool/serve.py");
+    CHECK(claim_from_cmdline({"/usr/bin/bash", "-e", "/srv/a/../b.sh"}).script == "/srv/b.sh");
+    // Inline code, a relative script (the cwd link is as unreadable as exe), a REPL: nothing.
+    CHECK(claim_from_cmdline({"/bin/sh", "-c", "/opt/accapp/loop.sh"}).empty());
+    CHECK(claim_from_cmdline({"bash", "./tool.sh"}).empty());
+    CHECK(claim_from_cmdline({"/usr/bin/python3"}).empty());
+    CHECK(claim_from_cmdline({"/bin/sh", "/dev/fd/3"}).empty());
+}
