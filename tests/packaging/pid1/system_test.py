@@ -1,0 +1,457 @@
+#!/usr/bin/python3
+"""The installed package under a real systemd as PID 1 (docs/testing.md, "The PID 1 suite"):
+the sandboxed agent service against the reference hub, restarts through monsys-action.socket,
+monsys-action@, polkit and systemd, the refusals on the trust boundary, and process apps of
+root. One container, one hub; every check prints `ok NAME` or `FAIL NAME` with details.
+
+Usage: system_test.py PACKAGE_DIR        (exit 0 passed, 1 a check failed, 77 skipped)
+"""
+
+import json
+import shlex
+import shutil
+import sys
+import time
+
+from pid1_support import (AGENT_ID, SKIP, Checks, Container, brief, configure_agent,
+                          find_deb, log, make_workdir, minimal_config, mint, pid1, request,
+                          skip_reason, start_hub, wait_for, KEEP)
+
+DEMO_UNIT = "pid1-demo.service"
+DEMO_UNIT_FILE = """[Unit]
+Description=a tracked app of the PID 1 package test
+
+[Service]
+ExecStart=/usr/bin/sleep infinity
+"""
+
+# Every unit a hub-signed token must not restart, with why it is dangerous. Poweroff comes last:
+# if it were obeyed, the container would be gone for every check after it.
+DANGEROUS_UNITS = [
+    ("debug-shell.service", "a root shell on tty9"),
+    ("dbus-org.freedesktop.login1.service", "an alias of systemd-logind.service"),
+    ("rescue.service", "single-user mode"),
+    ("getty@.service", "a template without instance"),
+    ("system.slice", "a slice: restarting it stops every service"),
+    ("sys-kernel-debug.mount", "a mount unit"),
+    ("poweroff.target", "powers the host off"),
+]
+
+ACCAPP_LOOP = "#!/bin/sh\nwhile :; do sleep 1; done\n"
+# Kills the app and starts a new one in the background; the new one must outlive the restart
+# unit's start job and monsys-action@ (monsys-restart@.service keeps its cgroup).
+ACCAPP_RESTART = """#!/bin/sh
+for pid in $(pgrep -f '^/opt/accapp/run( |$)'); do kill "$pid"; done
+sleep 0.2
+setsid /opt/accapp/run infinity </dev/null >/dev/null 2>&1 &
+echo "accapp restarted"
+exit 0
+"""
+ACCAPP_RESTART_LOOP = """#!/bin/sh
+for pid in $(pgrep -f '^/bin/sh /opt/accapp/loop.sh'); do kill "$pid"; done
+setsid /bin/sh /opt/accapp/loop.sh </dev/null >/dev/null 2>&1 &
+exit 0
+"""
+POLICY = {"restart_commands": {"accapp": {"app": "/opt/accapp/run",
+                                          "command": "/opt/accapp/restart", "user": "root"}}}
+
+
+class SystemSuite:
+    def __init__(self, package_dir):
+        self.deb = find_deb(package_dir)
+        self.checks = Checks("PID 1 system suite")
+        self.workdir = make_workdir("monsys-pid1-system")
+        self.hub = None
+        self.c = None
+        self.apps = {}
+
+    # ------------------------------------------------------------ set-up
+
+    def setup(self):
+        t0 = time.monotonic()
+        image = pid1("image", self.deb)
+        log(f"image {image} ready in {time.monotonic() - t0:.1f} s")
+        self.hub = start_hub(self.workdir)
+        self.c = Container(image, "monsys-pid1-system").start()
+        log(f"container {self.c.name} booted in {self.c.boot_secs:.1f} s "
+            f"({self.c.system_state()})")
+        self.baseline_state = self.c.system_state()
+        self.c.copy_in(self.deb, "/root/monsys-agent.deb")
+        self.c.write(f"/etc/systemd/system/{DEMO_UNIT}", DEMO_UNIT_FILE)
+        self.c.out(f"systemctl daemon-reload && systemctl start {DEMO_UNIT}")
+
+    def teardown(self):
+        if self.c is not None:
+            if self.checks.failed:
+                log("\n---- journal of monsys units in the container (last lines)")
+                log(self.c.out("journalctl --no-pager -n 80 -u monsys-agent.service "
+                               "-u 'monsys-action@*' -u 'monsys-restart@*' -u polkit.service",
+                               check=False))
+            self.c.stop()
+        if self.hub is not None:
+            if self.checks.failed:
+                log("\n---- hub log (last lines)\n" + self.hub.log_tail(40))
+            self.hub.kill()
+        if not KEEP:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        else:
+            log(f"(keeping {self.workdir})")
+
+    # ------------------------------------------------------------ 1. the agent service
+
+    def check_install(self):
+        proc = self.c.run("dpkg -i /root/monsys-agent.deb")
+        ok = proc.returncode == 0 and self.c.out("dpkg-query -W -f='${Status}' monsys-agent",
+                                                 check=False) == "install ok installed"
+        return ok, (proc.stdout + proc.stderr)[-3000:] if not ok else ""
+
+    def check_agent_runs(self):
+        configure_agent(self.c, self.hub, minimal_config(self.hub))
+        self.c.out("systemctl restart monsys-agent.service", check=False)
+        active = self.c.wait(lambda: self.c.out("systemctl is-active monsys-agent.service",
+                                                check=False) == "active", 30)
+        props = self.c.show("monsys-agent.service", "ActiveState", "SubState", "MainPID",
+                            "NRestarts")
+        user = self.c.out(f"ps -o user= -p {props['MainPID']}", check=False)
+        ok = bool(active) and user == "monsys"
+        return ok, f"{props}, user {user!r}" + ("" if ok else "\n" + self.c.journal(
+            "monsys-agent.service"))
+
+    def check_agent_connects(self):
+        connected = wait_for(lambda: self.hub.agent(AGENT_ID)["connected"], 45)
+        if not connected:
+            return False, "not connected to the hub after 45 s\n" + self.c.journal(
+                "monsys-agent.service")
+        hello = self.hub.agent(AGENT_ID).get("hello") or {}
+        return True, f"hello from {hello.get('hostname')}, version {hello.get('version')}"
+
+    def check_sandbox(self):
+        # The unit's mount-namespace options are in force (systemd silently skips them without
+        # CAP_SYS_ADMIN): in the agent's own mount table /usr and /etc are read-only
+        # (ProtectSystem=strict) and /home is covered (ProtectHome=yes). Read as user monsys,
+        # which may read its own process's mountinfo.
+        pid = self.c.show("monsys-agent.service", "MainPID")["MainPID"]
+        proc = self.c.run(f"cat /proc/{pid}/mountinfo", user="monsys")
+        mounts = {}
+        for line in proc.stdout.splitlines():
+            fields = line.split()
+            if len(fields) > 6:
+                mounts[fields[4]] = fields[5].split(",")
+
+        def covering(path):
+            best = max((m for m in mounts if path == m or path.startswith(m.rstrip("/") + "/")
+                        or m == "/"), key=len, default=None)
+            return best, mounts.get(best, [])
+        problems = []
+        for path in ("/usr", "/etc"):
+            mount, options = covering(path)
+            if "ro" not in options:
+                problems.append(f"{path} is writable in the agent's namespace (mount {mount}: "
+                                f"{options})")
+        if "/home" not in mounts:
+            problems.append("no mount over /home in the agent's namespace")
+        if pid <= 0 or proc.returncode != 0 or not mounts:
+            problems.append(f"cannot read the agent's mountinfo: {proc.stderr.strip()}")
+        return not problems, "\n".join(problems) if problems else \
+            f"/usr {covering('/usr')}, /etc {covering('/etc')}, /home {mounts.get('/home')}"
+
+    # ------------------------------------------------------------ 2. a restart the real way
+
+    def check_stopped_unit_alerts(self):
+        app = self.hub.create_app(AGENT_ID, "demo", "systemd", DEMO_UNIT)
+        self.apps["demo"] = app
+        if not wait_for(lambda: self.hub.app(app["id"])["observed"] == "running", 45):
+            return False, f"never observed running: {self.hub.app(app['id'])}"
+        self.demo_first_pid = self.c.show(DEMO_UNIT, "MainPID")["MainPID"]
+        self.c.out(f"systemctl stop {DEMO_UNIT}")
+        if not wait_for(lambda: self.hub.app(app["id"])["observed"] == "stopped", 45):
+            return False, f"never observed stopped: {self.hub.app(app['id'])}"
+        alert = wait_for(lambda: [a for a in self.hub.alerts() if a.get("app_id") == app["id"]],
+                         30)
+        return bool(alert), (alert[0].get("message") if alert else
+                             f"no alert: {self.hub.app(app['id'])}")
+
+    def check_totp_restart(self):
+        app = self.apps["demo"]
+        jti = self.hub.restart(app["id"], "PID 1 test: the tracked unit is down")["jti"]
+        record = wait_for(lambda: self.hub.result(jti), 60)
+        if not record:
+            return False, f"no result for {jti}: {self.hub.action(jti)}"
+        result = record["result"]
+        audit = [e for e in self.hub.audit("restart.result") if e.get("jti") == jti]
+        props = self.c.show(DEMO_UNIT, "ActiveState", "MainPID")
+        before = (result.get("before") or {}).get("MainPID")
+        after = (result.get("after") or {}).get("MainPID")
+        journal = self.c.journal("monsys-action@*", 10)
+        problems = []
+        if result.get("status") != "succeeded":
+            problems.append(f"status {result.get('status')}: {brief(result)}")
+        if record.get("reported_by") != "monsys-action":
+            problems.append(f"reported_by {record.get('reported_by')}")
+        if not audit:
+            problems.append("no restart.result in the hub's audit log")
+        elif (audit[0].get("result") or {}).get("after", {}).get("MainPID") != after:
+            problems.append(f"the audit entry differs from the result: {audit[0]}")
+        if not after or after == before:
+            problems.append(f"MainPID not changed in the evidence: {before} -> {after}")
+        if props["ActiveState"] != "active" or props["MainPID"] != after or \
+                props["MainPID"] == self.demo_first_pid:
+            problems.append(f"systemctl show: {props} (first pid {self.demo_first_pid}, "
+                            f"evidence {after})")
+        if not journal.strip():
+            problems.append("no monsys-action@ instance in the journal")
+        return not problems, "\n".join(problems) if problems else (
+            f"MainPID {before} -> {after}, {result.get('stdout')!r}")
+
+    # ------------------------------------------------------------ 3. refusals
+
+    def check_replayed_token(self):
+        token, jti = mint(self.hub, {"id": "app-replay", "type": "systemd",
+                                     "identifier": DEMO_UNIT})
+        self.replay_token = token
+        pid0 = self.c.show(DEMO_UNIT, "MainPID")["MainPID"]
+        first = self.c.ask(request("app-replay", token))
+        pid1_ = self.c.show(DEMO_UNIT, "MainPID")["MainPID"]
+        second = self.c.ask(request("app-replay", token))
+        pid2 = self.c.show(DEMO_UNIT, "MainPID")["MainPID"]
+        ok = (first.get("status") == "succeeded" and pid1_ != pid0 and
+              second.get("status") == "rejected" and second.get("reason") == "replayed" and
+              pid2 == pid1_)
+        return ok, f"first: {brief(first)} (MainPID {pid0} -> {pid1_})\nsecond: {brief(second)} " \
+                   f"(MainPID {pid2})"
+
+    def check_foreign_user(self):
+        token, _ = mint(self.hub, {"id": "app-foreign", "type": "systemd",
+                                   "identifier": DEMO_UNIT})
+        pid0 = self.c.show(DEMO_UNIT, "MainPID")["MainPID"]
+        answers = {user: self.c.ask(request("app-foreign", token), user=user)
+                   for user in ("nobody", "monsys-action")}
+        pid1_ = self.c.show(DEMO_UNIT, "MainPID")["MainPID"]
+        ok = all(a.get("connect_error") in ("EACCES", "EPERM", "ECONNREFUSED")
+                 for a in answers.values()) and pid1_ == pid0
+        return ok, "; ".join(f"{u}: {a}" for u, a in answers.items())
+
+    def dangerous_unit_check(self, unit, why):
+        def check():
+            target = unit
+            if unit == "dbus-org.freedesktop.login1.service":
+                target = "systemd-logind.service"
+            before = self.c.show(target, "ActiveState", "MainPID", "InvocationID")
+            state0 = self.c.system_state()
+            token, _ = mint(self.hub, {"id": "app-danger", "type": "systemd",
+                                       "identifier": unit})
+            answer = self.c.ask(request("app-danger", token))
+            time.sleep(0.5)
+            alive = self.c.podman("inspect", "-f", "{{.State.Running}}", self.c.name)
+            state = self.c.system_state()
+            after = self.c.show(target, "ActiveState", "MainPID", "InvocationID")
+            problems = []
+            if answer.get("status") != "rejected" or answer.get("reason") != "policy_denied":
+                problems.append(f"answer: {brief(answer)}")
+            if alive.stdout.strip() != "true":
+                problems.append("the container is no longer running")
+            if state != state0 or state not in ("running", "degraded"):
+                problems.append(f"system state {state!r}, was {state0!r}")
+            if after != before:
+                problems.append(f"{target} changed: {before} -> {after}")
+            return not problems, "\n".join(problems) if problems else answer.get("message", "")
+        return check
+
+    def check_store_rename(self):
+        store = "/var/lib/monsys-action"
+        owner0 = self.c.out(f"stat -c '%U:%G %a' {store}", check=False)
+        attempts = {
+            "mv the store dir": f"mv {store} /var/lib/x",
+            "mv the store dir inside /var/lib/monsys": f"mv {store} /var/lib/monsys/x",
+            "replace the store file": f"mv {store}/eat-replay.db {store}/old",
+            "create a file in the store dir": f": > {store}/new",
+            "write the store file": f": >> {store}/eat-replay.db",
+            "remove the store file": f"rm -f {store}/eat-replay.db",
+        }
+        problems, seen = [], []
+        for what, command in attempts.items():
+            proc = self.c.run(command, user="monsys")
+            if proc.returncode == 0:
+                problems.append(f"{what} worked as monsys ({command})")
+            elif "Permission denied" not in proc.stderr and "Operation not permitted" not in \
+                    proc.stderr:
+                problems.append(f"{what}: failed, but not with EACCES/EPERM: {proc.stderr}")
+            else:
+                seen.append(what)
+        owner1 = self.c.out(f"stat -c '%U:%G %a' {store}", check=False)
+        lib = self.c.out("stat -c '%U:%G %a' /var/lib", check=False)
+        if not owner0.startswith("monsys-action:") or owner1 != owner0:
+            problems.append(f"{store} is {owner0!r} before, {owner1!r} after")
+        if self.c.run("test -e /var/lib/monsys/eat").returncode == 0:
+            problems.append("the old store /var/lib/monsys/eat (inside the agent's dir) exists")
+        return not problems, "\n".join(problems) if problems else \
+            f"{store} {owner1} in /var/lib {lib}; refused: {', '.join(seen)}"
+
+    def check_swapped_store(self):
+        # If the store directory were swapped for one the agent owns (what the rename attack
+        # would do), monsys-action must refuse to use it rather than start from an empty store.
+        store = "/var/lib/monsys-action"
+        pid0 = self.c.show(DEMO_UNIT, "MainPID")["MainPID"]
+        self.c.out(f"mv {store} {store}.real && mkdir -m 0750 {store} && "
+                   f"chown monsys:monsys {store}")
+        try:
+            answer = self.c.ask(request("app-replay", self.replay_token))
+            token, _ = mint(self.hub, {"id": "app-swap", "type": "systemd",
+                                       "identifier": DEMO_UNIT})
+            fresh = self.c.ask(request("app-swap", token))
+        finally:
+            self.c.out(f"rm -rf {store} && mv {store}.real {store}")
+        pid1_ = self.c.show(DEMO_UNIT, "MainPID")["MainPID"]
+        ok = (answer.get("status") in ("failed", "rejected") and
+              fresh.get("status") in ("failed", "rejected") and pid1_ == pid0)
+        return ok, f"replayed token: {brief(answer)}\nfresh token: {brief(fresh)}\n" \
+                   f"MainPID {pid0} -> {pid1_}"
+
+    # ------------------------------------------------------------ 4. process apps of root
+
+    def setup_accapp(self):
+        c = self.c
+        c.out("mkdir -p /opt/accapp && chmod 0755 /opt/accapp && "
+              "cp /usr/bin/sleep /opt/accapp/run && chmod 0755 /opt/accapp/run")
+        c.write("/opt/accapp/loop.sh", ACCAPP_LOOP, mode="0755")
+        c.write("/opt/accapp/restart", ACCAPP_RESTART, mode="0755")
+        c.write("/opt/accapp/restart-loop", ACCAPP_RESTART_LOOP, mode="0755")
+        c.write("/etc/monsys/policy.json", json.dumps(POLICY, indent=2) + "\n", mode="0644")
+        c.out("systemd-run --quiet --unit=accapp-run /opt/accapp/run infinity && "
+              "systemd-run --quiet --unit=accapp-loop /bin/sh /opt/accapp/loop.sh")
+        self.apps["run"] = self.hub.create_app(AGENT_ID, "accapp", "process", "/opt/accapp/run",
+                                               restart_command="/opt/accapp/restart")
+        self.apps["loop"] = self.hub.create_app(AGENT_ID, "accloop", "process",
+                                                "/opt/accapp/loop.sh",
+                                                restart_command="/opt/accapp/restart-loop")
+
+    def observed_check(self, key):
+        def check():
+            app_id = self.apps[key]["id"]
+            seen = wait_for(lambda: self.hub.app(app_id)["observed"] == "running", 45)
+            app = self.hub.app(app_id)
+            rows = [p for p in (((self.hub.api("GET", f"/api/v1/agents/{AGENT_ID}/inventory")
+                                  .get("inventory") or {}).get("processes") or {})
+                                .get("processes") or [])
+                    if "/opt/accapp/" in (p.get("cmdline") or "")]
+            detail = f"observed {app['observed']!r} ({app.get('detail')})"
+            if rows:
+                detail += "; inventory: " + json.dumps(
+                    [{k: r.get(k) for k in ("pid", "user", "exe", "script", "identity")}
+                     for r in rows])
+            return bool(seen), detail
+        return check
+
+    def pids_of(self, pattern):
+        out = self.c.out(f"pgrep -f {shlex.quote(pattern)}", check=False)
+        return sorted(int(p) for p in out.split())
+
+    def check_process_restart(self):
+        old = self.pids_of("^/opt/accapp/run( |$)")
+        jti = self.hub.restart(self.apps["run"]["id"], "PID 1 test: process app")["jti"]
+        record = wait_for(lambda: self.hub.result(jti), 90)
+        if not record:
+            return False, f"no result for {jti}: {self.hub.action(jti)}"
+        result = record["result"]
+        # The wrapper instance and the restart's start job are over; the new app must still run.
+        self.c.wait(lambda: not self.c.out("systemctl list-units --no-legend --state=active "
+                                           "'monsys-action@*'", check=False), 30)
+        time.sleep(2)
+        new = self.pids_of("^/opt/accapp/run( |$)")
+        owners = self.c.out(f"ps -o user= -p {','.join(map(str, new))}", check=False) if new \
+            else ""
+        cgroup = self.c.out(f"cat /proc/{new[0]}/cgroup | tail -n 1", check=False) if new else ""
+        problems = []
+        if result.get("status") != "succeeded":
+            problems.append(f"result: {brief(result)}")
+        if not new or set(new) & set(old):
+            problems.append(f"pids before {old}, after {new}")
+        if new and set(owners.split()) != {"root"}:
+            problems.append(f"the new app runs as {owners!r}, not root")
+        return not problems, "\n".join(problems) if problems else \
+            f"pid {old} -> {new} (root, {cgroup.split(':')[-1]}), {result.get('message')!r}"
+
+    def check_process_without_policy_entry(self):
+        old = self.pids_of("^/bin/sh /opt/accapp/loop.sh")
+        jti = self.hub.restart(self.apps["loop"]["id"], "PID 1 test: no policy entry")["jti"]
+        record = wait_for(lambda: self.hub.result(jti), 60)
+        if not record:
+            return False, f"no result for {jti}: {self.hub.action(jti)}"
+        result = record["result"]
+        new = self.pids_of("^/bin/sh /opt/accapp/loop.sh")
+        ok = (result.get("status") == "rejected" and result.get("reason") == "policy_denied"
+              and new == old and bool(old))
+        return ok, f"{brief(result)}; pids {old} -> {new}"
+
+    # ------------------------------------------------------------ the run
+
+    def run(self):
+        ch = self.checks
+        try:
+            self.setup()
+        except Exception as error:  # noqa: BLE001
+            ch.record("setup: image, hub and container", False, str(error))
+            return ch.finish()
+        if not ch.run("install: dpkg -i of the .deb under systemd as PID 1", self.check_install):
+            return ch.finish()
+        ch.run("agent: monsys-agent.service runs as monsys with a minimal config",
+               self.check_agent_runs)
+        if not ch.run("agent: connects to the reference hub", self.check_agent_connects):
+            return ch.finish()
+        ch.run("agent: the sandbox's mount options are in force", self.check_sandbox)
+
+        if ch.run("restart: a stopped tracked unit raises an alert at the hub",
+                  self.check_stopped_unit_alerts):
+            ch.run("restart: TOTP restart via hub, socket, monsys-action@, polkit, systemd; "
+                   "audit shows MainPID changed", self.check_totp_restart)
+
+        ch.run("refuse: a replayed token", self.check_replayed_token)
+        ch.run("refuse: a foreign local user on the action socket", self.check_foreign_user)
+        ch.run("refuse: user monsys cannot rename or replace the replay store",
+               self.check_store_rename)
+        if hasattr(self, "replay_token"):
+            ch.run("refuse: monsys-action does not use a swapped (agent-owned) store dir",
+                   self.check_swapped_store)
+
+        for unit, why in DANGEROUS_UNITS[:-1]:
+            ch.run(f"refuse: {unit} ({why}) with policy_denied, host still up",
+                   self.dangerous_unit_check(unit, why))
+
+        try:
+            self.setup_accapp()
+        except Exception as error:  # noqa: BLE001
+            ch.record("process: set up root's apps /opt/accapp", False, str(error))
+        else:
+            ch.run("process: a root binary app is observed running by the agent",
+                   self.observed_check("run"))
+            ch.run("process: a root shell-script app is observed running by the agent",
+                   self.observed_check("loop"))
+            ch.run("process: a restart with a policy entry succeeds; the new pid outlives "
+                   "monsys-action@", self.check_process_restart)
+            ch.run("process: a restart without a policy entry is refused (policy_denied)",
+                   self.check_process_without_policy_entry)
+
+        # Last: were it obeyed, the container would be gone for every check after it.
+        unit, why = DANGEROUS_UNITS[-1]
+        ch.run(f"refuse: {unit} ({why}) with policy_denied, host still up",
+               self.dangerous_unit_check(unit, why))
+        return ch.finish()
+
+
+def main(argv):
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    reason = skip_reason()
+    if reason:
+        print(f"SKIPPED: {reason}")
+        return SKIP
+    suite = SystemSuite(argv[0])
+    try:
+        return suite.run()
+    finally:
+        suite.teardown()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
