@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/app/identifier.hpp"
+
 namespace monsys::action {
 
 Expected<ConnectionRequest, std::string> parse_connection_request(std::string_view bytes) {
@@ -21,13 +23,10 @@ Expected<ConnectionRequest, std::string> parse_connection_request(std::string_vi
     }
     ConnectionRequest request;
     request.app_id = std::string(first.substr(verb.size()));
-    if (request.app_id.empty() || request.app_id.size() > 255) {
-        return unexpected(std::string("the app id must have 1 to 255 bytes"));
-    }
-    for (unsigned char c : request.app_id) {
-        if (c < 0x21 || c == 0x7f) {
-            return unexpected(std::string("the app id may not hold spaces or control characters"));
-        }
+    // The same grammar the token's app.id was held to, so a token the agent accepted is never
+    // refused here for its id alone.
+    if (!app::is_valid_app_id(request.app_id)) {
+        return unexpected("the app id must be " + std::string(app::app_id_rule));
     }
     std::string_view rest = bytes.substr(first_end + 1);
     auto token_end = rest.find('\n');

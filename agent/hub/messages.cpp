@@ -15,7 +15,6 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr int max_hub_frame_depth = 32;
-constexpr std::size_t max_app_id_bytes = 255;
 constexpr std::size_t max_app_name_bytes = 255;
 constexpr std::size_t max_restart_command_bytes = 4096;
 constexpr std::size_t max_type_bytes = 255;
@@ -231,9 +230,8 @@ Expected<TrackedApp, std::string> tracked_app_from_json(const Json& entry) {
     TrackedApp app;
 
     const std::string* id = string_value(member(entry, "id"));
-    if (!is_printable_name(id, max_app_id_bytes)) {
-        return unexpected("id must be a non-empty string of at most " +
-                          std::to_string(max_app_id_bytes) + " bytes without control characters");
+    if (id == nullptr || !app::is_valid_app_id(*id)) {
+        return unexpected("id must be a string of " + std::string(app::app_id_rule));
     }
     app.id = *id;
     const std::string where = "app \"" + app.id + "\": ";

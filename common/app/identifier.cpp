@@ -26,6 +26,16 @@ bool is_docker_name(std::string_view name) {
 
 }  // namespace
 
+bool is_valid_app_id(std::string_view id) {
+    if (id.empty() || id.size() > max_app_id_bytes || !is_ascii_alnum(id.front())) return false;
+    for (char c : id) {
+        if (!is_ascii_alnum(c) && c != '.' && c != '_' && c != ':' && c != '@' && c != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool is_valid_unit_name(std::string_view name) {
     if (name.empty() || name.size() > 255) return false;
     if (name.front() == '-' || name.front() == '.' || name.front() == '@') return false;

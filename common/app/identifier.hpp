@@ -1,6 +1,7 @@
 #pragma once
 // The grammar of app identifiers, checked before anything runs. Every check is an allow-list:
 // anything a shell, systemctl or a URL could read as more than a name is refused.
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,6 +9,18 @@
 #include "common/app/app.hpp"
 
 namespace monsys::app {
+
+inline constexpr std::size_t max_app_id_bytes = 128;
+
+// The one grammar of an app id (the hub's name for a tracked app), wherever one arrives: a
+// token's app.id, the hub protocol's tracked apps, a serve-connection request. 1 to 128 bytes,
+// the first [A-Za-z0-9], the rest [A-Za-z0-9._:@-]: no space, no control or non-ASCII byte, no
+// '/', so an id is safe as an argument, in a log line and in a file name.
+bool is_valid_app_id(std::string_view id);
+
+// The rule above in words, for refusal messages.
+inline constexpr std::string_view app_id_rule =
+    "1 to 128 bytes: a letter or digit, then letters, digits, '.', '_', ':', '@' or '-'";
 
 // A systemd unit name: [A-Za-z0-9:_.\-@]+ with a known unit suffix, at most 255 bytes, optionally
 // a template instance ("name@instance.service"). A leading '-' or '.' is refused.

@@ -69,13 +69,6 @@ std::optional<Rejection> check_optional_string(const Json& payload, const char* 
     return std::nullopt;
 }
 
-bool has_control_bytes(std::string_view text) {
-    return std::any_of(text.begin(), text.end(), [](char c) {
-        auto u = static_cast<unsigned char>(c);
-        return u < 0x20 || u == 0x7f;
-    });
-}
-
 std::optional<Rejection> read_times(const Json& payload, const VerifierSettings& settings,
                                     std::int64_t now, Claims& claims) {
     auto iat = integer_member(payload, "iat");
@@ -125,10 +118,9 @@ std::optional<Rejection> read_app(const Json& payload, Claims& claims) {
         return Rejection{Refusal::bad_app, "app is missing or not an object"};
     }
     const std::string* id = string_member(*app, "id");
-    if (id == nullptr || id->empty() || id->size() > max_app_id_bytes || has_control_bytes(*id)) {
-        return Rejection{Refusal::bad_app, "app.id must be a non-empty string of at most " +
-                                               std::to_string(max_app_id_bytes) +
-                                               " bytes without control characters"};
+    if (id == nullptr || !app::is_valid_app_id(*id)) {
+        return Rejection{Refusal::bad_app,
+                         "app.id must be a string of " + std::string(app::app_id_rule)};
     }
     const std::string* type_name = string_member(*app, "type");
     std::optional<app::AppType> type;

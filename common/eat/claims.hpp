@@ -16,7 +16,7 @@ namespace monsys::eat {
 inline constexpr std::size_t max_token_bytes = 8192;
 inline constexpr std::size_t max_jti_bytes = 128;
 inline constexpr std::size_t max_reason_bytes = 1024;
-inline constexpr std::size_t max_app_id_bytes = 255;
+inline constexpr std::size_t max_app_id_bytes = 128;  // app::max_app_id_bytes
 
 struct Claims {
     std::string kid;  // from the header: which pinned key verified the token

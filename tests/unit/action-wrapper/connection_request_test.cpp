@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "action-wrapper/connection_request.hpp"
+#include "common/app/identifier.hpp"
 
 using namespace monsys::action;
 
@@ -95,4 +96,19 @@ TEST_CASE("connection request: a pipe is not a socket, so no peer can be named")
     CHECK_FALSE(peer_uid(fds[0]));
     ::close(fds[0]);
     ::close(fds[1]);
+}
+
+TEST_CASE("connection request: the app id follows the one app id grammar") {
+    for (const char* good : {"app-7", "tenant:app@eu-1", "a.b_c"}) {
+        INFO(good);
+        CHECK(parse_connection_request(std::string("restart-app ") + good + "\nt\n"));
+    }
+    for (const char* bad : {"app 7", "app/7", "-app", "app;reboot", "\xc3\xa4pp"}) {
+        INFO(bad);
+        auto request = parse_connection_request(std::string("restart-app ") + bad + "\nt\n");
+        REQUIRE_FALSE(request);
+        CHECK(request.error().find(monsys::app::app_id_rule) != std::string::npos);
+    }
+    CHECK(parse_connection_request("restart-app " + std::string(128, 'a') + "\nt\n"));
+    CHECK_FALSE(parse_connection_request("restart-app " + std::string(129, 'a') + "\nt\n"));
 }

@@ -281,11 +281,13 @@ TEST_CASE("messages: a malformed app entry is dropped with a reason, the others 
     const Case cases[] = {
         {Json("app-1"), "not an object"},
         {Json::array(), "not an object"},
-        {without("id"), "id must be a non-empty string"},
-        {with("id", 7), "id must be a non-empty string"},
-        {with("id", ""), "id must be a non-empty string"},
-        {with("id", std::string(256, 'a')), "at most 255 bytes"},
-        {with("id", "app\n2"), "without control characters"},
+        {without("id"), "id must be a string of 1 to 128 bytes"},
+        {with("id", 7), "id must be a string of 1 to 128 bytes"},
+        {with("id", ""), "id must be a string of 1 to 128 bytes"},
+        {with("id", std::string(129, 'a')), "id must be a string of 1 to 128 bytes"},
+        {with("id", "app\n2"), "id must be a string of 1 to 128 bytes"},
+        {with("id", "app 2"), "id must be a string of 1 to 128 bytes"},  // the app id grammar
+        {with("id", "app/2"), "id must be a string of 1 to 128 bytes"},
         {without("name"), "app \"bad\": name must be"},
         {with("name", nullptr), "name must be"},
         {with("name", std::string(256, 'n')), "name must be"},
