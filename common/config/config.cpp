@@ -68,8 +68,10 @@ FieldError read_hub_keys(const Json& value, std::map<std::string, eat::PublicKey
     for (const auto& [kid, encoded] : value.items()) {
         if (kid.empty() || kid.size() > 128) return "key ids must have 1 to 128 characters";
         if (!encoded.is_string()) return "key \"" + kid + "\" must be a base64 string";
-        auto key = eat::parse_public_key(encoded.get<std::string>());
-        if (!key) return "key \"" + kid + "\" is not a base64 Ed25519 public key (32 bytes)";
+        // A small-order, all-zero or non-canonical key is an error here, not a key with which
+        // every token later fails (or, with a lax verifier, many forgeries pass).
+        auto key = eat::decode_public_key(encoded.get<std::string>());
+        if (!key) return "key \"" + kid + "\" " + key.error();
         keys.emplace(kid, *key);
     }
     out = std::move(keys);
