@@ -2,7 +2,6 @@
 
 #include <chrono>
 
-#include "action-wrapper/policy/trusted_path.hpp"
 #include "action-wrapper/restart/compose_restart.hpp"
 #include "action-wrapper/restart/docker_restart.hpp"
 #include "action-wrapper/restart/process_restart.hpp"
@@ -10,6 +9,7 @@
 #include "common/app/identifier.hpp"
 #include "common/eat/replay_store.hpp"
 #include "common/io/settings_from_config.hpp"
+#include "common/util/trusted_file.hpp"
 
 namespace monsys::action {
 namespace {
@@ -138,8 +138,8 @@ Expected<eat::Claims, ActionResult> check_action(const config::Config& config,
     }
     std::optional<std::string> refusal = policy_refusal(policy, claims->app);
     if (!refusal && claims->app.type == app::AppType::process) {
-        if (auto problem = untrusted_file_problem(claims->app.restart_command)) {
-            refusal = "restart command refused: " + *problem;
+        if (auto command = open_trusted_executable(claims->app.restart_command); !command) {
+            refusal = "restart command refused: " + command.error().message;
         }
     }
     if (refusal) {
