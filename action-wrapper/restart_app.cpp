@@ -35,14 +35,15 @@ void describe_app(ActionResult& result, const eat::Claims& claims) {
     result.identifier = claims.app.identifier;
 }
 
-RestartOutcome run_restart(const config::Config& config, const app::AppRef& app) {
+RestartOutcome run_restart(const config::Config& config, const LocalPolicy& policy,
+                           const app::AppRef& app) {
     const milliseconds timeout = seconds(config.restart_timeout_secs);
     const io::DockerSettings docker = io::docker_settings_from(config);
 
     switch (app.type) {
         case app::AppType::systemd:
-            return restart_systemd_unit(io::systemd_bus_settings_from(config), app.identifier,
-                                        timeout);
+            return restart_systemd_app(io::systemd_bus_settings_from(config), app.identifier,
+                                       policy.denied_units, timeout);
         case app::AppType::docker:
             return restart_docker_container(docker, app.identifier, timeout);
         case app::AppType::compose: {
@@ -180,7 +181,14 @@ ActionResult restart_app(const config::Config& config, const LocalPolicy& policy
         return finish(std::move(result));
     }
 
-    RestartOutcome outcome = run_restart(config, claims->app);
+    RestartOutcome outcome = run_restart(config, policy, claims->app);
+    if (outcome.policy_refusal) {
+        // Refused where only the bus could tell (an alias of a denied unit): nothing ran.
+        auto result = rejected(request, "policy_denied", *outcome.policy_refusal,
+                               ExitCode::policy_denied);
+        describe_app(result, *claims);
+        return finish(std::move(result));
+    }
     ActionResult result;
     result.app_id = request.app_id;
     describe_app(result, *claims);

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 
+#include "action-wrapper/policy/unit_rules.hpp"
 #include "common/json/capped_json.hpp"
 #include "common/util/trusted_file.hpp"
 
@@ -90,8 +91,9 @@ std::optional<std::string> policy_refusal(const LocalPolicy& policy, const app::
         return std::string("the local policy does not allow restarting ") + to_string(app.type) +
                " apps";
     }
-    if (app.type == app::AppType::systemd && matches_any(policy.denied_units, app.identifier, 0)) {
-        return "the local policy never restarts " + app.identifier;
+    if (app.type == app::AppType::systemd) {
+        // By name only: aliases are resolved, and checked again, where the unit is restarted.
+        if (auto refusal = unit_name_refusal(app.identifier, policy.denied_units)) return refusal;
     }
     if (app.type == app::AppType::process && !policy.allowed_restart_commands.empty() &&
         !matches_any(policy.allowed_restart_commands, app.restart_command, FNM_PATHNAME)) {

@@ -13,24 +13,11 @@
 
 namespace monsys::action {
 
-// Units that are never restarted, whatever the policy file says: the bus daemon, PID 1's own
-// units and the per-user managers. A policy file can add to this list, never remove from it.
-inline const std::vector<std::string> builtin_denied_units = {"dbus.service",
-                                                              "dbus.socket",
-                                                              "dbus-broker.service",
-                                                              "init.scope",
-                                                              "-.slice",
-                                                              "system.slice",
-                                                              "user.slice",
-                                                              "user@*.service",
-                                                              "user-runtime-dir@*.service",
-                                                              "systemd-journald.service",
-                                                              "systemd-logind.service"};
-
 struct LocalPolicy {
     std::set<app::AppType> allowed_types = {app::AppType::systemd, app::AppType::docker,
                                             app::AppType::compose, app::AppType::process};
-    std::vector<std::string> denied_units = builtin_denied_units;  // glob patterns
+    // Glob patterns of units never restarted, added to unit_rules' built-in deny list.
+    std::vector<std::string> denied_units;
     // Glob patterns a restart command must match (with '/' matched literally); empty: any path.
     std::vector<std::string> allowed_restart_commands;
 };

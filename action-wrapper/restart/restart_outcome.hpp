@@ -1,5 +1,6 @@
 #pragma once
 // What one restart method reports back: the evidence that lands in the hub's audit log.
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,9 @@ struct RestartOutcome {
     CapturedOutput stderr_output;
     nlohmann::json before = nlohmann::json::object();
     nlohmann::json after = nlohmann::json::object();
+    // Set when the method refused the app by the host's rules before restarting anything (e.g.
+    // a unit that systemd resolves to a denied one): the wrapper reports policy_denied.
+    std::optional<std::string> policy_refusal;
 };
 
 }  // namespace monsys::action

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "action-wrapper/policy/unit_rules.hpp"
+
 namespace monsys::action {
 
 namespace {
@@ -39,9 +41,15 @@ void fit_call_timeout(Bus& bus, std::chrono::milliseconds configured, Clock::tim
     bus.set_call_timeout(std::clamp(left, std::chrono::milliseconds(1), configured));
 }
 
+// How the state of the unit is looked up: GetUnit sees only loaded units; LoadUnit loads it, so a
+// stopped service the manager has unloaded reads as inactive with MainPID 0.
+enum class Lookup { get, load };
+
 // The unit's state, or nullopt when systemd has not loaded it (NoSuchUnit from GetUnit).
-Expected<std::optional<UnitState>, BusError> observe_unit(Bus& bus, const std::string& unit) {
-    auto path = io::systemd::get_unit(bus, unit);
+Expected<std::optional<UnitState>, BusError> observe_unit(Bus& bus, const std::string& unit,
+                                                          Lookup lookup) {
+    auto path = lookup == Lookup::load ? io::systemd::load_unit(bus, unit)
+                                       : io::systemd::get_unit(bus, unit);
     if (!path) {
         if (path.error().name == kNoSuchUnit) return std::optional<UnitState>{};
         return unexpected(std::move(path.error()));
@@ -56,6 +64,12 @@ RestartOutcome failed(std::string message, RestartStatus status = RestartStatus:
     outcome.status = status;
     outcome.exit_code = 1;
     outcome.stderr_output.text = std::move(message);
+    return outcome;
+}
+
+RestartOutcome refused(std::string reason) {
+    RestartOutcome outcome = failed(reason);
+    outcome.policy_refusal = std::move(reason);
     return outcome;
 }
 
@@ -114,36 +128,37 @@ std::string restart_summary(std::string_view unit, RestartStatus status,
     return text;
 }
 
-RestartOutcome restart_systemd_unit(const io::SystemdBusSettings& settings, const std::string& unit,
-                                    std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    auto bus = Bus::open(settings);
-    if (!bus) return failed(io::systemd::describe(bus.error()));
-    fit_call_timeout(*bus, settings.call_timeout, deadline);
+namespace {
+
+// Subscribe, RestartUnit, wait for its JobRemoved, states before and after, on an open bus.
+RestartOutcome restart_on_bus(Bus& bus, const io::SystemdBusSettings& settings,
+                              const std::string& unit, Lookup lookup,
+                              std::chrono::milliseconds timeout, Clock::time_point deadline) {
+    fit_call_timeout(bus, settings.call_timeout, deadline);
 
     // The match is in place before RestartUnit, so the JobRemoved cannot slip by.
     JobWatch watch;
-    auto slot = bus->match_signal(io::systemd::kSystemdService, io::systemd::kManagerPath,
-                                  io::systemd::kManagerInterface, "JobRemoved",
-                                  [&watch](sd_bus_message* m) { on_job_removed(watch, m); });
+    auto slot = bus.match_signal(io::systemd::kSystemdService, io::systemd::kManagerPath,
+                                 io::systemd::kManagerInterface, "JobRemoved",
+                                 [&watch](sd_bus_message* m) { on_job_removed(watch, m); });
     if (!slot) return failed(io::systemd::describe(slot.error()));
-    if (auto subscribed = io::systemd::subscribe(*bus); !subscribed) {
+    if (auto subscribed = io::systemd::subscribe(bus); !subscribed) {
         return failed(io::systemd::describe(subscribed.error()));
     }
 
-    auto before = observe_unit(*bus, unit);
+    auto before = observe_unit(bus, unit, lookup);
     if (!before) return failed(io::systemd::describe(before.error()));
 
-    fit_call_timeout(*bus, settings.call_timeout, deadline);
-    auto job_path = io::systemd::restart_unit(*bus, unit, "replace");
+    fit_call_timeout(bus, settings.call_timeout, deadline);
+    auto job_path = io::systemd::restart_unit(bus, unit, "replace");
     if (!job_path) {
         RestartOutcome outcome = failed(io::systemd::describe(job_path.error()));
         outcome.before = unit_state_json(*before);
         return outcome;
     }
 
-    auto seen = bus->wait_until(deadline,
-                                [&watch, &job_path] { return watch.find(*job_path).has_value(); });
+    auto seen =
+        bus.wait_until(deadline, [&watch, &job_path] { return watch.find(*job_path).has_value(); });
     if (!seen) {
         RestartOutcome outcome = failed(io::systemd::describe(seen.error()));
         outcome.before = unit_state_json(*before);
@@ -153,8 +168,8 @@ RestartOutcome restart_systemd_unit(const io::SystemdBusSettings& settings, cons
 
     RestartOutcome outcome;
     outcome.before = unit_state_json(*before);
-    fit_call_timeout(*bus, settings.call_timeout, deadline + std::chrono::seconds(1));
-    auto after = observe_unit(*bus, unit);
+    fit_call_timeout(bus, settings.call_timeout, deadline + std::chrono::seconds(1));
+    auto after = observe_unit(bus, unit, lookup);
     if (after) outcome.after = unit_state_json(*after);
 
     if (!job) {
@@ -180,6 +195,49 @@ RestartOutcome restart_systemd_unit(const io::SystemdBusSettings& settings, cons
     outcome.stdout_output.text =
         restart_summary(unit, outcome.status, *before, after ? *after : std::optional<UnitState>{});
     return outcome;
+}
+
+}  // namespace
+
+std::optional<std::string> resolved_unit_refusal(const std::string& requested,
+                                                 const io::systemd::UnitIdentity& identity,
+                                                 const std::vector<std::string>& policy_denied) {
+    if (identity.id.empty()) return "systemd reports no Id for " + requested;
+    return unit_refusal(UnitNames{requested, identity.id, identity.names}, policy_denied);
+}
+
+RestartOutcome restart_systemd_app(const io::SystemdBusSettings& settings, const std::string& unit,
+                                   const std::vector<std::string>& policy_denied_units,
+                                   std::chrono::milliseconds timeout) {
+    // The name alone first: a template or a denied name never reaches the bus.
+    if (auto refusal = unit_name_refusal(unit, policy_denied_units)) return refused(*refusal);
+
+    const auto deadline = Clock::now() + timeout;
+    auto bus = Bus::open(settings);
+    if (!bus) return failed(io::systemd::describe(bus.error()));
+    fit_call_timeout(*bus, settings.call_timeout, deadline);
+
+    // LoadUnit, not GetUnit: a stopped service may not be loaded, and must resolve all the same.
+    auto path = io::systemd::load_unit(*bus, unit);
+    if (!path) return failed("cannot resolve " + unit + ": " + io::systemd::describe(path.error()));
+    auto identity = io::systemd::read_unit_identity(*bus, *path);
+    if (!identity) {
+        return failed("cannot read the names of " + unit + ": " +
+                      io::systemd::describe(identity.error()));
+    }
+    if (auto refusal = resolved_unit_refusal(unit, *identity, policy_denied_units)) {
+        return refused(*refusal);
+    }
+    // The Id, not the name asked for: what was judged is what is restarted.
+    return restart_on_bus(*bus, settings, identity->id, Lookup::load, timeout, deadline);
+}
+
+RestartOutcome restart_systemd_unit(const io::SystemdBusSettings& settings, const std::string& unit,
+                                    std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    auto bus = Bus::open(settings);
+    if (!bus) return failed(io::systemd::describe(bus.error()));
+    return restart_on_bus(*bus, settings, unit, Lookup::get, timeout, deadline);
 }
 
 }  // namespace monsys::action

@@ -235,6 +235,30 @@ Expected<std::uint64_t, BusError> get_u64_property(Bus& bus, const char* destina
     return get_basic_property<std::uint64_t>(bus, destination, path, interface, property, 't');
 }
 
+Expected<std::vector<std::string>, BusError> get_string_array_property(
+    Bus& bus, const char* destination, const char* path, const char* interface,
+    const char* property, std::size_t max_items) {
+    auto reply = bus.call(MethodRef{destination, path, kPropertiesInterface, "Get"}, "ss",
+                          interface, property);
+    if (!reply) return unexpected(std::move(reply.error()));
+    const std::string what = std::string("decode property ") + property;
+    int r = sd_bus_message_enter_container(reply->get(), SD_BUS_TYPE_VARIANT, "as");
+    if (r > 0) r = sd_bus_message_enter_container(reply->get(), SD_BUS_TYPE_ARRAY, "s");
+    if (r <= 0) return unexpected(make_bus_error(r < 0 ? r : -EBADMSG, nullptr, what.c_str()));
+    std::vector<std::string> items;
+    for (;;) {
+        const char* item = nullptr;
+        r = sd_bus_message_read_basic(reply->get(), 's', &item);
+        if (r < 0) return unexpected(make_bus_error(r, nullptr, what.c_str()));
+        if (r == 0) break;
+        if (items.size() == max_items) {
+            return unexpected(make_bus_error(-E2BIG, nullptr, what.c_str()));
+        }
+        items.emplace_back(item != nullptr ? item : "");
+    }
+    return items;
+}
+
 Expected<std::string, BusError> read_string(Message& reply, char type) {
     const char* value = nullptr;
     int r = sd_bus_message_read_basic(reply.get(), type, &value);

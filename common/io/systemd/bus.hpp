@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/util/expected.hpp"
 
@@ -175,6 +176,11 @@ Expected<std::uint32_t, BusError> get_u32_property(Bus& bus, const char* destina
 Expected<std::uint64_t, BusError> get_u64_property(Bus& bus, const char* destination,
                                                    const char* path, const char* interface,
                                                    const char* property);
+// An array-of-strings property ("as"), e.g. a unit's Names. More than `max_items` entries is
+// an error (E2BIG), not a silent cut: a caller that judges every entry must see them all.
+Expected<std::vector<std::string>, BusError> get_string_array_property(
+    Bus& bus, const char* destination, const char* path, const char* interface,
+    const char* property, std::size_t max_items = 1024);
 
 // Reads one basic value from a reply (type: 's', 'o', 'u', 't', 'b', ...).
 Expected<std::string, BusError> read_string(Message& reply, char type = 's');

@@ -27,6 +27,21 @@ Expected<std::string, BusError> get_unit(Bus& bus, const std::string& unit) {
     return read_string(*reply, 'o');
 }
 
+Expected<std::string, BusError> load_unit(Bus& bus, const std::string& unit) {
+    auto reply = bus.call(manager_method("LoadUnit"), "s", unit.c_str());
+    if (!reply) return unexpected(std::move(reply.error()));
+    return read_string(*reply, 'o');
+}
+
+Expected<UnitIdentity, BusError> read_unit_identity(Bus& bus, const std::string& unit_path) {
+    const char* path = unit_path.c_str();
+    auto id = get_string_property(bus, kSystemdService, path, kUnitInterface, "Id");
+    if (!id) return unexpected(std::move(id.error()));
+    auto names = get_string_array_property(bus, kSystemdService, path, kUnitInterface, "Names");
+    if (!names) return unexpected(std::move(names.error()));
+    return UnitIdentity{std::move(*id), std::move(*names)};
+}
+
 Expected<std::string, BusError> restart_unit(Bus& bus, const std::string& unit, const char* mode) {
     auto reply = bus.call(manager_method("RestartUnit"), "ss", unit.c_str(), mode);
     if (!reply) return unexpected(std::move(reply.error()));

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "common/io/systemd/bus.hpp"
 
@@ -36,6 +37,18 @@ Expected<std::monostate, BusError> subscribe(Bus& bus);
 
 // Manager.GetUnit(name): the unit's object path; NoSuchUnit if it is not loaded.
 Expected<std::string, BusError> get_unit(Bus& bus, const std::string& unit);
+
+// Manager.LoadUnit(name): the unit's object path, loading the unit if it is not loaded (a stopped
+// service, a unit that does not exist: LoadState then says "not-found"). An alias resolves to the
+// object of the unit it names.
+Expected<std::string, BusError> load_unit(Bus& bus, const std::string& unit);
+
+// The unit's Id (its real name) and Names (the Id and every alias) properties.
+struct UnitIdentity {
+    std::string id;
+    std::vector<std::string> names;
+};
+Expected<UnitIdentity, BusError> read_unit_identity(Bus& bus, const std::string& unit_path);
 
 // Manager.RestartUnit(name, mode): the queued job's object path.
 Expected<std::string, BusError> restart_unit(Bus& bus, const std::string& unit,
