@@ -1,6 +1,7 @@
 #include "action-wrapper/restart/compose_restart.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/io/docker/docker_client.hpp"
 
@@ -24,6 +25,19 @@ bool has_label(const io::docker::ContainerSummary& container, const char* key,
     return it != container.labels.end() && it->second == value;
 }
 
+bool is_service_container(const io::docker::ContainerSummary& container,
+                          const app::ComposeRef& service) {
+    return has_label(container, kComposeProjectLabel, service.project) &&
+           has_label(container, kComposeServiceLabel, service.service);
+}
+
+// "" or " (2 one-off containers left out)".
+std::string oneoff_note(std::size_t count) {
+    if (count == 0) return {};
+    return " (" + std::to_string(count) + " one-off container" + (count == 1 ? "" : "s") +
+           " left out)";
+}
+
 RestartOutcome failure(std::string message) {
     RestartOutcome outcome;
     outcome.status = RestartStatus::failed;
@@ -40,12 +54,20 @@ std::string compose_list_query(const app::ComposeRef& service) {
                                     std::string(kComposeServiceLabel) + "=" + service.service});
 }
 
+bool is_oneoff_container(const io::docker::ContainerSummary& container) {
+    auto it = container.labels.find(kComposeOneoffLabel);
+    if (it == container.labels.end()) return false;
+    std::string value = it->second;
+    std::transform(value.begin(), value.end(), value.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return value == "true";
+}
+
 std::vector<io::docker::ContainerSummary> compose_members(
     const std::vector<io::docker::ContainerSummary>& listed, const app::ComposeRef& service) {
     std::vector<io::docker::ContainerSummary> members;
     for (const auto& container : listed) {
-        if (has_label(container, kComposeProjectLabel, service.project) &&
-            has_label(container, kComposeServiceLabel, service.service)) {
+        if (is_service_container(container, service) && !is_oneoff_container(container)) {
             members.push_back(container);
         }
     }
@@ -101,11 +123,15 @@ RestartOutcome restart_compose_service(const io::DockerSettings& docker,
                        ": " + listed.error().message);
     }
     auto members = compose_members(*listed, service);
+    const auto oneoffs = static_cast<std::size_t>(
+        std::count_if(listed->begin(), listed->end(), [&service](const auto& container) {
+            return is_service_container(container, service) && is_oneoff_container(container);
+        }));
     if (members.empty()) {
         return failure("compose service " + service_label(service) +
                        " has no containers (none carries the labels " + kComposeProjectLabel + "=" +
                        service.project + " and " + kComposeServiceLabel + "=" + service.service +
-                       ")");
+                       ")" + oneoff_note(oneoffs));
     }
 
     std::vector<std::string> names;
@@ -118,7 +144,9 @@ RestartOutcome restart_compose_service(const io::DockerSettings& docker,
         names.push_back(display_name(members[i]));
         outcomes.push_back(restart_container_with(client, members[i].id, share, options));
     }
-    return combine_compose_outcomes(service, names, outcomes);
+    RestartOutcome combined = combine_compose_outcomes(service, names, outcomes);
+    combined.stdout_output.text += oneoff_note(oneoffs);
+    return combined;
 }
 
 RestartOutcome restart_compose_service(const io::DockerSettings& docker,

@@ -14,6 +14,8 @@ namespace monsys::action {
 
 inline constexpr const char* kComposeProjectLabel = "com.docker.compose.project";
 inline constexpr const char* kComposeServiceLabel = "com.docker.compose.service";
+// "True" on the containers of `docker compose run` (one-off tasks), "False" on the service's own.
+inline constexpr const char* kComposeOneoffLabel = "com.docker.compose.oneoff";
 
 RestartOutcome restart_compose_service(const io::DockerSettings& docker,
                                        const app::ComposeRef& service,
@@ -28,8 +30,12 @@ RestartOutcome restart_compose_service(const io::DockerSettings& docker,
 // The ?all=1&filters=... query selecting the service's containers.
 std::string compose_list_query(const app::ComposeRef& service);
 
+// A one-off container (`docker compose run`): it carries com.docker.compose.oneoff=True. It
+// belongs to no running service and is never restarted with one.
+bool is_oneoff_container(const io::docker::ContainerSummary& container);
+
 // The containers of the list that really carry both labels with these values (the engine's
-// filter is not trusted alone), sorted by name for a stable order.
+// filter is not trusted alone), one-off containers left out, sorted by name for a stable order.
 std::vector<io::docker::ContainerSummary> compose_members(
     const std::vector<io::docker::ContainerSummary>& listed, const app::ComposeRef& service);
 

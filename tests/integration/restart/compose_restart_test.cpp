@@ -56,6 +56,48 @@ TEST_CASE("compose: every container of the service restarts, another service's d
     CHECK(db.started_at() == db_started);
 }
 
+TEST_CASE("compose: a one-off container of the service (docker compose run) is not restarted") {
+    REQUIRE(TestEnv::get().ready());
+    const std::string project = unique_name("oneoff");
+    TestContainer web("web", sh_c(kPromptStopCommand), true,
+                      compose_labels(project, "web") + " --label com.docker.compose.oneoff=False");
+    TestContainer task("web-run", sh_c(kPromptStopCommand), true,
+                       compose_labels(project, "web") + " --label com.docker.compose.oneoff=True");
+    REQUIRE_MESSAGE(web.ok(), web.setup_output());
+    REQUIRE_MESSAGE(task.ok(), task.setup_output());
+    const std::string web_started = web.started_at();
+    const std::string task_started = task.started_at();
+
+    auto outcome = monsys::action::restart_compose_service(
+        test_docker(), monsys::app::ComposeRef{project, "web"}, 120s);
+
+    INFO(outcome.stdout_output.text, " / ", outcome.stderr_output.text);
+    CHECK(outcome.status == RestartStatus::succeeded);
+    CHECK(outcome.stdout_output.text == "compose service " + project +
+                                            "::web: 1/1 containers restarted (" + web.name() +
+                                            ") (1 one-off container left out)");
+    CHECK(web.started_at() != web_started);
+    CHECK(task.started_at() == task_started);
+    CHECK(!outcome.after.contains(task.name()));
+}
+
+TEST_CASE("compose: a service with only one-off containers has none to restart") {
+    REQUIRE(TestEnv::get().ready());
+    const std::string project = unique_name("onlyrun");
+    TestContainer task("web-run", sh_c(kPromptStopCommand), true,
+                       compose_labels(project, "web") + " --label com.docker.compose.oneoff=True");
+    REQUIRE_MESSAGE(task.ok(), task.setup_output());
+    const std::string task_started = task.started_at();
+
+    auto outcome = monsys::action::restart_compose_service(
+        test_docker(), monsys::app::ComposeRef{project, "web"}, 30s);
+
+    CHECK(outcome.status == RestartStatus::failed);
+    CHECK(outcome.stderr_output.text.find("has no containers") != std::string::npos);
+    CHECK(outcome.stderr_output.text.ends_with("(1 one-off container left out)"));
+    CHECK(task.started_at() == task_started);
+}
+
 TEST_CASE("compose: a service without containers is a failure") {
     REQUIRE(TestEnv::get().ready());
     const std::string project = unique_name("empty");

@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "action-wrapper/restart/compose_restart.hpp"
 #include "common/json/capped_json.hpp"
 
@@ -63,6 +66,41 @@ TEST_CASE("compose: only containers carrying both labels with these values are m
     REQUIRE(members.size() == 2);
     CHECK(members[0].names.front() == "shop-web-1");
     CHECK(members[1].names.front() == "shop-web-2");
+}
+
+TEST_CASE("compose: one-off containers (docker compose run) are not members") {
+    // Recorded from podman 4.3.1: shop-web-1 (oneoff=False), shop-web-run-3f2a9c (oneoff=True),
+    // shop-db-1 of another service.
+    std::ifstream in(MONSYS_FIXTURES_DIR "/docker/podman-4.3.1/list_compose_oneoff.json");
+    std::stringstream body;
+    body << in.rdbuf();
+    auto listed = monsys::io::docker::decode_container_list(body.str());
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 3);
+
+    auto members = compose_members(*listed, ComposeRef{"shop", "web"});
+    REQUIRE(members.size() == 1);
+    CHECK(members[0].names.front() == "shop-web-1");
+    CHECK(compose_members(*listed, ComposeRef{"shop", "db"}).size() == 1);
+}
+
+TEST_CASE("compose: the one-off label is read as compose writes it") {
+    ContainerSummary plain = container("shop-web-1", "shop", "web");
+    CHECK_FALSE(is_oneoff_container(plain));
+    for (const char* value : {"False", "false", "", "no"}) {
+        CAPTURE(value);
+        ContainerSummary c = plain;
+        c.labels["com.docker.compose.oneoff"] = value;
+        CHECK_FALSE(is_oneoff_container(c));
+        CHECK(compose_members({c}, ComposeRef{"shop", "web"}).size() == 1);
+    }
+    for (const char* value : {"True", "true", "TRUE"}) {
+        CAPTURE(value);
+        ContainerSummary c = plain;
+        c.labels["com.docker.compose.oneoff"] = value;
+        CHECK(is_oneoff_container(c));
+        CHECK(compose_members({c}, ComposeRef{"shop", "web"}).empty());
+    }
 }
 
 TEST_CASE("compose: all restarted is a success") {
