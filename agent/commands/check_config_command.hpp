@@ -1,7 +1,10 @@
 #pragma once
 // `monsys-agent check-config`: everything the daemon needs before it can work, checked without
 // connecting: the configuration file, the hub URL, the CA file, the agent token file, the state
-// directory and the action command. Prints one line per problem, or one "ok" line.
+// directories, the action socket or command, and (when systemd answers) that
+// monsys-action@.service lets a restart run as long as restart_timeout_secs allows. Prints one
+// line per problem, or one "ok" line.
+#include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -14,5 +17,18 @@ struct CheckConfigOptions {
 
 // 0 when the daemon can start, 1 otherwise.
 int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::ostream& err);
+
+// The room monsys-action@.service must leave a restart beyond restart_timeout_secs: the
+// inspection before and after it.
+inline constexpr std::int64_t action_inspection_margin_secs = 60;
+
+// The problem, when the unit's RuntimeMaxUSec (UINT64_MAX: no limit) would end monsys-action
+// before a restart of restart_timeout_secs and its inspection are done.
+std::optional<std::string> runtime_limit_conflict(std::uint64_t runtime_max_usec,
+                                                  std::int64_t restart_timeout_secs);
+
+// The problem, when state_dir is the old layout's /var/lib/monsys/eat.
+std::optional<std::string> old_state_dir_problem(const std::string& state_dir,
+                                                 const std::string& config_path);
 
 }  // namespace monsys::agent::commands
