@@ -2,6 +2,7 @@
 // monsys-action runs (a restart of the process, and concurrent runs racing on one jti). Each test
 // has a fresh directory under /run, whose chain of directories is trusted (unlike /tmp's).
 #include <doctest/doctest.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -395,4 +396,57 @@ TEST_CASE("replay store: new files get the directory's group") {
         CHECK(st.st_gid == monsys::test::nobody_uid);
         CHECK((st.st_mode & 07777) == 0640);
     }
+}
+
+namespace {
+
+// Runs `body` in a child with the given ids (supplementary group `group` only); its exit code.
+template <class Body>
+int as_user(uid_t uid, gid_t gid, gid_t group, Body body) {
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        if (::setgroups(1, &group) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(90);
+        ::_exit(body());
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_CASE("replay store: as packaged, the owner writes and a member of the group reads") {
+    if (::geteuid() != 0) return;                        // needs other users
+    constexpr uid_t wrapper = monsys::test::nobody_uid;  // stands in for monsys-action
+    constexpr uid_t agent = 65533;                       // stands in for monsys
+    constexpr gid_t shared_group = 4242;                 // stands in for group monsys
+    TempDir dir;
+    const fs::path state = dir.directory("state", 0750);
+    REQUIRE(::chown(state.c_str(), wrapper, shared_group) == 0);
+    const fs::path file = state / "eat-replay.db";
+
+    // The wrapper's primary group is not the directory's: new files still get the directory's.
+    CHECK(as_user(wrapper, 65534, shared_group, [&file] {
+              return exit_code_for(ReplayStore(file).consume("jti", now + 150, now));
+          }) == consumed);
+    for (const fs::path& path : {file, fs::path(file.string() + ".lock")}) {
+        struct stat st {};
+        REQUIRE(::stat(path.c_str(), &st) == 0);
+        CHECK(st.st_uid == wrapper);
+        CHECK(st.st_gid == shared_group);
+        CHECK((st.st_mode & 07777) == 0640);
+    }
+    // The agent reads through the group (shared lock included) and cannot consume.
+    CHECK(as_user(agent, agent, shared_group, [&file] {
+              auto seen = ReplayStore(file).seen("jti", now);
+              if (!seen) return 2;
+              return *seen ? 0 : 1;
+          }) == 0);
+    CHECK(as_user(agent, agent, shared_group, [&file] {
+              return exit_code_for(ReplayStore(file).consume("other", now + 150, now));
+          }) == store_failed);
+    // Without the group the agent cannot read it, which refuses rather than reads as empty.
+    CHECK(as_user(agent, agent, agent,
+                  [&file] { return ReplayStore(file).seen("jti", now) ? 0 : 2; }) == 2);
 }
