@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -12,8 +13,10 @@
 #include <atomic>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +26,7 @@
 #include "agent/inventory/ports.hpp"
 #include "agent/inventory/processes.hpp"
 #include "common/inventory/observed_state.hpp"
+#include "common/inventory/process_scan.hpp"
 #include "inventory_env.hpp"
 
 extern char** environ;
@@ -207,6 +211,125 @@ TEST_CASE("inventory/processes: the user is the effective one, also of a non-dum
     CHECK(hidden_row->exe == std::string(python));
     stop(plain);
     stop(hidden);
+}
+
+namespace {
+
+// Runs `body` in a child that has dropped root for user nobody (no groups, no capabilities left),
+// as the packaged agent and monsys-action read /proc; returns what it wrote.
+std::string as_nobody(const std::function<std::string()>& body) {
+    int channel[2];
+    REQUIRE(::pipe(channel) == 0);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(channel[0]);
+        const uid_t nobody = 65534;
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(nobody, nobody, nobody) != 0 ||
+            ::setresuid(nobody, nobody, nobody) != 0 || ::geteuid() != nobody) {
+            ::_exit(2);
+        }
+        std::string text = body();
+        ssize_t written = ::write(channel[1], text.data(), text.size());
+        ::_exit(written == static_cast<ssize_t>(text.size()) ? 0 : 3);
+    }
+    ::close(channel[1]);
+    std::string text;
+    char buffer[4096];
+    ssize_t got;
+    while ((got = ::read(channel[0], buffer, sizeof buffer)) > 0) text.append(buffer, got);
+    ::close(channel[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    return text;
+}
+
+std::string describe(const PathRuns& runs) {
+    std::ostringstream out;
+    for (const RunningProcess& process : runs.processes) {
+        out << process.pid << ":" << to_string(process.identity) << ":" << process.start_ticks
+            << " ";
+    }
+    out << "unidentified=" << runs.unidentified << " error=" << runs.error.value_or("none");
+    return out.str();
+}
+
+// A root-owned binary and a root-owned shell script in a directory everyone may enter.
+struct RootApps {
+    std::string dir = "/tmp/monsys-obs-" + unique_suffix();
+    std::string binary = dir + "/monsys-obs-app";
+    std::string script = dir + "/monsys-obs-loop.sh";
+    RootApps() {
+        REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+        std::filesystem::copy_file("/usr/bin/sleep", binary);
+        ::chmod(binary.c_str(), 0755);
+        std::ofstream(script) << "#!/bin/sh\nwhile :; do /bin/sleep 1; done\n";
+        ::chmod(script.c_str(), 0755);
+    }
+    ~RootApps() { std::filesystem::remove_all(dir); }
+};
+
+}  // namespace
+
+TEST_CASE("inventory/processes: root's binary and script apps, seen by user nobody") {
+    RootApps apps;
+    pid_t binary = spawn({apps.binary, "1000"});
+    pid_t script = spawn({"/bin/sh", apps.script});
+    REQUIRE(wait_for([&] {
+        char target[4096] = {};
+        return ::readlink(("/proc/" + std::to_string(binary) + "/exe").c_str(), target,
+                          sizeof target - 1) > 0 &&
+               std::string(target) == apps.binary;
+    }));
+
+    // Root reads the exe links.
+    auto as_root = processes_running("", apps.binary);
+    REQUIRE(as_root.processes.size() == 1);
+    CHECK(as_root.processes[0].pid == binary);
+    CHECK(as_root.processes[0].identity == ProcessIdentity::exe);
+
+    // Nobody may not: the command lines identify both.
+    const std::string seen = as_nobody([&] {
+        char target[16];
+        bool readable = ::readlink(("/proc/" + std::to_string(binary) + "/exe").c_str(), target,
+                                   sizeof target) >= 0;
+        InventorySettings settings;
+        auto observed = observe_apps(
+            settings, {{AppType::process, apps.binary}, {AppType::process, apps.script}});
+        return std::string(readable ? "exe-readable" : "exe-refused") + "\n" +
+               describe(processes_running("", apps.binary)) + "\n" +
+               describe(processes_running("", apps.script)) + "\n" + observed[0].detail + "\n" +
+               observed[1].detail;
+    });
+    MESSAGE(seen);
+    std::istringstream lines(seen);
+    std::string exe_line, binary_line, script_line, binary_detail, script_detail;
+    std::getline(lines, exe_line);
+    std::getline(lines, binary_line);
+    std::getline(lines, script_line);
+    std::getline(lines, binary_detail);
+    std::getline(lines, script_detail);
+    CHECK(exe_line == "exe-refused");
+    CHECK(binary_line.rfind(std::to_string(binary) + ":cmdline:", 0) == 0);
+    CHECK(script_line.rfind(std::to_string(script) + ":cmdline:", 0) == 0);
+    CHECK(binary_detail == "pid " + std::to_string(binary) + " (identified by its command line)");
+    CHECK(script_detail == "pid " + std::to_string(script) + " (identified by its command line)");
+
+    // Stopped, both are seen stopped: no unidentified process may be them.
+    shell("pkill -KILL -P " + std::to_string(script));
+    stop(script);
+    stop(binary);
+    const std::string after = as_nobody([&] {
+        InventorySettings settings;
+        auto observed = observe_apps(
+            settings, {{AppType::process, apps.binary}, {AppType::process, apps.script}});
+        return describe(processes_running("", apps.binary)) + "\n" + observed[0].detail + "\n" +
+               observed[1].detail;
+    });
+    MESSAGE(after);
+    CHECK(after == "unidentified=0 error=none\nno process runs it\nno process runs it");
 }
 
 TEST_CASE("inventory/processes: processes exiting during the scan are skipped, never an error") {
