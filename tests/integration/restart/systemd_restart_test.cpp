@@ -86,11 +86,11 @@ TEST_CASE("systemd app: a .target is refused by policy and not started") {
     auto outcome = monsys::action::restart_systemd_app(user_bus(), target.name(), {}, 30s);
 
     INFO(outcome.stdout_output.text, " / ", outcome.stderr_output.text);
+    CHECK(target.show(target.name(), "ActiveState") == "inactive");
     REQUIRE(outcome.policy_refusal);
     CHECK(*outcome.policy_refusal ==
           target.name() + " is not a service: only .service units are restarted");
     CHECK(outcome.status == RestartStatus::failed);
-    CHECK(target.show(target.name(), "ActiveState") == "inactive");
 }
 
 TEST_CASE("systemd app: a template without an instance is refused, no instance starts") {
@@ -127,11 +127,11 @@ TEST_CASE("systemd app: an alias of a denied unit is refused, the unit keeps its
     auto outcome = monsys::action::restart_systemd_app(user_bus(), alias, denied, 30s);
 
     INFO(outcome.stdout_output.text, " / ", outcome.stderr_output.text);
+    CHECK(real.show(real.name(), "MainPID") == pid);
     REQUIRE(outcome.policy_refusal);
     CHECK(*outcome.policy_refusal == alias + " is an alias of " + real.name() +
                                          ", which is on the local policy's deny list "
                                          "(denied_units)");
-    CHECK(real.show(real.name(), "MainPID") == pid);
 }
 
 TEST_CASE("systemd app: an alias of an allowed unit restarts the unit it names") {
