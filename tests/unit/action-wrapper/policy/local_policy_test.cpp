@@ -33,6 +33,18 @@ TEST_CASE("policy: the bus daemon, PID 1's units and user managers are never res
     }
 }
 
+TEST_CASE("policy: dangerous units are refused by name, before the token is consumed") {
+    LocalPolicy policy;
+    CHECK(policy_refusal(policy, app(AppType::systemd, "poweroff.target")) ==
+          "poweroff.target is not a service: only .service units are restarted");
+    CHECK(policy_refusal(policy, app(AppType::systemd, "getty@.service"))
+              ->find("template without an instance") != std::string::npos);
+    CHECK(policy_refusal(policy, app(AppType::systemd, "debug-shell.service")) ==
+          "debug-shell.service is on the built-in deny list");
+    CHECK(policy_refusal(policy, app(AppType::systemd, "monsys-restart@accapp.service")) ==
+          "monsys-restart@accapp.service is on the built-in deny list");
+}
+
 TEST_CASE("policy: a file adds denied units and cannot remove the built-in ones") {
     auto policy = parse_policy(R"({"denied_units": ["postgresql*.service"]})");
     REQUIRE(policy);
