@@ -1,7 +1,6 @@
 #include "action-wrapper/policy/local_policy.hpp"
 
-#include <fnmatch.h>
-
+#include <algorithm>
 
 #include "action-wrapper/policy/unit_rules.hpp"
 #include "common/json/capped_json.hpp"
@@ -37,14 +36,55 @@ std::optional<std::string> read_types(const Json& value, std::set<app::AppType>&
     return std::nullopt;
 }
 
-bool matches_any(const std::vector<std::string>& patterns, const std::string& text, int flags) {
-    for (const std::string& pattern : patterns) {
-        if (fnmatch(pattern.c_str(), text.c_str(), flags) == 0) return true;
+bool is_absolute_path(const std::string& path) {
+    return !path.empty() && path.front() == '/';
+}
+
+std::optional<std::string> read_restart_entry(const Json& value, RestartCommandEntry& out) {
+    if (!value.is_object()) return "must be an object with app, command and user";
+    for (const auto& [field, item] : value.items()) {
+        std::string* target = field == "app"       ? &out.app
+                              : field == "command" ? &out.command
+                              : field == "user"    ? &out.user
+                                                   : nullptr;
+        if (target == nullptr) return "unknown field '" + field + "' (app, command, user)";
+        if (!item.is_string() || item.get<std::string>().empty()) {
+            return "'" + field + "' must be a non-empty string";
+        }
+        *target = item.get<std::string>();
     }
-    return false;
+    for (const auto& [field, text] : {std::pair<const char*, const std::string&>{"app", out.app},
+                                      {"command", out.command},
+                                      {"user", out.user}}) {
+        if (text.empty()) return std::string("'") + field + "' is missing";
+    }
+    if (!is_absolute_path(out.app)) return "'app' must be an absolute path";
+    if (!is_absolute_path(out.command)) return "'command' must be an absolute path";
+    return std::nullopt;
+}
+
+std::optional<std::string> read_restart_commands(const Json& value,
+                                                 std::map<std::string, RestartCommandEntry>& out) {
+    if (!value.is_object()) return "must be an object: entry name -> {app, command, user}";
+    for (const auto& [name, item] : value.items()) {
+        if (!is_valid_restart_entry_name(name)) {
+            return "entry '" + name + "': not a valid entry name ([a-z0-9][a-z0-9_-]{0,63})";
+        }
+        RestartCommandEntry entry;
+        if (auto error = read_restart_entry(item, entry)) return "entry '" + name + "': " + *error;
+        out[name] = std::move(entry);
+    }
+    return std::nullopt;
 }
 
 }  // namespace
+
+bool is_valid_restart_entry_name(std::string_view name) {
+    auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (name.empty() || name.size() > 64 || !lower_or_digit(name.front())) return false;
+    return std::all_of(name.begin(), name.end(),
+                       [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
+}
 
 Expected<LocalPolicy, std::string> parse_policy(std::string_view text) {
     json::Limits limits;
@@ -61,10 +101,12 @@ Expected<LocalPolicy, std::string> parse_policy(std::string_view text) {
             error = read_types(value, policy.allowed_types);
         } else if (name == "denied_units") {
             error = read_patterns(value, policy.denied_units);
+        } else if (name == "restart_commands") {
+            error = read_restart_commands(value, policy.restart_commands);
         } else if (name == "allowed_restart_commands") {
-            error = read_patterns(value, policy.allowed_restart_commands);
+            error = "replaced by restart_commands, see docs/security.md";
         } else {
-            error = "unknown field (allowed_types, denied_units, allowed_restart_commands)";
+            error = "unknown field (allowed_types, denied_units, restart_commands)";
         }
         if (error) return unexpected("field '" + name + "': " + *error);
     }
@@ -95,10 +137,18 @@ std::optional<std::string> policy_refusal(const LocalPolicy& policy, const app::
         // By name only: aliases are resolved, and checked again, where the unit is restarted.
         if (auto refusal = unit_name_refusal(app.identifier, policy.denied_units)) return refusal;
     }
-    if (app.type == app::AppType::process && !policy.allowed_restart_commands.empty() &&
-        !matches_any(policy.allowed_restart_commands, app.restart_command, FNM_PATHNAME)) {
-        return "the restart command " + app.restart_command +
-               " matches none of the local policy's allowed_restart_commands";
+    if (app.type == app::AppType::process && !restart_entry_for(policy, app)) {
+        return "no entry of restart_commands in " + policy.path.string() + " allows " +
+               app.restart_command + " for " + app.identifier + "; to allow it, root adds one: " +
+               "\"restart_commands\": {\"<name>\": {\"app\": \"" + app.identifier +
+               "\", \"command\": \"" + app.restart_command + "\", \"user\": \"<user>\"}}";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> restart_entry_for(const LocalPolicy& policy, const app::AppRef& app) {
+    for (const auto& [name, entry] : policy.restart_commands) {
+        if (entry.app == app.identifier && entry.command == app.restart_command) return name;
     }
     return std::nullopt;
 }
