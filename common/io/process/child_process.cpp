@@ -89,19 +89,28 @@ class SpawnAttributes {
     posix_spawnattr_t attr_;
 };
 
-// stdin from /dev/null (or from in_fd), stdout/stderr into the pipes, cwd, and every other
-// descriptor closed (closefrom also covers descriptors some library opened without O_CLOEXEC).
+// The descriptor number the program to execute gets in the child (ChildSpec::exec_fd).
+constexpr int kExecFdInChild = 3;
+
+// stdin from /dev/null (or from in_fd), stdout/stderr into the pipes, cwd, the program's own file
+// at descriptor 3 when exec_fd is given, and every other descriptor closed (closefrom also
+// covers descriptors some library opened without O_CLOEXEC).
 class SpawnFileActions {
   public:
-    SpawnFileActions(int in_fd, int out_fd, int err_fd, const std::string& cwd) {
+    SpawnFileActions(int in_fd, int out_fd, int err_fd, const std::string& cwd, int exec_fd) {
         posix_spawn_file_actions_init(&actions_);
         bool stdin_ok = in_fd >= 0 ? posix_spawn_file_actions_adddup2(&actions_, in_fd, 0) == 0
                                    : posix_spawn_file_actions_addopen(&actions_, 0, "/dev/null",
                                                                       O_RDONLY, 0) == 0;
         ok_ = stdin_ok && posix_spawn_file_actions_adddup2(&actions_, out_fd, 1) == 0 &&
               posix_spawn_file_actions_adddup2(&actions_, err_fd, 2) == 0 &&
-              posix_spawn_file_actions_addchdir_np(&actions_, cwd.c_str()) == 0 &&
-              posix_spawn_file_actions_addclosefrom_np(&actions_, 3) == 0;
+              posix_spawn_file_actions_addchdir_np(&actions_, cwd.c_str()) == 0;
+        // dup2 clears O_CLOEXEC on the copy: the program (a script's interpreter) keeps it.
+        if (ok_ && exec_fd >= 0) {
+            ok_ = posix_spawn_file_actions_adddup2(&actions_, exec_fd, kExecFdInChild) == 0;
+        }
+        const int first_closed = exec_fd >= 0 ? kExecFdInChild + 1 : 3;
+        ok_ = ok_ && posix_spawn_file_actions_addclosefrom_np(&actions_, first_closed) == 0;
     }
     ~SpawnFileActions() { posix_spawn_file_actions_destroy(&actions_); }
     SpawnFileActions(const SpawnFileActions&) = delete;
@@ -314,8 +323,18 @@ Expected<ChildResult, std::string> run_child(const ChildSpec& spec, const ChildL
         }
     }
 
+    // A copy above the standard descriptors, so that the dup2s onto 0-3 cannot overwrite it.
+    UniqueFd exec_copy;
+    if (spec.exec_fd >= 0) {
+        exec_copy.reset(::fcntl(spec.exec_fd, F_DUPFD_CLOEXEC, 10));
+        if (exec_copy.get() < 0) {
+            return unexpected("cannot execute " + spec.path + ": " + errno_text(errno));
+        }
+    }
+
     SpawnAttributes attributes;
-    SpawnFileActions actions(stdin_read.get(), out->write.get(), err->write.get(), spec.cwd);
+    SpawnFileActions actions(stdin_read.get(), out->write.get(), err->write.get(), spec.cwd,
+                             exec_copy.get());
     if (!actions.ok()) return unexpected(std::string("cannot prepare the spawn file actions"));
 
     std::vector<std::string> argv_strings = spec.argv.empty() ? std::vector{spec.path} : spec.argv;
@@ -324,13 +343,17 @@ Expected<ChildResult, std::string> run_child(const ChildSpec& spec, const ChildL
 
     // posix_spawn, not posix_spawnp: the path is executed as given, never searched in PATH, and
     // glibc reports exec failures (ENOENT, EACCES, ENOEXEC) as its return value.
+    // With exec_fd, the magic link /proc/self/fd/3 leads to the open file itself, not to a path.
+    const std::string exec_path =
+        spec.exec_fd >= 0 ? "/proc/self/fd/" + std::to_string(kExecFdInChild) : spec.path;
     pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, spec.path.c_str(), actions.get(), attributes.get(), argv.data(),
+    int rc = ::posix_spawn(&pid, exec_path.c_str(), actions.get(), attributes.get(), argv.data(),
                            envp.data());
     if (rc != 0) return unexpected("cannot execute " + spec.path + ": " + errno_text(rc));
     out->write.reset();
     err->write.reset();
     stdin_read.reset();
+    exec_copy.reset();
 
     Supervisor supervisor(pid, std::move(out->read), std::move(err->read), limits, start);
     return supervisor.run(start);

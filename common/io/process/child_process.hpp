@@ -14,7 +14,12 @@
 namespace monsys::io::process {
 
 struct ChildSpec {
-    std::string path;               // absolute path of the program, run as is
+    std::string path;  // absolute path of the program, run as is
+    // When >= 0: the program is this open file, not `path` (fexecve's promise: what runs is the
+    // file that was opened and checked, whatever `path` names meanwhile). `path` then only names
+    // it in argv (when argv is empty) and in messages. The child gets the file as descriptor 3
+    // and executes /proc/self/fd/3, so that a "#!" script's interpreter can open it too.
+    int exec_fd = -1;
     std::vector<std::string> argv;  // empty = {path}
     std::vector<std::string> env;   // "KEY=VALUE" lines: exactly the child's environment
     std::string cwd = "/";
