@@ -11,6 +11,7 @@
 #include "action-wrapper/connection_request.hpp"
 #include "action-wrapper/policy/local_policy.hpp"
 #include "action-wrapper/restart_app.hpp"
+#include "action-wrapper/restart_command/run_restart_command.hpp"
 #include "action-wrapper/token_input.hpp"
 #include "common/build_info.hpp"
 #include "common/config/config.hpp"
@@ -57,6 +58,14 @@ monsys::Expected<monsys::config::Config, std::string> load_trusted_config(const 
     return config;
 }
 
+// The policy, knowing its own path (refusals name it).
+monsys::Expected<monsys::action::LocalPolicy, std::string> load_local_policy(
+    const std::string& path) {
+    auto policy = monsys::action::load_policy(path);
+    if (policy) policy->path = path;
+    return policy;
+}
+
 monsys::Expected<std::string, std::string> read_token(const Options& options) {
     if (!options.eat_file.empty()) return monsys::action::read_token_file(options.eat_file);
     if (isatty(STDIN_FILENO)) {
@@ -85,7 +94,7 @@ int restart_with_token(const Options& options,
                        const std::function<monsys::Expected<std::string, std::string>()>& read) {
     auto config = load_trusted_config(options.config_path);
     if (!config) return fail_early(options, config.error());
-    auto policy = monsys::action::load_policy(options.policy_path);
+    auto policy = load_local_policy(options.policy_path);
     if (!policy) return fail_early(options, "policy " + policy.error());
     auto token = read();
     if (!token) return fail_early(options, token.error());
@@ -131,7 +140,7 @@ int run_verify(const Options& options) {
     };
     auto config = load_trusted_config(options.config_path);
     if (!config) return fail(config.error());
-    auto policy = monsys::action::load_policy(options.policy_path);
+    auto policy = load_local_policy(options.policy_path);
     if (!policy) return fail("policy " + policy.error());
     auto token = read_token(options);
     if (!token) return fail(token.error());
@@ -169,7 +178,10 @@ int main(int argc, char** argv) {
     CLI::App app{
         "monsys-action: verifies a hub-signed Emergency Action Token (EAT) and restarts one app.\n"
         "Exit codes: 0 succeeded, 1 restart failed, 2 usage or configuration error, 3 token\n"
-        "rejected, 4 refused by the local policy, 5 timed out.",
+        "rejected, 4 refused by the local policy, 5 timed out, 6 internal error (its own\n"
+        "bookkeeping failed; nothing was attempted). run-restart-command exits with the command's\n"
+        "status (128+N for signal N, 124 for its timeout), 2 for a bad entry name, 4 when it\n"
+        "refused to run the command, 6 when it could not write the result.",
         "monsys-action"};
     app.set_version_flag("--version", std::string("monsys-action ") + monsys::build_info::version);
     app.require_subcommand(1);
@@ -193,6 +205,25 @@ int main(int argc, char** argv) {
     verify->add_option("--app-id", options.app_id, "Also check that the token names this app id");
     verify->add_option("--eat-file", options.eat_file, "Read the token from this file, not stdin");
 
+    monsys::action::RunRestartCommandOptions restart_command;
+    restart_command.result_dir = monsys::build_info::default_restart_result_dir;
+    std::int64_t command_timeout_secs = 3600;
+    auto* run_command = app.add_subcommand(
+        "run-restart-command",
+        "Run the restart command of ENTRY of the policy's restart_commands as the entry's user and "
+        "write its result to <result-dir>/ENTRY.json (what monsys-restart@ENTRY.service runs, as "
+        "root); exits with the command's status");
+    run_command->add_option("entry", restart_command.entry, "The policy entry's name")->required();
+    run_command
+        ->add_option("--result-dir", restart_command.result_dir,
+                     "Directory of the result files (restart_result_dir of the configuration)")
+        ->capture_default_str();
+    run_command
+        ->add_option("--timeout-secs", command_timeout_secs,
+                     "Kill the command (and its process group) after this long")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
+
     std::string peer_user = "monsys";
     auto* serve = app.add_subcommand(
         "serve-connection",
@@ -210,5 +241,10 @@ int main(int argc, char** argv) {
     }
     if (restart->parsed()) return run_restart_app(options);
     if (serve->parsed()) return run_serve_connection(options, peer_user);
+    if (run_command->parsed()) {
+        restart_command.policy_path = options.policy_path;
+        restart_command.limits.timeout = std::chrono::seconds(command_timeout_secs);
+        return monsys::action::run_restart_command(restart_command, std::cerr);
+    }
     return run_verify(options);
 }

@@ -9,7 +9,6 @@
 #include "common/app/identifier.hpp"
 #include "common/eat/replay_store.hpp"
 #include "common/io/settings_from_config.hpp"
-#include "common/util/trusted_file.hpp"
 
 namespace monsys::action {
 namespace {
@@ -52,36 +51,28 @@ RestartOutcome run_restart(const config::Config& config, const LocalPolicy& poli
             return restart_compose_service(docker, *service, timeout);
         }
         case app::AppType::process: {
-            ProcessLimits limits;
-            limits.timeout = timeout;
-            limits.output_cap_bytes = static_cast<std::size_t>(config.output_cap_bytes);
-            return run_restart_command(app.restart_command, limits);
+            // policy_refusal has found the entry, so this lookup succeeds.
+            ProcessRestartRequest process;
+            process.entry = restart_entry_for(policy, app).value_or("");
+            process.app_path = app.identifier;
+            process.command = app.restart_command;
+            process.result_dir = config.restart_result_dir;
+            process.timeout = timeout;
+            process.settle = milliseconds(config.restart_settle_ms);
+            process.output_cap_bytes = static_cast<std::size_t>(config.output_cap_bytes);
+            return restart_process_app(io::systemd_bus_settings_from(config), process);
         }
     }
     return RestartOutcome{};
 }
 
 // One line for the operator. The systemd, docker and compose methods put their summary on stdout
-// and the reason for a failure on stderr; a restart command's output is its own.
+// and the reason for a failure on stderr; a process restart words its verdict itself (the
+// restart command's output is its own).
 std::string outcome_message(const app::AppRef& app, const RestartOutcome& outcome,
                             const CapturedOutput& out, const CapturedOutput& err) {
     auto first_line = [](const std::string& text) { return text.substr(0, text.find('\n')); };
-    if (app.type == app::AppType::process) {
-        switch (outcome.status) {
-            case RestartStatus::succeeded:
-                return "restart command " + app.restart_command + " exited 0";
-            case RestartStatus::timeout:
-                return "restart command " + app.restart_command + " timed out and was killed";
-            case RestartStatus::failed:
-                if (outcome.signal != 0) {
-                    return "restart command " + app.restart_command + " was killed by signal " +
-                           std::to_string(outcome.signal);
-                }
-                if (outcome.exit_code < 0) return first_line(err.text);
-                return "restart command " + app.restart_command + " exited " +
-                       std::to_string(outcome.exit_code);
-        }
-    }
+    if (app.type == app::AppType::process) return outcome.message;
     if (outcome.status == RestartStatus::succeeded || err.text.empty()) return first_line(out.text);
     return first_line(err.text);
 }
@@ -137,12 +128,9 @@ Expected<eat::Claims, ActionResult> check_action(const config::Config& config,
         describe_app(result, *claims);
         return unexpected(std::move(result));
     }
+    // A process app's command is opened and checked by run-restart-command, as root, on the
+    // descriptor it then executes; here only the policy's entry for it is looked up.
     std::optional<std::string> refusal = policy_refusal(policy, claims->app);
-    if (!refusal && claims->app.type == app::AppType::process) {
-        if (auto command = open_trusted_executable(claims->app.restart_command); !command) {
-            refusal = "restart command refused: " + command.error().message;
-        }
-    }
     if (refusal) {
         auto result = rejected(request, "policy_denied", *refusal, ExitCode::policy_denied);
         describe_app(result, *claims);

@@ -31,6 +31,9 @@ struct RestartOutcome {
     CapturedOutput stderr_output;
     nlohmann::json before = nlohmann::json::object();
     nlohmann::json after = nlohmann::json::object();
+    // One line for the operator when the method words its verdict itself (process apps: the
+    // success rule's reason); empty: the wrapper takes it from the outputs.
+    std::string message;
     // Set when the method refused the app by the host's rules before restarting anything (e.g.
     // a unit that systemd resolves to a denied one): the wrapper reports policy_denied.
     std::optional<std::string> policy_refusal;

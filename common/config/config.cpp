@@ -130,6 +130,7 @@ FieldError read_field(const std::string& name, const Json& value, Config& config
     if (name == "action_socket")
         return read_path(value, config.action_socket, /*allow_empty=*/true);
     if (name == "restart_result_dir") return read_path(value, config.restart_result_dir);
+    if (name == "restart_settle_ms") return read_seconds(value, config.restart_settle_ms, 0, 60000);
     if (name == "hub_url") return read_hub_url(value, config.hub_url);
     if (name == "hub_token_file") return read_path(value, config.hub_token_file);
     if (name == "hub_ca_file") return read_path(value, config.hub_ca_file, /*allow_empty=*/true);

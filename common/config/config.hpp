@@ -41,6 +41,8 @@ struct Config {
     std::filesystem::path action_socket = build_info::default_action_socket;
     // Where monsys-restart@.service leaves the result of a process restart.
     std::filesystem::path restart_result_dir = build_info::default_restart_result_dir;
+    // After a process app's restart command exited 0, how long before the app must run anew.
+    std::int64_t restart_settle_ms = 2000;
 
     // The hub link.
     std::string hub_url;

@@ -10,7 +10,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
+#include "tests/integration/support/process_restart_env.hpp"
 #include "tests/integration/support/testenv.hpp"
 
 namespace {
@@ -258,51 +260,98 @@ TEST_CASE("monsys-action: a signed token restarts a real container") {
     run("podman rm -f -t 0 " + name);
 }
 
-TEST_CASE("monsys-action: a process app's restart command runs, and an unsafe one does not") {
+TEST_CASE(
+    "monsys-action: a process app restarts through monsys-restart@ and outlives the wrapper") {
     Harness harness;
-    const std::string marker = harness.dir().file("ran");
-    const std::string script = harness.dir().file("restart.sh");
-    write_file(script, "#!/bin/sh\necho restarting; echo warn >&2; touch " + marker + "\n", true);
-    chmod(script.c_str(), 0755);
-    const std::string app = "--app-id proc --app-type process --identifier /opt/app/bin/app ";
+    ProcessRestartEnv env(harness.policy_path());
+    harness.write_config({{"restart_result_dir", env.results_dir()}, {"restart_settle_ms", 500}});
+    const std::string entry = env.entry("action");
+    const std::string command = env.restart_command();
+    env.write_policy({{entry, env.entry_json(command)}});
+    const int old_pid = env.start_app();
+    const std::string app = "--app-id proc --app-type process --identifier " + env.app_path() +
+                            " --restart-command " + command;
 
-    ActionRun ran =
-        harness.run_action("restart-app proc", harness.token(app + "--restart-command " + script));
+    ActionRun ran = harness.run_action("restart-app proc", harness.token(app));
+
     INFO(ran.raw);
     CHECK(ran.exit_code == 0);
     CHECK(ran.result["status"] == "succeeded");
     CHECK(ran.result["exit_code"] == 0);
-    CHECK(ran.result["stdout"] == "restarting\n");
-    CHECK(ran.result["stderr"] == "warn\n");
-    CHECK(fs::exists(marker));
-    fs::remove(marker);
+    const int new_pid = env.pid_from_file();
+    CHECK(new_pid != old_pid);
+    CHECK(ran.result["message"] == "restart command " + command + " exited 0; " + env.app_path() +
+                                       " runs as pid " + std::to_string(new_pid) +
+                                       " (before: pid " + std::to_string(old_pid) + ")");
+    CHECK(ran.result["stdout"] ==
+          "restarted: " + std::to_string(old_pid) + " -> " + std::to_string(new_pid) + "\n");
+    CHECK(ran.result["before"]["app"]["processes"][0]["pid"] == old_pid);
+    CHECK(ran.result["after"]["app"]["processes"][0]["pid"] == new_pid);
+    CHECK(ran.result["after"]["user"] == "root");
+    // monsys-action has exited; the app it had restarted still runs, in the unit's cgroup.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    CHECK(env.runs_app(new_pid));
+    CHECK(ProcessRestartEnv::cgroup_of(new_pid).find(ProcessRestartEnv::unit(entry)) !=
+          std::string::npos);
+}
 
-    // World-writable: anyone could have changed what it does.
-    chmod(script.c_str(), 0757);
-    ActionRun unsafe =
-        harness.run_action("restart-app proc", harness.token(app + "--restart-command " + script));
-    INFO(unsafe.raw);
-    CHECK(unsafe.exit_code == 4);
-    CHECK(unsafe.result["reason"] == "policy_denied");
-    CHECK(unsafe.result["message"].get<std::string>().find("writable") != std::string::npos);
-    CHECK_FALSE(fs::exists(marker));
+TEST_CASE("monsys-action: a process restart whose app does not come back is a failure") {
+    Harness harness;
+    ProcessRestartEnv env(harness.policy_path());
+    harness.write_config({{"restart_result_dir", env.results_dir()}, {"restart_settle_ms", 500}});
+    const std::string entry = env.entry("gone");
+    const std::string command = env.command("stop.sh", "kill $(cat " + env.pid_file() + ")\n");
+    env.write_policy({{entry, env.entry_json(command)}});
+    env.start_app();
 
-    // A symlink from a trusted place into a world-writable directory.
-    chmod(script.c_str(), 0755);
-    TempDir open_dir;  // under /tmp
-    const std::string planted = open_dir.file("planted.sh");
-    write_file(planted, "#!/bin/sh\ntouch " + marker + "\n", true);
-    fs::create_symlink(planted, harness.dir().file("link.sh"));
-    ActionRun linked = harness.run_action(
-        "restart-app proc",
-        harness.token(app + "--restart-command " + harness.dir().file("link.sh")));
-    INFO(linked.raw);
-    CHECK(linked.exit_code == 4);
-    CHECK_FALSE(fs::exists(marker));
+    ActionRun ran = harness.run_action(
+        "restart-app proc", harness.token("--app-id proc --app-type process --identifier " +
+                                          env.app_path() + " --restart-command " + command));
+
+    INFO(ran.raw);
+    CHECK(ran.exit_code == 1);
+    CHECK(ran.result["status"] == "failed");
+    CHECK(ran.result["exit_code"] == 0);
+    CHECK(ran.result["message"] == "restart command " + command + " exited 0, but " +
+                                       env.app_path() + " is not running 500 ms later");
+}
+
+TEST_CASE("monsys-action: without a policy entry a process restart is refused and nothing runs") {
+    Harness harness;
+    ProcessRestartEnv env(harness.policy_path());
+    harness.write_config({{"restart_result_dir", env.results_dir()}});
+    const std::string marker = env.file("ran");
+    const std::string listed = env.command("listed.sh", "touch " + marker + "\n");
+    const std::string other = env.command("other.sh", "touch " + marker + "\n");
+    const std::string entry = env.entry("listed");
+    env.write_policy({{entry, env.entry_json(listed)}});
+    const std::string app = "--app-id proc --app-type process --identifier " + env.app_path() + " ";
+
+    // A command the policy does not list for this app.
+    ActionRun ran =
+        harness.run_action("restart-app proc", harness.token(app + "--restart-command " + other));
+    INFO(ran.raw);
+    CHECK(ran.exit_code == 4);
+    CHECK(ran.result["status"] == "rejected");
+    CHECK(ran.result["reason"] == "policy_denied");
+    const std::string message = ran.result["message"];
+    CHECK(message.find(harness.policy_path()) != std::string::npos);
+    CHECK(message.find("\"command\": \"" + other + "\"") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(marker));
+    CHECK(run_output("systemctl --user show -p ActiveState --value " +
+                     ProcessRestartEnv::unit(entry)) == "inactive");
+
+    // No policy file at all: the same refusal.
+    fs::remove(harness.policy_path());
+    ActionRun none =
+        harness.run_action("restart-app proc", harness.token(app + "--restart-command " + listed));
+    CHECK(none.exit_code == 4);
+    CHECK(none.result["reason"] == "policy_denied");
+    CHECK_FALSE(std::filesystem::exists(marker));
 
     // A relative path never gets that far: the token itself is malformed.
     ActionRun relative =
-        harness.run_action("restart-app proc", harness.token(app + "--restart-command restart.sh"));
+        harness.run_action("restart-app proc", harness.token(app + "--restart-command listed.sh"));
     CHECK(relative.exit_code == 3);
     CHECK(relative.result["reason"] == "bad_restart_command");
 }
