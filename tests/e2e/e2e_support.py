@@ -19,6 +19,7 @@ settled, so that a concurrent rebuild cannot swap them out in the middle of a cl
 import http.client
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -353,6 +354,7 @@ class E2ETestCase(unittest.TestCase):
         config_path = os.path.join(self.workdir, "agent.json")
         policy_path = os.path.join(self.workdir, "policy.json")
         token_file = os.path.join(self.workdir, "agent.token")
+        result_dir = self.install_restart_unit(policy_path)
         testkit.write_agent_token(token_file, hub.agents[AGENT_ID])
         config = {
             "agent_id": AGENT_ID,
@@ -372,17 +374,107 @@ class E2ETestCase(unittest.TestCase):
             "observe_interval_secs": 1,
             "state_interval_secs": 5,
             "restart_timeout_secs": 30,
+            "restart_result_dir": result_dir,
+            "restart_settle_ms": 500,
             "source_timeout_secs": 10,
             "tags": ["e2e"],
         }
         config.update(overrides)
         config = {k: v for k, v in config.items() if v is not None}
         self.write_trusted(config_path, json.dumps(config, indent=2) + "\n", 0o600)
-        self.write_trusted(policy_path, json.dumps(
-            {"allowed_types": ["systemd", "docker", "compose", "process"]}) + "\n", 0o644)
+        self.policy_path = policy_path
+        self.restart_commands = {}
+        self.write_policy()
         self.config = config
         self.config_path = config_path
         return config
+
+    def write_policy(self):
+        self.write_trusted(self.policy_path, json.dumps(
+            {"allowed_types": ["systemd", "docker", "compose", "process"],
+             "restart_commands": self.restart_commands}, indent=2) + "\n", 0o644)
+
+    # --- process apps ---
+
+    def allow_process_restart(self, app_path, command, entry=None):
+        """The operator's one step: a restart_commands entry for this app and command, run as
+        the current user (the test's systemd manager is this user's, not root's PID 1).
+        Returns the entry name."""
+        entry = entry or unique("e2e-proc")
+        self.restart_commands[entry] = {"app": app_path, "command": command,
+                                        "user": pwd.getpwuid(os.geteuid()).pw_name}
+        self.write_policy()
+        return entry
+
+    def install_restart_unit(self, policy_path):
+        """monsys-restart@.service in the test's user manager: the packaged template, its
+        ExecStart pointed at this class's monsys-action, this test's policy and a result
+        directory of its own. Removed in the cleanups. Returns the result directory."""
+        result_dir = os.path.join(self.workdir, "restart-results")
+        os.makedirs(result_dir, mode=0o750, exist_ok=True)
+        os.chmod(result_dir, 0o750)
+        with open(os.path.join(SOURCE_DIR, "systemd", "monsys-restart@.service"),
+                  encoding="utf-8") as f:
+            template = f.read()
+        exec_start = (f"ExecStart={self.action_binary} --policy {policy_path} "
+                      f"run-restart-command --result-dir {result_dir} %i")
+        text, count = re.subn(r"(?m)^ExecStart=.*$", lambda _m: exec_start, template)
+        assert count == 1, "systemd/monsys-restart@.service has no single ExecStart="
+        path = os.path.join(self.testenv["MONSYS_TEST_USER_UNIT_DIR"], "monsys-restart@.service")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        self.systemctl("daemon-reload")
+
+        def remove():
+            units = self.systemctl("list-units", "--all", "--plain", "--no-legend",
+                                   "monsys-restart@*", check=False).stdout.split()
+            for unit in (u for u in units if u.startswith("monsys-restart@")):
+                self.systemctl("stop", unit, check=False)
+                self.systemctl("reset-failed", unit, check=False)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            self.systemctl("daemon-reload", check=False)
+        self.addCleanup(remove)
+        return result_dir
+
+    def start_process(self, *argv):
+        """Starts argv detached (own session, no output), as an operator would have started the
+        app; killed in the cleanups. Returns the pid."""
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True, env=self.env)
+        self.addCleanup(proc.wait)  # cleanups run last first: the kill, then this
+        self.addCleanup(self._kill_quietly, proc.pid)
+        return proc.pid
+
+    def kill_path_at_cleanup(self, path):
+        """Whatever runs `path` when the test ends (a restart command's daemon outlives its
+        unit) is killed."""
+        self.addCleanup(lambda: [self._kill_quietly(pid) for pid in self.pids_running(path)])
+
+    def pids_running(self, path):
+        """The pids whose exe, or whose script (argv[1] of an interpreter), is `path`."""
+        pids = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+                exe = os.readlink(f"/proc/{name}/exe")
+            except OSError:
+                continue
+            if exe == path or (len(argv) > 1 and argv[1].decode(errors="replace") == path):
+                pids.append(int(name))
+        return sorted(pids)
+
+    @staticmethod
+    def _kill_quietly(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def start_agent(self, log_name="agent.log"):
         agent = AgentProcess(self.config_path, self.env, os.path.join(self.workdir, log_name),

@@ -38,12 +38,20 @@ class FaultTest(E2ETestCase):
 
     def test_hub_killed_while_a_restart_runs_gets_the_result_once_after_reconnecting(self):
         ran = os.path.join(self.workdir, "restart-ran.log")
-        worker = self.write_script("worker.sh", "exec sleep 100000\n")
+        pid_file = os.path.join(self.workdir, "worker.pid")
+        worker = self.write_script("worker.sh", "while :; do sleep 1; done\n")
+        self.kill_path_at_cleanup(worker)
+        with open(pid_file, "w", encoding="utf-8") as f:
+            f.write(f"{self.start_process('/bin/sh', worker)}\n")
+        # A real restart (success needs the worker running again under a new pid), slow enough
+        # for the hub to go away while it runs.
         restart = self.write_script(
-            "restart.sh", f"echo begin >> {ran}\nsleep 3\necho end >> {ran}\n"
-                          "echo worker restarted\necho a warning >&2\nexit 0\n")
+            "restart.sh", f"echo begin >> {ran}\nsleep 3\nkill $(cat {pid_file})\n"
+                          f"/bin/sh {worker} </dev/null >/dev/null 2>&1 &\necho $! > {pid_file}\n"
+                          f"echo end >> {ran}\necho worker restarted\necho a warning >&2\nexit 0\n")
         self.start_hub_and_agent([{"name": "worker", "app_type": "process",
                                    "identifier": worker, "restart_command": restart}])
+        self.allow_process_restart(worker, restart)
         app = self.apps[0]
         self.wait(lambda: self.hub.app(app["id"])["observed"], 20, "the app's first state")
 
