@@ -210,12 +210,21 @@ TEXT
 
 # Starts (action=start) or restarts (action=restart) the service when the config is complete.
 # monsys_service ACTION is defined by each format's script (deb-systemd-invoke or systemctl).
+# On upgrade an agent that is already running is restarted even when check-config now finds a
+# problem (for example the old state_dir), so the old binary does not keep running; the problem
+# was printed above and the admin fixes it.
 monsys_start_if_ready() {
     action=$1
     rc=0
     monsys_config_complete || rc=$?
     if [ "$rc" -ne 0 ]; then
-        [ "$rc" -eq 1 ] && monsys_explain_setup
+        if [ "$rc" -eq 1 ] && [ "$action" = restart ] && monsys_systemd_running &&
+            systemctl --quiet is-active "$MONSYS_UNIT" 2>/dev/null; then
+            echo "monsys-agent: restarting the running agent on the new version; fix what check-config reports above."
+            monsys_service try-restart || true
+        elif [ "$rc" -eq 1 ]; then
+            monsys_explain_setup
+        fi
         return 0
     fi
     if ! monsys_systemd_running; then
