@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the .deb on this machine (as root, with or without systemd as PID 1), checks users,
-# modes, polkit, units and the privilege path (the action socket), reinstalls it, then purges it and checks
-# that nothing is left. The machine is left as it was found: a trap purges even on failure.
+# modes, polkit and units, reinstalls it, then purges it and checks that nothing is left. The
+# machine is left as it was found: a trap purges even on failure. What the package does under a
+# real systemd (the agent service, the action socket, polkit, the upgrade) is the PID 1 suite's
+# (tests/packaging/pid1).
 # Usage: deb_install_test.sh PACKAGE_DIR MAX_EXPOSURE
 # Exit status: 0 passed, 1 failed, 77 skipped (not root, or no apt-get).
 set -uo pipefail
@@ -84,10 +86,14 @@ mode_is /etc/monsys/agent.json root monsys 640
 mode_is /etc/monsys/agent.token monsys monsys 600
 mode_is /var/lib/monsys/hub monsys monsys 700
 mode_is /var/lib/monsys monsys monsys 750
-mode_is /var/lib/monsys/eat monsys-action monsys 2750
+mode_is /var/lib/monsys-action monsys-action monsys 750
+refused "no replay store inside the agent's directory (/var/lib/monsys/eat)" test -e /var/lib/monsys/eat
+mode_is /run/monsys-restart root monsys-action 750
+check "monsys-action's home is /var/lib/monsys-action" sh -c \
+  'test "$(getent passwd monsys-action | cut -d: -f6)" = /var/lib/monsys-action'
 mode_is /usr/libexec/monsys/monsys-action root root 755
 mode_is /usr/share/polkit-1/rules.d/50-monsys-action.rules root root 644
-units="monsys-agent.service monsys-agent-once.service monsys-agent-once.timer monsys-action.socket monsys-action@.service"
+units="monsys-agent.service monsys-agent-once.service monsys-agent-once.timer monsys-action.socket monsys-action@.service monsys-restart@.service"
 for unit in $units; do
   mode_is /usr/lib/systemd/system/$unit root root 644
 done
@@ -100,9 +106,8 @@ check "polkit rules directory keeps its owner and mode ($polkit_dir_before)" \
 check "no setuid or setgid file in the package" sh -c \
   'dpkg -L monsys-agent | while read -r f; do [ -f "$f" ] && [ -u "$f" -o -g "$f" ] && echo "$f"; done | grep -q . && exit 1 || exit 0'
 check "agent.json is a conffile" sh -c "dpkg-query -W -f='\${Conffiles}' monsys-agent | grep -q ' /etc/monsys/agent.json '"
-check "default config routes actions through monsys-action.socket" grep -qF \
-  '"action_socket": "/run/monsys/action.sock"' /etc/monsys/agent.json
-check "default config keeps the replay store in /var/lib/monsys/eat" grep -qF '"state_dir": "/var/lib/monsys/eat"' /etc/monsys/agent.json
+refused "the shipped config leaves the layout to the built-in defaults (no state_dir)" \
+  grep -qE '^[[:space:]]*"state_dir"' /etc/monsys/agent.json
 check "the service is enabled" test -L /etc/systemd/system/multi-user.target.wants/monsys-agent.service
 check "the action socket is enabled" test -L /etc/systemd/system/sockets.target.wants/monsys-action.socket
 refused "the once timer is not enabled" test -e /etc/systemd/system/timers.target.wants/monsys-agent-once.timer
@@ -114,51 +119,20 @@ refused "monsys cannot write the config" runuser -u monsys -- sh -c ': >> /etc/m
 check "monsys reads the hub token" runuser -u monsys -- cat /etc/monsys/agent.token
 refused "monsys-action cannot read the hub token" runuser -u monsys-action -- cat /etc/monsys/agent.token
 refused "nobody cannot read the config" runuser -u nobody -- cat /etc/monsys/agent.json
-check "monsys-action writes the replay store directory" runuser -u monsys-action -- sh -c \
-  'umask 027 && : > /var/lib/monsys/eat/eat-replay.db && : > /var/lib/monsys/eat/eat-replay.db.lock'
-check "replay store files land in group monsys" test "$(stat -c %G /var/lib/monsys/eat/eat-replay.db)" = monsys
-check "monsys reads the replay store" runuser -u monsys -- cat /var/lib/monsys/eat/eat-replay.db
-refused "monsys cannot write the replay store" runuser -u monsys -- sh -c ': >> /var/lib/monsys/eat/eat-replay.db'
+store=/var/lib/monsys-action
+# monsys-action gives the files it makes there the directory's group (monsys); so does this.
+check "monsys-action writes the replay store directory" runuser -u monsys-action -g monsys -- sh -c \
+  "umask 027 && : > $store/eat-replay.db && : > $store/eat-replay.db.lock"
+check "monsys reads the replay store" runuser -u monsys -- cat $store/eat-replay.db
+refused "monsys cannot write the replay store" runuser -u monsys -- sh -c ": >> $store/eat-replay.db"
 refused "monsys cannot replace files in the replay store directory" runuser -u monsys -- \
-  sh -c ': > /var/lib/monsys/eat/x || mv /var/lib/monsys/eat/eat-replay.db /var/lib/monsys/eat/y'
+  sh -c ": > $store/x || mv $store/eat-replay.db $store/y"
+refused "monsys cannot rename the replay store directory" runuser -u monsys -- mv $store /var/lib/monsys/x
 check "monsys writes its state directory" runuser -u monsys -- sh -c ': > /var/lib/monsys/.probe && rm /var/lib/monsys/.probe'
-rm -f /var/lib/monsys/eat/eat-replay.db /var/lib/monsys/eat/eat-replay.db.lock
+rm -f $store/eat-replay.db $store/eat-replay.db.lock
 
-echo "== the restart path: monsys-action.socket -> monsys-action serve-connection"
-# What monsys-action@.service does, without needing systemd as PID 1: systemd-socket-activate
-# accepts each connection and runs the wrapper as monsys-action with the connection on
-# stdin/stdout. The socket is world-connectable here (the real one is 0600 monsys) so that the
-# wrapper's own peer check can be seen refusing.
+echo "== no other way from monsys to monsys-action"
 action=/usr/libexec/monsys/monsys-action
-sock_dir=$(mktemp -d /run/monsys-pkgtest.XXXXXX)
-chmod 0755 "$sock_dir"
-sock=$sock_dir/action.sock
-systemd-socket-activate -l "$sock" -a --inetd \
-  runuser -u monsys-action -- "$action" serve-connection --peer-user monsys >/tmp/monsys-activate.log 2>&1 &
-activator=$!
-for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-chmod 0666 "$sock"
-ask() {  # ask USER: sends a request as USER, prints the answer
-  runuser -u "$1" -- /usr/bin/python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(20); s.connect(sys.argv[1])
-s.sendall(b"restart-app app-1\nnot.a.token\n"); s.shutdown(socket.SHUT_WR)
-data = b""
-while chunk := s.recv(65536): data += chunk
-print(data.decode())' "$sock"
-}
-# (check writes /tmp/monsys-check.out itself, so the answers go to a file of their own)
-ask monsys >/tmp/monsys-answer.out 2>&1
-sed 's/^/     | /' /tmp/monsys-answer.out
-check "the wrapper answers user monsys with one JSON result" /usr/bin/python3 -c \
-  'import json,sys; r=json.load(open("/tmp/monsys-answer.out")); sys.exit(0 if r["app_id"]=="app-1" and r["wrapper_exit_code"] in (2,3) else 1)'
-check "... and ran as monsys-action, reading the root-owned config" grep -q "agent_id" /tmp/monsys-answer.out
-ask nobody >/tmp/monsys-answer.out 2>&1
-sed 's/^/     | /' /tmp/monsys-answer.out
-check "the wrapper refuses any other user (SO_PEERCRED)" grep -q 'refused: only root and user monsys' /tmp/monsys-answer.out
-rm -f /tmp/monsys-answer.out
-kill "$activator" 2>/dev/null; wait "$activator" 2>/dev/null
-rm -rf "$sock_dir"
 # No sudo rule is shipped: the socket is the only way from monsys to monsys-action.
 if command -v sudo >/dev/null; then
   check "visudo -c (sudoers untouched)" visudo -c
@@ -207,10 +181,41 @@ fi
 
 echo "== reinstall (upgrade path of the maintainer scripts)"
 echo "# local edit" >> /etc/monsys/agent.json
-check "apt-get install --reinstall" apt-get install -y -q --reinstall -o Dpkg::Options::=--force-confold "$deb"
+# The layout of older packages: the replay store in /var/lib/monsys/eat, and a kept conffile
+# that still names it. The scripts move the store once and tell the admin about the line.
+rm -f /var/lib/monsys-action/eat-replay.db
+install -d -o monsys-action -g monsys -m 2750 /var/lib/monsys/eat
+printf 'old-store\n' > /var/lib/monsys/eat/eat-replay.db
+chown monsys-action:monsys /var/lib/monsys/eat/eat-replay.db
+echo '  "state_dir": "/var/lib/monsys/eat",' >> /etc/monsys/agent.json
+reinstall_rc=0
+apt-get install -y -q --reinstall -o Dpkg::Options::=--force-confold "$deb" >/tmp/monsys-reinstall.out 2>&1 ||
+  reinstall_rc=$?
+check "apt-get install --reinstall" test "$reinstall_rc" -eq 0
+[ "$reinstall_rc" -eq 0 ] || sed 's/^/     /' /tmp/monsys-reinstall.out
 check "a local config edit survives" grep -q '^# local edit' /etc/monsys/agent.json
 mode_is /etc/monsys/agent.json root monsys 640
-mode_is /var/lib/monsys/eat monsys-action monsys 2750
+mode_is /var/lib/monsys-action monsys-action monsys 750
+check "the old replay store moved to /var/lib/monsys-action" grep -qx old-store /var/lib/monsys-action/eat-replay.db
+mode_is /var/lib/monsys-action/eat-replay.db monsys-action monsys 640
+refused "the old /var/lib/monsys/eat is gone" test -e /var/lib/monsys/eat
+check "the admin is told to remove state_dir /var/lib/monsys/eat" \
+  grep -q 'still sets' /tmp/monsys-reinstall.out
+check "the conffile is not edited by the scripts" grep -qF '"state_dir": "/var/lib/monsys/eat"' /etc/monsys/agent.json
+sed -i '/"state_dir": "\/var\/lib\/monsys\/eat"/d' /etc/monsys/agent.json
+# A second move never happens, and a link planted by the agent's user is never followed: a
+# store that is a link to root's file stays behind and is not copied.
+install -d -o monsys-action -g monsys -m 2750 /var/lib/monsys/eat
+ln -s /etc/shadow /var/lib/monsys/eat/eat-replay.db
+check "reinstall over a planted link" apt-get install -y -q --reinstall -o Dpkg::Options::=--force-confold "$deb"
+check "the existing store is kept" grep -qx old-store /var/lib/monsys-action/eat-replay.db
+rm -f /var/lib/monsys-action/eat-replay.db
+install -d -o monsys-action -g monsys -m 2750 /var/lib/monsys/eat
+ln -s /etc/shadow /var/lib/monsys/eat/eat-replay.db
+check "reinstall over a planted link, no store yet" apt-get install -y -q --reinstall -o Dpkg::Options::=--force-confold "$deb"
+refused "a linked old store is not copied" test -e /var/lib/monsys-action/eat-replay.db
+refused "the old /var/lib/monsys/eat is gone (the link with it, not its target)" test -e /var/lib/monsys/eat
+check "/etc/shadow is untouched" sh -c 'test "$(stat -c "%U %G" /etc/shadow)" = "root shadow"'
 check "the service is still enabled" test -L /etc/systemd/system/multi-user.target.wants/monsys-agent.service
 
 echo "== remove"
@@ -227,6 +232,8 @@ refused "no group monsys" getent group monsys
 refused "no group monsys-action" getent group monsys-action
 refused "no /etc/monsys" test -e /etc/monsys
 refused "no /var/lib/monsys" test -e /var/lib/monsys
+refused "no /var/lib/monsys-action" test -e /var/lib/monsys-action
+refused "no /run/monsys-restart" test -e /run/monsys-restart
 refused "no sudoers drop-in" test -e /etc/sudoers.d/monsys
 refused "no polkit rule" test -e /usr/share/polkit-1/rules.d/50-monsys-action.rules
 refused "no statoverride left" sh -c 'dpkg-statoverride --list | grep -q monsys'
