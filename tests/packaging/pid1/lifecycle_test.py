@@ -15,8 +15,8 @@ import shutil
 import sys
 import time
 
-from pid1_support import (AGENT_ID, SKIP, Checks, Container, brief, find_deb, log,
-                          make_workdir, mint, pid1, request, skip_reason, start_hub, wait_for,
+from pid1_support import (AGENT_ID, Checks, Container, brief, find_deb, log,
+                          make_workdir, mint, pid1, request, main_of, start_hub, wait_for,
                           KEEP)
 
 DEMO_UNIT = "pid1-demo.service"
@@ -317,20 +317,5 @@ class LifecycleSuite:
         return ch.finish()
 
 
-def main(argv):
-    if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    reason = skip_reason()
-    if reason:
-        print(f"SKIPPED: {reason}")
-        return SKIP
-    suite = LifecycleSuite(argv[0], argv[1])
-    try:
-        return suite.run()
-    finally:
-        suite.teardown()
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main_of(LifecycleSuite, sys.argv[1:], __doc__))

@@ -253,6 +253,22 @@ def skip_reason():
     return None
 
 
+def main_of(suite_class, argv, usage):
+    """The command line of a suite: its arguments are suite_class's; 77 when it cannot run here."""
+    if len(argv) != suite_class.__init__.__code__.co_argcount - 1:
+        print(usage, file=sys.stderr)
+        return 2
+    reason = skip_reason()
+    if reason:
+        print(f"SKIPPED: {reason}")
+        return SKIP
+    suite = suite_class(*argv)
+    try:
+        return suite.run()
+    finally:
+        suite.teardown()
+
+
 def start_hub(workdir):
     """The reference hub on 127.0.0.1 with TLS, a 1 s liveness worker and a 5 s state interval
     (sent in welcome, so the agent's config can stay minimal)."""

@@ -13,9 +13,9 @@ import shutil
 import sys
 import time
 
-from pid1_support import (AGENT_ID, SKIP, Checks, Container, brief, configure_agent,
+from pid1_support import (AGENT_ID, Checks, Container, brief, configure_agent,
                           find_deb, log, make_workdir, minimal_config, mint, pid1, request,
-                          skip_reason, start_hub, wait_for, KEEP)
+                          main_of, start_hub, wait_for, KEEP)
 
 DEMO_UNIT = "pid1-demo.service"
 DEMO_UNIT_FILE = """[Unit]
@@ -440,20 +440,5 @@ class SystemSuite:
         return ch.finish()
 
 
-def main(argv):
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    reason = skip_reason()
-    if reason:
-        print(f"SKIPPED: {reason}")
-        return SKIP
-    suite = SystemSuite(argv[0])
-    try:
-        return suite.run()
-    finally:
-        suite.teardown()
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main_of(SystemSuite, sys.argv[1:], __doc__))
