@@ -136,6 +136,8 @@ FieldError read_field(const std::string& name, const Json& value, Config& config
     if (name == "hub_ca_file") return read_path(value, config.hub_ca_file, /*allow_empty=*/true);
     if (name == "hub_state_dir") return read_path(value, config.hub_state_dir);
     if (name == "hub_allow_insecure_ws") return read_bool(value, config.hub_allow_insecure_ws);
+    if (name == "observe_events") return read_bool(value, config.observe_events);
+    if (name == "docker_events") return read_bool(value, config.docker_events);
     if (name == "observe_interval_secs")
         return read_seconds(value, config.observe_interval_secs, 1, 3600);
     if (name == "state_interval_secs")

@@ -52,6 +52,11 @@ struct Config {
     // The agent's own state (outbox, sequence, tracked apps); not under state_dir.
     std::filesystem::path hub_state_dir = build_info::default_hub_state_dir;
     std::int64_t observe_interval_secs = 15;
+    // Event-driven observation (docs/inventory.md, "The event path"): systemd signals, the
+    // engine's /events stream and pidfds. false: the agent observes in rounds only.
+    bool observe_events = true;
+    // The engine's /events stream alone (podman keeps a process busy for an open stream).
+    bool docker_events = true;
     std::int64_t state_interval_secs = 60;
     std::int64_t inventory_interval_secs = 21600;
     std::vector<std::string> tags;
