@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "common/json/capped_json.hpp"
+#include "common/io/docker/negotiation.hpp"
 
 namespace monsys::io::docker {
 
@@ -177,22 +177,10 @@ Expected<ApiVersion, std::string> DockerClient::negotiate() {
     auto ping = exchange(Request{Method::get, "/_ping", {}, {}});
     // A transport failure ends here: asking /version too would double the wait on a dead socket.
     if (!ping) return unexpected(std::move(ping.error()));
-    if (ping->status == 200) {
-        if (auto header = ping->header("Api-Version")) return choose_api_version(*header);
-    }
+    if (auto from_ping = version_from_ping(*ping)) return std::move(*from_ping);
     auto version = exchange(Request{Method::get, "/version", {}, {}});
     if (!version) return unexpected(std::move(version.error()));
-    if (version->status != 200) {
-        return unexpected("the engine answered GET /version with HTTP " +
-                          std::to_string(version->status));
-    }
-    auto parsed = json::parse(version->body, json::Limits{64 * 1024, 8, false});
-    if (!parsed) return unexpected("cannot read GET /version: " + parsed.error().message);
-    auto field = parsed->find("ApiVersion");
-    if (field == parsed->end() || !field->is_string()) {
-        return unexpected(std::string("GET /version has no ApiVersion"));
-    }
-    return choose_api_version(field->get<std::string>());
+    return version_from_version_reply(*version);
 }
 
 Expected<Response, std::string> DockerClient::versioned(Method method, std::string_view path,
