@@ -119,17 +119,17 @@ std::vector<ComposeService> group_compose_services(const std::vector<Container>&
     return rows;
 }
 
-DockerSection list_docker(io::docker::DockerClient& client) {
+DockerSection docker_section_from_list(const std::string& api_version,
+                                       const io::docker::Response& reply) {
     DockerSection section;
-    auto version = client.api_version();
-    if (!version) {
-        section.status.error = version.error();
+    section.api_version = api_version;
+    if (reply.status != 200) {
+        section.status.error = io::docker::describe_http_failure(reply);
         return section;
     }
-    section.api_version = version->to_string();
-    auto listed = io::docker::list_containers(client, "?all=1");
+    auto listed = io::docker::decode_container_list(reply.body);
     if (!listed) {
-        section.status.error = listed.error().message;
+        section.status.error = listed.error();
         return section;
     }
     for (const auto& summary : *listed) section.containers.push_back(to_container(summary));
@@ -137,6 +137,22 @@ DockerSection list_docker(io::docker::DockerClient& client) {
               [](const Container& a, const Container& b) { return a.name < b.name; });
     section.compose_services = group_compose_services(section.containers);
     return section;
+}
+
+DockerSection list_docker(io::docker::DockerClient& client) {
+    DockerSection section;
+    auto version = client.api_version();
+    if (!version) {
+        section.status.error = version.error();
+        return section;
+    }
+    auto reply = client.get("/containers/json?all=1");
+    if (!reply) {
+        section.api_version = version->to_string();
+        section.status.error = reply.error();
+        return section;
+    }
+    return docker_section_from_list(version->to_string(), *reply);
 }
 
 DockerSection collect_docker(const io::DockerSettings& settings, const DockerQuery& query,

@@ -32,6 +32,12 @@ struct DockerQuery {
 // The list alone (no inspects), on a client that may be kept between calls.
 DockerSection list_docker(io::docker::DockerClient& client);
 
+// The section from one reply to GET /containers/json?all=1 (pure, shared by list_docker and the
+// async docker_source): containers sorted by name, compose services grouped; a non-2xx reply or
+// an unreadable body becomes the section's error.
+DockerSection docker_section_from_list(const std::string& api_version,
+                                       const io::docker::Response& reply);
+
 DockerSection collect_docker(const io::DockerSettings& settings, const DockerQuery& query,
                              std::chrono::steady_clock::time_point deadline);
 
