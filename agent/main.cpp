@@ -47,14 +47,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(cli, argc, argv);
 
     if (*inventory_command) {
-        auto result = monsys::agent::run_inventory_command(inventory, std::cout, std::cerr);
-        if (result.abandoned_work) {
-            // A source thread is still stuck in a read; do not tear statics down under it.
-            std::cout.flush();
-            std::cerr.flush();
-            std::_Exit(result.exit_status);
-        }
-        return result.exit_status;
+        return monsys::agent::run_inventory_command(inventory, std::cout, std::cerr).exit_status;
     }
     if (*check_command) {
         if (!check.config_path) check.config_path = config_path;

@@ -1,20 +1,22 @@
 #include "agent/inventory/collect.hpp"
 
-#include <future>
-#include <memory>
 #include <thread>
 
 #include "agent/inventory/host.hpp"
 #include "agent/inventory/packages.hpp"
 #include "agent/inventory/ports.hpp"
+#include "agent/inventory/proc_walk.hpp"
 #include "agent/inventory/processes.hpp"
+#include "common/inventory/inventory_writer.hpp"
+#include "common/inventory/text_spool.hpp"
 
 namespace monsys::inventory {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Time for a section that met its own deadline to hand its result over.
+// A section that met its own deadline still needs a moment to hand its result over; one that
+// comes back later than this is reported as timed out (its rows are kept).
 constexpr std::chrono::milliseconds handover_grace{250};
 
 std::int64_t now_unix_usec() {
@@ -27,39 +29,9 @@ double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-template <class Result>
-struct Pending {
-    std::future<Result> future;
-    bool started = false;
-};
-
-// Runs `work` on a detached thread: if it overruns, it is left behind rather than waited for.
-template <class Result, class Work>
-Pending<Result> start_section(Work work) {
-    auto promise = std::make_shared<std::promise<Result>>();
-    Pending<Result> pending{promise->get_future(), true};
-    std::thread([promise, work = std::move(work)]() mutable {
-        auto start = Clock::now();
-        Result result = work();
-        result.status.duration_ms = ms_since(start);
-        promise->set_value(std::move(result));
-    }).detach();
-    return pending;
-}
-
-template <class Result>
-std::optional<Result> finish_section(Pending<Result>& pending, Clock::time_point hard_deadline,
-                                     std::chrono::milliseconds timeout, Clock::time_point start,
-                                     bool& abandoned) {
-    if (!pending.started) return std::nullopt;
-    if (pending.future.wait_until(hard_deadline) == std::future_status::ready) {
-        return pending.future.get();
-    }
-    abandoned = true;
-    Result result;
-    result.status.error = "timed out: no result within " + std::to_string(timeout.count()) + " ms";
-    result.status.duration_ms = ms_since(start);
-    return result;
+std::chrono::milliseconds left_until(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    return std::max(left, std::chrono::milliseconds(1));
 }
 
 SystemdSection systemd_section(const InventorySettings& settings, const SystemdQuery& query,
@@ -71,10 +43,164 @@ SystemdSection systemd_section(const InventorySettings& settings, const SystemdQ
         section.status.error = io::systemd::describe(bus.error());
         return section;
     }
+    // Each call may take what is left of the section's time, not a whole timeout of its own.
+    bus->set_call_timeout(std::min(bus->call_timeout(), left_until(deadline)));
     SystemdSection section = collect_systemd(*bus, query, deadline);
     section.bus = io::to_string(settings.systemd_bus);
     return section;
 }
+
+// One section on a worker thread that the collection joins before it returns.
+template <class Section>
+class Worker {
+  public:
+    template <class Work>
+    explicit Worker(Work work)
+        : thread_([this, work = std::move(work)]() mutable {
+              auto start = Clock::now();
+              result_ = work();
+              result_.status.duration_ms = ms_since(start);
+              finished_at_ = Clock::now();
+          }) {}
+
+    ~Worker() {
+        if (thread_.joinable()) thread_.join();
+    }
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Joins the thread; a result later than `hard_deadline` says so in its error.
+    Section take(Clock::time_point hard_deadline, std::chrono::milliseconds timeout) {
+        thread_.join();
+        if (finished_at_ > hard_deadline && result_.status.ok()) {
+            result_.status.error =
+                "timed out: no result within " + std::to_string(timeout.count()) + " ms";
+        }
+        return std::move(result_);
+    }
+
+  private:
+    Section result_;
+    Clock::time_point finished_at_;
+    std::thread thread_;  // last: it starts once the members it writes exist
+};
+
+// What a collection does with each process row as the walk reads it.
+struct RowSink {
+    virtual ~RowSink() = default;
+    virtual void take(Process& row) = 0;
+};
+
+// Runs every requested section. The process rows go to `rows` one by one; the returned
+// inventory has no process rows and no discovered apps yet.
+Inventory collect_sections(const CollectRequest& request, std::int64_t collected_at_unix_usec,
+                           RowSink& rows) {
+    Inventory inventory;
+    const auto start = Clock::now();
+    inventory.collected_at_unix_usec = collected_at_unix_usec;
+    const InventorySettings& settings = request.settings;
+    const auto timeout = settings.source_timeout;
+    const auto deadline = start + timeout;
+    const auto hard_deadline = deadline + handover_grace;
+    auto wanted = [&request](Section section) { return request.sections.count(section) > 0; };
+
+    // The workers start first: they mostly wait on the manager and the engine while this
+    // thread reads /proc.
+    std::optional<Worker<SystemdSection>> systemd;
+    std::optional<Worker<DockerSection>> docker;
+    if (wanted(Section::systemd)) {
+        systemd.emplace([settings, query = request.systemd, deadline] {
+            return systemd_section(settings, query, deadline);
+        });
+    }
+    if (wanted(Section::docker)) {
+        docker.emplace([settings, query = request.docker, deadline] {
+            return collect_docker(settings.docker_settings(), query, deadline);
+        });
+    }
+
+    auto host_start = Clock::now();
+    inventory.host = read_host(settings.root);
+    inventory.host.status.duration_ms = ms_since(host_start);
+
+    const bool want_processes = wanted(Section::processes);
+    const bool want_ports = wanted(Section::ports);
+    if (want_processes || want_ports) {
+        const auto walk_start = Clock::now();
+        ProcWalkRequest walk;
+        walk.processes = want_processes;
+        std::optional<PortsSection> ports;
+        if (want_ports) {
+            ports = read_port_tables(settings.root);
+            if (ports->status.ok()) walk.socket_inodes = socket_inodes_of(*ports);
+        }
+        const double tables_ms = ms_since(walk_start);
+        const auto proc_start = Clock::now();
+        ProcWalkResult walked;
+        if (want_processes || !walk.socket_inodes.empty()) {
+            ProcessScanOptions options = default_process_scan_options();
+            options.deadline = deadline;
+            walked = walk_proc(settings.root, options, walk,
+                               [&rows](Process& row) { rows.take(row); });
+        }
+        const double walk_ms = ms_since(proc_start);
+        if (want_processes) {
+            inventory.processes = std::move(walked.section);
+            inventory.processes->status.duration_ms = walk_ms;
+        }
+        if (ports) {
+            if (ports->status.ok()) finish_ports(*ports, walked.socket_owners);
+            // The walk is shared: each of the two sections counts it whole.
+            ports->status.duration_ms = tables_ms + walk_ms;
+            inventory.ports = std::move(ports);
+        }
+    }
+    if (wanted(Section::packages)) {
+        const auto packages_start = Clock::now();
+        inventory.packages = read_packages(settings.root, deadline);
+        inventory.packages->status.duration_ms = ms_since(packages_start);
+    }
+
+    if (systemd) {
+        inventory.systemd = systemd->take(hard_deadline, timeout);
+        if (inventory.systemd->bus.empty()) {
+            inventory.systemd->bus = io::to_string(settings.systemd_bus);
+        }
+    }
+    if (docker) inventory.docker = docker->take(hard_deadline, timeout);
+    inventory.duration_ms = ms_since(start);
+    return inventory;
+}
+
+// Discovery's clock is the collection's start (collected_at).
+DiscoveryOptions discovery_options(const CollectRequest& request,
+                                   std::int64_t collected_at_unix_usec) {
+    DiscoveryOptions discovery;
+    discovery.min_process_age_secs = request.min_process_age_secs;
+    discovery.now_unix = collected_at_unix_usec / 1000000;
+    return discovery;
+}
+
+// The model's way: every row kept.
+struct KeepRows final : RowSink {
+    std::vector<Process> rows;
+    void take(Process& row) override { rows.push_back(std::move(row)); }
+};
+
+// The streaming way: each row written to the spool and handed to discovery, then dropped.
+struct SpoolRows final : RowSink {
+    SpoolRows(int indent, DiscoveryOptions discovery)
+        : writer(spool, indent, process_row_depth), seen(discovery) {}
+    void take(Process& row) override {
+        write_process_row(writer, row);
+        seen.add(row);
+        ++count;
+    }
+    TextSpool spool;
+    JsonWriter writer;
+    ProcessDiscovery seen;
+    std::size_t count = 0;
+};
 
 }  // namespace
 
@@ -119,65 +245,28 @@ Expected<std::set<Section>, std::string> parse_sections(std::string_view list) {
 
 CollectResult collect_inventory(const CollectRequest& request) {
     CollectResult result;
+    KeepRows rows;
+    const std::int64_t collected_at = now_unix_usec();
+    result.inventory = collect_sections(request, collected_at, rows);
     Inventory& inventory = result.inventory;
-    const auto start = Clock::now();
-    inventory.collected_at_unix_usec = now_unix_usec();
-    const InventorySettings settings = request.settings;
-    const auto deadline = start + settings.source_timeout;
-    const auto hard_deadline = deadline + handover_grace;
-    auto wanted = [&request](Section section) { return request.sections.count(section) > 0; };
+    if (inventory.processes) inventory.processes->processes = std::move(rows.rows);
+    inventory.discovered = discover_apps(inventory, discovery_options(request, collected_at));
+    return result;
+}
 
-    Pending<SystemdSection> systemd;
-    Pending<DockerSection> docker;
-    Pending<ProcessesSection> processes;
-    Pending<PackagesSection> packages;
-    Pending<PortsSection> ports;
-    if (wanted(Section::systemd)) {
-        systemd = start_section<SystemdSection>([settings, query = request.systemd, deadline] {
-            return systemd_section(settings, query, deadline);
-        });
-    }
-    if (wanted(Section::docker)) {
-        docker = start_section<DockerSection>([settings, query = request.docker, deadline] {
-            return collect_docker(settings.docker_settings(), query, deadline);
-        });
-    }
-    if (wanted(Section::processes)) {
-        processes = start_section<ProcessesSection>([root = settings.root, deadline] {
-            ProcessScanOptions options = default_process_scan_options();
-            options.deadline = deadline;
-            return read_processes(root, options);
-        });
-    }
-    if (wanted(Section::packages)) {
-        packages = start_section<PackagesSection>(
-            [root = settings.root, deadline] { return read_packages(root, deadline); });
-    }
-    if (wanted(Section::ports)) {
-        ports = start_section<PortsSection>(
-            [root = settings.root, deadline] { return read_ports(root, deadline); });
-    }
-
-    auto host_start = Clock::now();
-    inventory.host = read_host(settings.root);
-    inventory.host.status.duration_ms = ms_since(host_start);
-
-    bool& abandoned = result.abandoned_work;
-    const auto timeout = settings.source_timeout;
-    inventory.systemd = finish_section(systemd, hard_deadline, timeout, start, abandoned);
-    if (inventory.systemd && inventory.systemd->bus.empty()) {
-        inventory.systemd->bus = io::to_string(settings.systemd_bus);
-    }
-    inventory.docker = finish_section(docker, hard_deadline, timeout, start, abandoned);
-    inventory.processes = finish_section(processes, hard_deadline, timeout, start, abandoned);
-    inventory.packages = finish_section(packages, hard_deadline, timeout, start, abandoned);
-    inventory.ports = finish_section(ports, hard_deadline, timeout, start, abandoned);
-
-    DiscoveryOptions discovery;
-    discovery.min_process_age_secs = request.min_process_age_secs;
-    discovery.now_unix = inventory.collected_at_unix_usec / 1000000;
-    inventory.discovered = discover_apps(inventory, discovery);
-    inventory.duration_ms = ms_since(start);
+WrittenInventory write_inventory_document(const CollectRequest& request, TextSink& out,
+                                          int indent) {
+    WrittenInventory result;
+    const std::int64_t collected_at = now_unix_usec();
+    const DiscoveryOptions discovery = discovery_options(request, collected_at);
+    SpoolRows rows(indent, discovery);
+    Inventory& inventory = result.summary;
+    inventory = collect_sections(request, collected_at, rows);
+    rows.writer.flush();
+    inventory.discovered = discover_apps(inventory, discovery, &rows.seen);
+    JsonWriter writer(out, indent);
+    SpooledRows spooled{&rows.spool, rows.count};
+    result.written = write_inventory(writer, inventory, &spooled);
     return result;
 }
 

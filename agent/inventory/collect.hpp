@@ -1,8 +1,14 @@
 #pragma once
-// Assembles the inventory document: every requested section runs on its own thread against the
-// same deadline, so one hung source (a Docker socket that never answers, a bus that does not
-// reply, a /proc read stuck on a dying process) costs at most the source timeout and never holds
-// back the others.
+// Assembles the inventory. The two sources that wait on another process (the systemd manager,
+// the Docker engine) each run on a joinable worker thread against the same deadline, each bounded
+// by its own timeouts; /proc (one walk shared by processes and ports), the package database and
+// the host facts are read meanwhile on the calling thread, which then joins the workers. No
+// thread outlives the call.
+//
+// Two ways out: collect_inventory() returns the whole model (small hosts, tests, callers that
+// want the tree); write_inventory_document() writes the document as it is collected, each
+// process row straight into a spool (common/inventory/text_spool), so that the memory it needs
+// does not grow with the number of processes.
 #include <optional>
 #include <set>
 #include <string>
@@ -12,6 +18,7 @@
 #include "agent/inventory/docker_containers.hpp"
 #include "agent/inventory/settings.hpp"
 #include "agent/inventory/systemd_units.hpp"
+#include "common/inventory/json_writer.hpp"
 #include "common/inventory/model.hpp"
 
 namespace monsys::inventory {
@@ -34,12 +41,26 @@ struct CollectRequest {
 
 struct CollectResult {
     Inventory inventory;
-    // A section thread still running after its deadline was left behind; the caller must not
-    // run static destructors under it (exit with std::_Exit after flushing).
+    // Always false: no section thread outlives the collection any more. Kept until its last
+    // reader (agent/commands/once_command.cpp) drops it.
     bool abandoned_work = false;
 };
 
 CollectResult collect_inventory(const CollectRequest& request);
+
+struct WrittenInventory {
+    // Everything but the process rows (inventory.processes->processes stays empty): the
+    // sections' statuses, for is_complete() and for reporting errors.
+    Inventory summary;
+    // False when the spooled process rows could not be read back: the text written to `out`
+    // is then cut short and must not be used.
+    bool written = true;
+};
+
+// Collects and writes the document (docs/inventory.md) to `out`: the bytes of
+// to_json(inventory).dump(indent, ' ', false, replace) for the same collection.
+WrittenInventory write_inventory_document(const CollectRequest& request, TextSink& out,
+                                          int indent = -1);
 
 // Whether every requested section was produced without error.
 bool is_complete(const Inventory& inventory);

@@ -49,32 +49,41 @@ void discover_containers(const DockerSection& docker, std::vector<DiscoveredApp>
     }
 }
 
-void discover_processes(const ProcessesSection& processes, const DiscoveryOptions& options,
-                        std::vector<DiscoveredApp>& rows) {
-    std::set<std::string> seen;
-    for (const Process& process : processes.processes) {
-        if (options.now_unix - process.start_time_unix < options.min_process_age_secs) continue;
-        std::optional<std::string> path = process.script;
-        if (!path && process.exe && !process.foreign_root) path = process.exe;
-        if (!path || ends_with(*path, " (deleted)") || !app::is_absolute_normalized_path(*path)) {
-            continue;
-        }
-        if (!seen.insert(*path).second) continue;
-        rows.push_back({app::AppType::process, *path, basename_of(*path), AppState::running});
+void discover_processes(const ProcessDiscovery& processes, std::vector<DiscoveredApp>& rows) {
+    for (const std::string& path : processes.paths()) {
+        rows.push_back({app::AppType::process, path, basename_of(path), AppState::running});
     }
 }
 
 }  // namespace
 
+void ProcessDiscovery::add(const Process& process) {
+    if (options_.now_unix - process.start_time_unix < options_.min_process_age_secs) return;
+    // A script names the app; else the executable, when it is a path on this host.
+    const std::optional<std::string>* path = &process.script;
+    if (!process.script && process.exe && !process.foreign_root) path = &process.exe;
+    if (!*path || ends_with(**path, " (deleted)") || !app::is_absolute_normalized_path(**path)) {
+        return;
+    }
+    paths_.insert(**path);
+}
+
 std::vector<DiscoveredApp> discover_apps(const Inventory& inventory,
-                                         const DiscoveryOptions& options) {
+                                         const DiscoveryOptions& options,
+                                         const ProcessDiscovery* processes_seen) {
     std::vector<DiscoveredApp> rows;
     if (inventory.systemd && inventory.systemd->status.ok())
         discover_units(*inventory.systemd, rows);
     if (inventory.docker && inventory.docker->status.ok())
         discover_containers(*inventory.docker, rows);
     if (inventory.processes && inventory.processes->status.ok()) {
-        discover_processes(*inventory.processes, options, rows);
+        if (processes_seen) {
+            discover_processes(*processes_seen, rows);
+        } else {
+            ProcessDiscovery gathered(options);
+            for (const Process& process : inventory.processes->processes) gathered.add(process);
+            discover_processes(gathered, rows);
+        }
     }
     std::stable_sort(rows.begin(), rows.end(), [](const DiscoveredApp& a, const DiscoveredApp& b) {
         return a.type != b.type ? a.type < b.type : a.identifier < b.identifier;

@@ -1,9 +1,22 @@
 #include "agent/inventory/inventory_command.hpp"
 
 #include "agent/inventory/collect.hpp"
-#include "common/inventory/inventory_json.hpp"
 
 namespace monsys::agent {
+namespace {
+
+class OstreamSink final : public inventory::TextSink {
+  public:
+    explicit OstreamSink(std::ostream& out) : out_(out) {}
+    void write(std::string_view text) override {
+        out_.write(text.data(), static_cast<std::streamsize>(text.size()));
+    }
+
+  private:
+    std::ostream& out_;
+};
+
+}  // namespace
 
 InventoryCommandResult run_inventory_command(const InventoryCommandOptions& options,
                                              std::ostream& out, std::ostream& err) {
@@ -25,25 +38,30 @@ InventoryCommandResult run_inventory_command(const InventoryCommandOptions& opti
         }
         request.sections = *sections;
     }
-    auto collected = inventory::collect_inventory(request);
-    result.abandoned_work = collected.abandoned_work;
-    // /proc and engine strings need not be UTF-8: replace what is not rather than fail.
-    out << inventory::to_json(collected.inventory)
-               .dump(options.pretty ? 2 : -1, ' ', false, nlohmann::json::error_handler_t::replace)
-        << "\n";
+    // Written as it is collected (/proc and engine strings need not be UTF-8: what is not is
+    // replaced rather than fail).
+    OstreamSink sink(out);
+    auto written = inventory::write_inventory_document(request, sink, options.pretty ? 2 : -1);
+    out << "\n";
     out.flush();
-    if (!inventory::is_complete(collected.inventory)) {
+    if (!written.written) {
+        err << "monsys-agent: the process rows could not be read back from their spool\n";
+        result.exit_status = exit_incomplete;
+        return result;
+    }
+    const inventory::Inventory& collected = written.summary;
+    if (!inventory::is_complete(collected)) {
         result.exit_status = exit_incomplete;
         auto report = [&err](const char* name, const auto& section) {
             if (section && section->status.error) {
                 err << "monsys-agent: " << name << ": " << *section->status.error << "\n";
             }
         };
-        report("systemd", collected.inventory.systemd);
-        report("docker", collected.inventory.docker);
-        report("processes", collected.inventory.processes);
-        report("packages", collected.inventory.packages);
-        report("ports", collected.inventory.ports);
+        report("systemd", collected.systemd);
+        report("docker", collected.docker);
+        report("processes", collected.processes);
+        report("packages", collected.packages);
+        report("ports", collected.ports);
     }
     return result;
 }

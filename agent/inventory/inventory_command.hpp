@@ -1,5 +1,6 @@
 #pragma once
-// `monsys-agent inventory`: collects the inventory and prints it as JSON. Needs no hub.
+// `monsys-agent inventory`: collects the inventory and prints it as JSON, written out as it is
+// collected (agent/inventory/collect.hpp). Needs no hub.
 #include <optional>
 #include <ostream>
 #include <string>
@@ -19,7 +20,6 @@ inline constexpr int exit_incomplete = 3;  // printed, but at least one section 
 
 struct InventoryCommandResult {
     int exit_status = exit_complete;
-    bool abandoned_work = false;  // see CollectResult::abandoned_work
 };
 
 InventoryCommandResult run_inventory_command(const InventoryCommandOptions& options,

@@ -1,7 +1,6 @@
 #include "agent/inventory/ports.hpp"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +10,7 @@
 #include <optional>
 #include <tuple>
 
+#include "agent/inventory/proc_walk.hpp"
 #include "common/inventory/file_reading.hpp"
 
 namespace monsys::inventory {
@@ -36,25 +36,6 @@ template <class Number>
 bool parse_number(std::string_view text, Number& out, int base = 10) {
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out, base);
     return error == std::errc() && end == text.data() + text.size();
-}
-
-bool is_pid_name(const char* name) {
-    if (*name == '\0') return false;
-    for (const char* c = name; *c; ++c) {
-        if (*c < '0' || *c > '9') return false;
-    }
-    return true;
-}
-
-// "socket:[12345]" -> 12345
-std::optional<std::uint64_t> socket_inode(std::string_view link) {
-    constexpr std::string_view prefix = "socket:[";
-    if (link.substr(0, prefix.size()) != prefix || link.back() != ']') return std::nullopt;
-    std::uint64_t inode = 0;
-    if (!parse_number(link.substr(prefix.size(), link.size() - prefix.size() - 1), inode)) {
-        return std::nullopt;
-    }
-    return inode;
 }
 
 }  // namespace
@@ -121,35 +102,19 @@ std::vector<ListeningPort> parse_proc_net(std::string_view text, std::string_vie
 std::map<std::uint64_t, int> find_socket_owners(const std::string& root,
                                                 const std::set<std::uint64_t>& inodes,
                                                 std::chrono::steady_clock::time_point deadline) {
+    ProcessScanOptions options = default_process_scan_options();
+    options.deadline = deadline;
+    ProcWalkRequest request;
+    request.processes = false;
+    request.socket_inodes = inodes;
     std::map<std::uint64_t, int> owners;
     if (inodes.empty()) return owners;
-    const std::string proc = root + "/proc";
-    DIR* processes = ::opendir(proc.c_str());
-    if (!processes) return owners;
-    std::size_t seen = 0;
-    while (dirent* process = ::readdir(processes)) {
-        if (!is_pid_name(process->d_name)) continue;
-        if (owners.size() == inodes.size()) break;
-        if (++seen % 64 == 0 && std::chrono::steady_clock::now() > deadline) break;
-        std::string fd_dir = proc + "/" + process->d_name + "/fd";
-        // Others' fd directories are unreadable without privilege: those sockets stay unowned.
-        DIR* fds = ::opendir(fd_dir.c_str());
-        if (!fds) continue;
-        int pid = std::atoi(process->d_name);
-        while (dirent* fd = ::readdir(fds)) {
-            if (fd->d_name[0] == '.') continue;
-            auto link = read_symlink(fd_dir + "/" + fd->d_name);
-            if (!link) continue;
-            auto inode = socket_inode(*link);
-            if (inode && inodes.count(*inode)) owners.emplace(*inode, pid);
-        }
-        ::closedir(fds);
-    }
-    ::closedir(processes);
+    auto walked = walk_proc(root, options, request, [](Process&) {});
+    for (const auto& [inode, owner] : walked.socket_owners) owners.emplace(inode, owner.pid);
     return owners;
 }
 
-PortsSection read_ports(const std::string& root, std::chrono::steady_clock::time_point deadline) {
+PortsSection read_port_tables(const std::string& root) {
     PortsSection section;
     struct Table {
         const char* file;
@@ -178,25 +143,44 @@ PortsSection read_ports(const std::string& root, std::chrono::steady_clock::time
     if (readable == 0) {
         section.status.error =
             last_problem.empty() ? "no table under " + root + "/proc/net" : last_problem;
-        return section;
     }
+    return section;
+}
+
+std::set<std::uint64_t> socket_inodes_of(const PortsSection& section) {
     std::set<std::uint64_t> inodes;
     for (const auto& port : section.ports) {
         if (port.inode != 0) inodes.insert(port.inode);
     }
-    auto owners = find_socket_owners(root, inodes, deadline);
+    return inodes;
+}
+
+void finish_ports(PortsSection& section, const std::map<std::uint64_t, SocketOwner>& owners) {
     for (auto& port : section.ports) {
         auto owner = owners.find(port.inode);
         if (owner == owners.end()) continue;
-        port.pid = owner->second;
-        if (auto exe = read_symlink(root + "/proc/" + std::to_string(owner->second) + "/exe")) {
-            port.exe = std::move(*exe);
-        }
+        port.pid = owner->second.pid;
+        port.exe = owner->second.exe;
     }
     std::sort(section.ports.begin(), section.ports.end(), [](const auto& a, const auto& b) {
         return std::tie(a.protocol, a.port, a.family, a.address) <
                std::tie(b.protocol, b.port, b.family, b.address);
     });
+}
+
+PortsSection read_ports(const std::string& root, std::chrono::steady_clock::time_point deadline) {
+    PortsSection section = read_port_tables(root);
+    if (section.status.error) return section;
+    ProcessScanOptions options = default_process_scan_options();
+    options.deadline = deadline;
+    ProcWalkRequest request;
+    request.processes = false;
+    request.socket_inodes = socket_inodes_of(section);
+    std::map<std::uint64_t, SocketOwner> owners;
+    if (!request.socket_inodes.empty()) {
+        owners = walk_proc(root, options, request, [](Process&) {}).socket_owners;
+    }
+    finish_ports(section, owners);
     return section;
 }
 

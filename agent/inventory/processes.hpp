@@ -1,5 +1,6 @@
 #pragma once
-// The processes section from ROOT/proc. A process that exits during the scan is skipped and
+// The processes section from ROOT/proc (read by the shared walk, agent/inventory/proc_walk).
+// A process that exits during the scan is skipped and
 // counted, never an error; hidepid is detected from the /proc mount options. Which app a process
 // runs is read by the same core as the path scan (common/inventory/process_scan), which the
 // observer uses for its targeted scans.

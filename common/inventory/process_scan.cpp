@@ -150,6 +150,15 @@ ProcTree open_proc_tree(const std::string& host_root, LinkReader read_link) {
 void identify_process(const ProcTree& tree, const std::string& pid_dir,
                       const Expected<std::string, int>& exe, std::string_view raw_cmdline,
                       Process& out) {
+    PidLinkReader by_path = [&tree, &pid_dir](const char* name) {
+        return tree.read_link(pid_dir + "/" + name);
+    };
+    identify_process(tree, by_path, exe, raw_cmdline, out);
+}
+
+void identify_process(const ProcTree& tree, const PidLinkReader& read_pid_link,
+                      const Expected<std::string, int>& exe, std::string_view raw_cmdline,
+                      Process& out) {
     if (exe) {
         out.exe = *exe;
         out.identity = ProcessIdentity::exe;
@@ -159,7 +168,7 @@ void identify_process(const ProcTree& tree, const std::string& pid_dir,
     // Another user's ns link is as unreadable as its exe: such a process is taken to share the
     // reader's root (docs/inventory.md).
     if (tree.own_mount_ns) {
-        auto ns = tree.read_link(pid_dir + "/ns/mnt");
+        auto ns = read_pid_link("ns/mnt");
         out.foreign_root = ns && *ns != *tree.own_mount_ns;
     }
     if (out.exe) {
@@ -167,7 +176,7 @@ void identify_process(const ProcTree& tree, const std::string& pid_dir,
         if (auto script = script_argument(*out.exe, argv)) {
             std::string cwd;
             if (!script->empty() && script->front() != '/') {
-                if (auto link = tree.read_link(pid_dir + "/cwd")) cwd = std::move(*link);
+                if (auto link = read_pid_link("cwd")) cwd = std::move(*link);
             }
             out.script = resolve_script_path(*script, cwd);
         }

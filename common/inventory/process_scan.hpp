@@ -45,6 +45,13 @@ void identify_process(const ProcTree& tree, const std::string& pid_dir,
                       const Expected<std::string, int>& exe, std::string_view raw_cmdline,
                       Process& out);
 
+// Reads one link of a /proc/PID directory by its name ("cwd", "ns/mnt"): a full walk reads them
+// relative to the directory's descriptor instead of by a path from the root each time.
+using PidLinkReader = std::function<Expected<std::string, int>(const char* name)>;
+void identify_process(const ProcTree& tree, const PidLinkReader& read_pid_link,
+                      const Expected<std::string, int>& exe, std::string_view raw_cmdline,
+                      Process& out);
+
 struct PathScanOptions {
     std::vector<std::string> paths;  // absolute, normalized app paths
     // Stop at the first process of each path (pid order), once all are seen.
