@@ -69,6 +69,7 @@ class WebSocketConnection final : public HubConnection {
         auto endpoints =
             co_await resolver.async_resolve(url.host, url.port, redirect_error(use_awaitable, ec));
         resolve_deadline.cancel();
+        progress();
         if (ec) {
             co_return ConnectError{ConnectFailure::resolve,
                                    "cannot resolve " + url.host + ": " + ec.message()};
@@ -76,6 +77,7 @@ class WebSocketConnection final : public HubConnection {
 
         tcp_layer.expires_after(options_.handshake_timeout);
         co_await tcp_layer.async_connect(endpoints, redirect_error(use_awaitable, ec));
+        progress();
         if (ec) {
             co_return ConnectError{ConnectFailure::connect,
                                    "cannot connect to " + endpoint_text(url) + ": " + ec.message()};
@@ -92,6 +94,7 @@ class WebSocketConnection final : public HubConnection {
             }
             co_await ws_.next_layer().async_handshake(ssl::stream_base::client,
                                                       redirect_error(use_awaitable, ec));
+            progress();
             if (ec) {
                 co_return ConnectError{ConnectFailure::tls,
                                        "TLS with " + endpoint_text(url) +
@@ -114,10 +117,13 @@ class WebSocketConnection final : public HubConnection {
             }));
         ws_.read_message_max(max_hub_frame_bytes);
         ws_.auto_fragment(false);
+        // Pings and pongs (ours or the hub's) are seen only here, never by read().
+        ws_.control_callback([this](websocket::frame_type, beast::string_view) { progress(); });
 
         websocket::response_type response;
         co_await ws_.async_handshake(response, host_header(url), url.target,
                                      redirect_error(use_awaitable, ec));
+        progress();
         int status = static_cast<int>(response.result_int());
         if (ec) {
             abort();
@@ -173,7 +179,15 @@ class WebSocketConnection final : public HubConnection {
         beast::get_lowest_layer(ws_).socket().close(ignored);
     }
 
+    void on_progress(std::function<void()> observer) override {
+        progress_observer_ = std::move(observer);
+    }
+
   private:
+    void progress() {
+        if (progress_observer_) progress_observer_();
+    }
+
     static NextLayer make_stream(asio::any_io_executor executor,
                                  const std::shared_ptr<ssl::context>& tls) {
         if constexpr (std::is_same_v<NextLayer, TlsStream>) {
@@ -187,6 +201,7 @@ class WebSocketConnection final : public HubConnection {
     std::shared_ptr<ssl::context> tls_;  // outlives the stream that refers to it
     ConnectOptions options_;
     websocket::stream<NextLayer> ws_;
+    std::function<void()> progress_observer_;
 };
 
 }  // namespace

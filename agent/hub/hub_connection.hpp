@@ -5,6 +5,7 @@
 // (hello, acks, the outbox) is in hub_link; this file only moves frames.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,10 @@ class HubConnection {
     virtual asio::awaitable<void> close() = 0;
     // Drops the connection at once; pending reads and writes complete with an error.
     virtual void abort() = 0;
+    // Called (on the connection's executor) at every sign of life below the frames: each step of
+    // connect() that completed, every ping or pong. The link's liveness (HubLink::last_progress)
+    // listens here, so a connection that is only exchanging keep-alive pings still counts as alive.
+    virtual void on_progress(std::function<void()> observer) { (void)observer; }
 };
 
 // The TLS settings shared by every connection: peer verification against the system CAs or

@@ -18,15 +18,49 @@ struct HubLink::Session {
     bool over = false;
 };
 
+namespace {
+
+LinkIo real_io(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls) {
+    LinkIo io;
+    io.connect = [executor, tls = std::move(tls)](ConnectOptions options) {
+        return make_hub_connection(executor, tls, std::move(options));
+    };
+    return io;
+}
+
+// Why a coroutine of the link ended, in one line for the log.
+std::string ending_of(const std::exception_ptr& error, const char* which) {
+    if (!error) return std::string(which) + " ended unexpectedly";
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& exception) {
+        return std::string(which) + " failed: " + exception.what();
+    } catch (...) {
+        return std::string(which) + " failed with an exception that is not a std::exception";
+    }
+}
+
+}  // namespace
+
 HubLink::HubLink(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
                  Outbox& outbox, LinkCallbacks callbacks, BackoffPolicy backoff)
+    : HubLink(executor, outbox, std::move(callbacks), real_io(executor, std::move(tls)), backoff) {}
+
+HubLink::HubLink(asio::any_io_executor executor, Outbox& outbox, LinkCallbacks callbacks,
+                 LinkIo io, BackoffPolicy backoff)
     : executor_(executor),
-      tls_(std::move(tls)),
       outbox_(outbox),
       callbacks_(std::move(callbacks)),
+      io_(std::move(io)),
       backoff_(backoff),
-      random_(std::random_device{}()),
-      retry_timer_(executor) {}
+      retry_timer_(executor) {
+    if (!io_.uniform01) {
+        auto random = std::make_shared<std::mt19937_64>(std::random_device{}());
+        io_.uniform01 = [random]() {
+            return std::uniform_real_distribution<double>(0.0, 1.0)(*random);
+        };
+    }
+}
 
 // A coroutine takes its arguments by value (a capturing lambda would die before it resumes).
 asio::awaitable<void> HubLink::close_session(std::shared_ptr<Session> session) {
@@ -34,13 +68,54 @@ asio::awaitable<void> HubLink::close_session(std::shared_ptr<Session> session) {
 }
 
 void HubLink::start() {
-    asio::co_spawn(executor_, run(), asio::detached);
+    start(nullptr);
+}
+
+void HubLink::start(DiedHandler on_died) {
+    on_died_ = std::move(on_died);
+    mark_progress();
+    asio::co_spawn(executor_, run(),
+                   [this](std::exception_ptr error) { loop_ended(error, "the hub link"); });
+}
+
+void HubLink::loop_ended(std::exception_ptr error, const char* which) {
+    if (stopping_ && !error) return;  // stop() or die() ended it
+    std::string why = ending_of(error, which);
+    if (stopping_) {
+        log::error(why + " while stopping");
+        return;
+    }
+    die(std::move(why));
+}
+
+// The link cannot go on: drop the connection, make no new attempt, and tell the owner once.
+void HubLink::die(std::string why) {
+    if (dead_) return;
+    dead_ = true;
+    stopping_ = true;
+    retry_timer_.cancel();
+    end_session();
+    log::error(why);
+    if (on_died_) {
+        asio::post(executor_, [on_died = std::move(on_died_), why = std::move(why)]() mutable {
+            on_died(std::move(why));
+        });
+    }
+}
+
+void HubLink::end_session() {
+    if (!session_) return;
+    session_->over = true;
+    session_->wake.cancel();
+    session_->connection->abort();
+    session_ = nullptr;
 }
 
 void HubLink::stop() {
     stopping_ = true;
     retry_timer_.cancel();
     if (session_) {
+        // The close is bounded by the connection's own timeout; nothing waits for its outcome.
         asio::co_spawn(executor_, close_session(session_), asio::detached);
     }
 }
@@ -67,13 +142,17 @@ void HubLink::enqueue(std::string text) {
     session_->wake.cancel();
 }
 
+// Waits in slices, so that a long back-off (up to the cap of minutes) still shows the loop alive.
 asio::awaitable<void> HubLink::wait_before_retry() {
-    std::uniform_real_distribution<double> uniform(0.0, 1.0);
-    auto delay = backoff_.next_delay(uniform(random_));
+    auto delay = backoff_.next_delay(io_.uniform01());
     log::info("next connection attempt in " + std::to_string(delay.count()) + " ms");
-    retry_timer_.expires_after(delay);
-    beast::error_code ignored;
-    co_await retry_timer_.async_wait(redirect_error(use_awaitable, ignored));
+    const auto until = std::chrono::steady_clock::now() + delay;
+    do {
+        retry_timer_.expires_at(std::min(until, std::chrono::steady_clock::now() + progress_slice));
+        beast::error_code ignored;
+        co_await retry_timer_.async_wait(redirect_error(use_awaitable, ignored));
+        mark_progress();
+    } while (!stopping_ && std::chrono::steady_clock::now() < until);
 }
 
 asio::awaitable<void> HubLink::run() {
@@ -84,9 +163,11 @@ asio::awaitable<void> HubLink::run() {
             co_await wait_before_retry();
             continue;
         }
-        auto session = std::make_shared<Session>(
-            executor_, make_hub_connection(executor_, tls_, std::move(*options)));
+        mark_progress();
+        auto session = std::make_shared<Session>(executor_, io_.connect(std::move(*options)));
+        session->connection->on_progress([this]() { mark_progress(); });
         auto failure = co_await session->connection->connect();
+        mark_progress();
         if (failure) {
             log::warning(failure->message);
             co_await wait_before_retry();
@@ -104,13 +185,13 @@ asio::awaitable<void> HubLink::run() {
         for (const PendingMessage& message : outbox_.pending()) enqueue(message.text);
         if (callbacks_.on_connected) callbacks_.on_connected();
 
-        asio::co_spawn(executor_, write_loop(session), asio::detached);
+        // A writer that throws takes the link down with it, like the reader would.
+        asio::co_spawn(executor_, write_loop(session), [this](std::exception_ptr error) {
+            if (error) loop_ended(error, "the hub link's writer");
+        });
         co_await read_loop(session);
 
-        session->over = true;
-        session->wake.cancel();
-        session->connection->abort();
-        session_ = nullptr;
+        if (session_ == session) end_session();
         backoff_.connection_ended(std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - connected_at));
         if (!stopping_) co_await wait_before_retry();
@@ -140,6 +221,8 @@ asio::awaitable<void> HubLink::write_loop(std::shared_ptr<Session> session) {
 asio::awaitable<void> HubLink::read_loop(std::shared_ptr<Session> session) {
     for (;;) {
         Frame frame = co_await session->connection->read();
+        mark_progress();
+        if (session->over) co_return;  // ended by die() or stop() meanwhile
         if (frame.error) {
             if (frame.error == beast::websocket::error::message_too_big) {
                 log::warning("the hub sent a frame over " + std::to_string(max_hub_frame_bytes) +

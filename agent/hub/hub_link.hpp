@@ -4,6 +4,7 @@
 // the daemon and acks to the outbox. Runs on one io_context thread.
 #include <chrono>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <random>
@@ -32,14 +33,44 @@ struct LinkCallbacks {
     std::function<void(const PendingMessage&)> on_acked;
 };
 
+// Makes one connection object per attempt; the real one speaks WebSocket over TCP or TLS, tests
+// hand in an in-memory fake.
+using ConnectionFactory = std::function<std::unique_ptr<HubConnection>(ConnectOptions)>;
+
+// The link's I/O and randomness, replaceable in tests.
+struct LinkIo {
+    ConnectionFactory connect;  // empty: make_hub_connection with the link's TLS context
+    // Draws in [0, 1) for the back-off's full jitter; empty: a seeded std::mt19937_64. A test
+    // that returns 0 makes every back-off wait zero.
+    std::function<double()> uniform01;
+};
+
 class HubLink {
   public:
+    // Why the link stopped on its own: an exception that escaped a coroutine of the link
+    // (a callback included), or its loop ending while nobody called stop(). One line.
+    using DiedHandler = std::function<void(std::string why)>;
+
     HubLink(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls, Outbox& outbox,
             LinkCallbacks callbacks, BackoffPolicy backoff = {});
+    HubLink(asio::any_io_executor executor, Outbox& outbox, LinkCallbacks callbacks, LinkIo io,
+            BackoffPolicy backoff = {});
 
+    // Runs the link until stop(). `on_died` is called once, posted to the executor, if the link
+    // ends for any other reason; it is never called after stop(). The daemon then exits non-zero.
+    void start(DiedHandler on_died);
+    // As start(on_died), only logging the death. Kept until the daemon passes a handler.
     void start();
     // Closes the connection (WebSocket close handshake, bounded) and makes no new attempt.
     void stop();
+
+    // When the link's loop last showed life: a connect attempt or one of its steps, a frame read,
+    // a ping or a pong, a back-off wait that ended (long waits are cut into slices of
+    // progress_slice). A live loop shows life at least every max(handshake_timeout,
+    // idle_timeout) of its ConnectOptions (40 s by default), so a watchdog may treat a longer
+    // silence as a hung loop.
+    std::chrono::steady_clock::time_point last_progress() const { return last_progress_; }
+    static constexpr std::chrono::milliseconds progress_slice{5000};
 
     // Stores the message in the outbox, then sends it when connected (else after the next
     // connect). Returns the seq, or nothing when no seq could be allocated (logged).
@@ -50,6 +81,10 @@ class HubLink {
   private:
     struct Session;
     static asio::awaitable<void> close_session(std::shared_ptr<Session> session);
+    void loop_ended(std::exception_ptr error, const char* which);
+    void die(std::string why);
+    void end_session();
+    void mark_progress() { last_progress_ = std::chrono::steady_clock::now(); }
     asio::awaitable<void> run();
     asio::awaitable<void> write_loop(std::shared_ptr<Session> session);
     asio::awaitable<void> read_loop(std::shared_ptr<Session> session);
@@ -58,14 +93,16 @@ class HubLink {
     asio::awaitable<void> wait_before_retry();
 
     asio::any_io_executor executor_;
-    std::shared_ptr<asio::ssl::context> tls_;
     Outbox& outbox_;
     LinkCallbacks callbacks_;
+    LinkIo io_;
     Backoff backoff_;
-    std::mt19937_64 random_;
     asio::steady_timer retry_timer_;
     std::shared_ptr<Session> session_;
+    DiedHandler on_died_;
+    std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
     bool stopping_ = false;
+    bool dead_ = false;
     std::set<std::string> unknown_types_logged_;
 };
 

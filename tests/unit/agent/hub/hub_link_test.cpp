@@ -1,0 +1,245 @@
+// HubLink against an in-memory connection: hello, the outbox re-sent in order, acks, reconnects,
+// frames it must drop, and a link that dies loudly instead of silently.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../temp_dir.hpp"
+#include "agent/hub/hub_link.hpp"
+#include "fake_hub_connection.hpp"
+
+using namespace monsys;
+using namespace monsys::agent::hub;
+using namespace monsys::agent::test;
+using Json = nlohmann::json;
+
+namespace {
+
+Outbox open_outbox(const TempDir& dir) {
+    auto counter = SequenceCounter::open(dir.path() / "seq");
+    REQUIRE(counter);
+    auto outbox = Outbox::open(dir.path() / "outbox", std::move(*counter));
+    REQUIRE(outbox);
+    return std::move(*outbox);
+}
+
+Json state_message(int marker) {
+    return Json{{"type", "state"}, {"apps", Json::array()}, {"marker", marker}};
+}
+Json result_message(const std::string& jti) {
+    return Json{{"type", "action_result"},
+                {"jti", jti},
+                {"reported_by", "agent"},
+                {"result", {{"status", "rejected"}}}};
+}
+
+// The type of a frame, and its seq when it has one (0 otherwise).
+std::string type_of(const std::string& frame) {
+    return Json::parse(frame).value("type", std::string("?"));
+}
+std::uint64_t seq_of(const std::string& frame) {
+    return Json::parse(frame).value("seq", std::uint64_t{0});
+}
+std::vector<std::uint64_t> seqs_of(const std::vector<std::string>& frames) {
+    std::vector<std::uint64_t> seqs;
+    for (const auto& frame : frames) seqs.push_back(seq_of(frame));
+    return seqs;
+}
+
+// A link wired to fake connections: every attempt gets a new FakeWire, kept in `wires`.
+struct Harness {
+    explicit Harness(const TempDir& dir) : outbox(open_outbox(dir)) {}
+
+    asio::io_context io;
+    Outbox outbox;
+    std::vector<std::shared_ptr<FakeWire>> wires;
+    bool refuse_next = false;
+    std::vector<std::uint64_t> acked;
+    std::optional<std::string> died;
+    LinkCallbacks callbacks = default_callbacks();
+    std::unique_ptr<HubLink> link;
+
+    LinkCallbacks default_callbacks() {
+        LinkCallbacks callbacks;
+        callbacks.connect_options = []() -> Expected<ConnectOptions, std::string> {
+            return ConnectOptions{};
+        };
+        callbacks.hello = [this]() {
+            HelloFields hello;
+            hello.agent_id = "agent-1";
+            hello.last_acked_seq = outbox.last_acked();
+            return hello;
+        };
+        callbacks.on_acked = [this](const PendingMessage& message) {
+            acked.push_back(message.seq);
+        };
+        return callbacks;
+    }
+
+    void start() {
+        LinkIo fakes;
+        fakes.connect = [this](ConnectOptions) -> std::unique_ptr<HubConnection> {
+            auto wire = std::make_shared<FakeWire>(io.get_executor());
+            wire->refuse_connect = refuse_next;
+            refuse_next = false;
+            wires.push_back(wire);
+            return std::make_unique<FakeHubConnection>(wire);
+        };
+        fakes.uniform01 = []() { return 0.0; };  // no back-off wait
+        link = std::make_unique<HubLink>(io.get_executor(), outbox, callbacks, fakes);
+        link->start([this](std::string why) { died = std::move(why); });
+    }
+
+    // The frames written on the newest connection, once at least `count` are there.
+    const std::vector<std::string>& written(std::size_t count) {
+        REQUIRE(run_until(io, [this, count]() {
+            return !wires.empty() && wires.back()->written.size() >= count;
+        }));
+        return wires.back()->written;
+    }
+
+    ~Harness() {
+        if (link) link->stop();
+        io.restart();
+        io.run_for(std::chrono::milliseconds(50));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("hub link: hello comes first, then the outbox in seq order, then new messages") {
+    TempDir dir;
+    Harness hub(dir);
+    REQUIRE(hub.outbox.add(MessageKind::action_result, result_message("a")));
+    REQUIRE(hub.outbox.add(MessageKind::state, state_message(1)));
+    REQUIRE(hub.outbox.add(MessageKind::action_result, result_message("b")));
+    hub.start();
+
+    const auto& frames = hub.written(4);
+    REQUIRE(frames.size() == 4);
+    CHECK(type_of(frames[0]) == "hello");
+    CHECK(seqs_of({frames.begin() + 1, frames.end()}) == std::vector<std::uint64_t>{1, 2, 3});
+
+    hub.link->send(MessageKind::state, state_message(2));
+    const auto& more = hub.written(5);
+    CHECK(type_of(more[4]) == "state");
+    CHECK(seq_of(more[4]) == 4);
+    CHECK(hub.died == std::nullopt);
+}
+
+TEST_CASE("hub link: an ack removes exactly that message and is reported once") {
+    TempDir dir;
+    Harness hub(dir);
+    for (const char* jti : {"a", "b", "c"}) {
+        REQUIRE(hub.outbox.add(MessageKind::action_result, result_message(jti)));
+    }
+    hub.start();
+    hub.written(4);
+
+    hub.wires.back()->push_text(R"({"type":"ack","seq":2})");
+    REQUIRE(run_until(hub.io, [&hub]() { return !hub.acked.empty(); }));
+    CHECK(hub.acked == std::vector<std::uint64_t>{2});
+    std::vector<std::uint64_t> left;
+    for (const auto& message : hub.outbox.pending()) left.push_back(message.seq);
+    CHECK(left == std::vector<std::uint64_t>{1, 3});
+
+    // An ack for a seq that is not pending (again, or never sent) changes nothing.
+    hub.wires.back()->push_text(R"({"type":"ack","seq":2})");
+    hub.wires.back()->push_text(R"({"type":"ack","seq":99})");
+    hub.wires.back()->push_text(R"({"type":"ack","seq":3})");
+    REQUIRE(run_until(hub.io, [&hub]() { return hub.acked.size() == 2; }));
+    CHECK(hub.acked == std::vector<std::uint64_t>{2, 3});
+    CHECK(hub.outbox.pending().size() == 1);
+    CHECK(hub.outbox.last_acked() == 3);
+}
+
+TEST_CASE("hub link: after a dropped connection the unacked messages go again, in order") {
+    TempDir dir;
+    Harness hub(dir);
+    for (const char* jti : {"a", "b", "c"}) {
+        REQUIRE(hub.outbox.add(MessageKind::action_result, result_message(jti)));
+    }
+    hub.start();
+    hub.written(4);
+    hub.wires.back()->push_text(R"({"type":"ack","seq":2})");
+    REQUIRE(run_until(hub.io, [&hub]() { return hub.acked.size() == 1; }));
+
+    // The first attempt after the drop is refused; the second connects.
+    hub.refuse_next = true;
+    hub.wires.back()->drop();
+    REQUIRE(run_until(hub.io, [&hub]() { return hub.wires.size() == 3; }));
+    const auto& again = hub.written(3);
+    CHECK(type_of(again[0]) == "hello");
+    CHECK(Json::parse(again[0])["last_acked_seq"] == 2);
+    CHECK(seqs_of({again.begin() + 1, again.end()}) == std::vector<std::uint64_t>{1, 3});
+    CHECK(hub.wires[1]->written.empty());  // the refused attempt sent nothing
+    CHECK(hub.died == std::nullopt);
+}
+
+TEST_CASE("hub link: binary, malformed and unknown frames are dropped; the link goes on") {
+    TempDir dir;
+    Harness hub(dir);
+    REQUIRE(hub.outbox.add(MessageKind::action_result, result_message("a")));
+    hub.start();
+    hub.written(2);
+    const auto before = hub.link->last_progress();
+
+    auto& wire = *hub.wires.back();
+    wire.push_binary(std::string("\x00\x01\x02", 3));
+    wire.push_text("{not json");
+    wire.push_text(R"({"type":"ack","seq":"one"})");
+    wire.push_text(R"({"type":"something-new","x":1})");
+    wire.push_text("[1,2,3]");
+    wire.push_text(R"({"type":"ack","seq":1})");
+    REQUIRE(run_until(hub.io, [&hub]() { return hub.acked.size() == 1; }));
+    CHECK(hub.wires.size() == 1);  // never reconnected
+    CHECK(hub.died == std::nullopt);
+    CHECK(hub.link->connected());
+    CHECK(hub.link->last_progress() > before);
+}
+
+TEST_CASE("hub link: an exception in a callback ends in on_died, not in silence") {
+    TempDir dir;
+    Harness hub(dir);
+    hub.callbacks.on_collect = []() { throw std::runtime_error("collector exploded"); };
+    hub.start();
+    hub.written(1);
+
+    hub.wires.back()->push_text(R"({"type":"collect"})");
+    REQUIRE(run_until(hub.io, [&hub]() { return hub.died.has_value(); }));
+    CHECK(hub.died->find("collector exploded") != std::string::npos);
+    CHECK_FALSE(hub.link->connected());
+    CHECK(hub.wires.back()->ended);
+    // A dead link makes no new attempt.
+    hub.io.restart();
+    hub.io.run_for(std::chrono::milliseconds(100));
+    CHECK(hub.wires.size() == 1);
+}
+
+TEST_CASE("hub link: stop() ends the link without calling on_died") {
+    TempDir dir;
+    Harness hub(dir);
+    hub.start();
+    hub.written(1);
+    hub.link->stop();
+    hub.io.restart();
+    hub.io.run_for(std::chrono::milliseconds(100));
+    CHECK(hub.wires.back()->ended);
+    CHECK(hub.died == std::nullopt);
+    CHECK(hub.wires.size() == 1);
+}
+
+TEST_CASE("hub link: last_progress moves with every attempt, even refused ones") {
+    TempDir dir;
+    Harness hub(dir);
+    hub.refuse_next = true;
+    hub.start();
+    const auto started = hub.link->last_progress();
+    REQUIRE(run_until(hub.io, [&hub]() { return hub.wires.size() == 2; }));
+    hub.written(1);
+    CHECK(hub.link->last_progress() > started);
+}
