@@ -1,5 +1,6 @@
 #include "agent/daemon/state_tracker.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace monsys::agent::daemon {
@@ -8,13 +9,16 @@ bool StateTracker::record(const std::vector<ObservedApp>& round,
                           std::chrono::system_clock::time_point now) {
     bool changed = false;
     for (const ObservedApp& app : round) {
+        const auto at = app.at.value_or(now);
         auto [it, first_seen] = states_.try_emplace(
-            app.id, hub::RememberedState{app.observation.state, app.observation.detail, now});
+            app.id, hub::RememberedState{app.observation.state, app.observation.detail, at});
         if (first_seen) continue;
         hub::RememberedState& state = it->second;
         if (state.observed != app.observation.state) {
             state.observed = app.observation.state;
-            state.changed_at = now;
+            // An event stamped before the last change (a late one, or another clock) does not
+            // move changed_at back.
+            state.changed_at = std::max(state.changed_at, at);
             changed = true;
         }
         state.detail = app.observation.detail;

@@ -4,6 +4,7 @@
 // daemon send `state` at once instead of waiting for the next interval. Pure.
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ namespace monsys::agent::daemon {
 struct ObservedApp {
     std::string id;
     inventory::Observation observation;
+    // When the state may have changed: the time of the event that made the agent look (a unit's
+    // signal, a container event, a process exit). Without it, the time of the round.
+    std::optional<std::chrono::system_clock::time_point> at;
 };
 
 class StateTracker {
@@ -24,8 +28,9 @@ class StateTracker {
         : states_(std::move(remembered)) {}
 
     // Records one round. Returns true when some app's observed value (running/stopped/unknown)
-    // differs from what was remembered for it. An app seen for the first time is not a change;
-    // its changed_at is `now`. A changed detail alone is not a change.
+    // differs from what was remembered for it; its changed_at becomes the app's `at` (or `now`),
+    // never earlier than the change before. An app seen for the first time is not a change; its
+    // changed_at is its `at` (or `now`). A changed detail alone is not a change.
     bool record(const std::vector<ObservedApp>& round, std::chrono::system_clock::time_point now);
 
     // Drops apps that are no longer tracked.

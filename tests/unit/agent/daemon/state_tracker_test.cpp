@@ -133,3 +133,24 @@ TEST_CASE("state tracker: the report follows the tracked list, and says what was
     // Reporting changes nothing.
     CHECK(tracker.remembered().count("c") == 0);
 }
+
+TEST_CASE("state tracker: a change takes the time of the event that made the agent look") {
+    StateTracker tracker;
+    tracker.record({seen("a", AppState::running)}, t0);
+    ObservedApp stopped = seen("a", AppState::stopped, "inactive (dead)");
+    stopped.at = t0 + 10s + 120ms;  // the unit's signal; observed 300 ms later
+    CHECK(tracker.record({stopped}, t0 + 10s + 420ms));
+    CHECK(tracker.remembered().at("a").changed_at == t0 + 10s + 120ms);
+
+    // An event stamped before the last change (a late one) does not move changed_at back.
+    ObservedApp running = seen("a", AppState::running);
+    running.at = t0 + 5s;
+    CHECK(tracker.record({running}, t0 + 11s));
+    CHECK(tracker.remembered().at("a").changed_at == t0 + 10s + 120ms);
+
+    // An event with no change keeps the time of the last change.
+    ObservedApp again = seen("a", AppState::running);
+    again.at = t0 + 20s;
+    CHECK_FALSE(tracker.record({again}, t0 + 20s));
+    CHECK(tracker.remembered().at("a").changed_at == t0 + 10s + 120ms);
+}
