@@ -22,6 +22,9 @@ class ProcessDiscovery {
   public:
     explicit ProcessDiscovery(DiscoveryOptions options) : options_(options) {}
     void add(const Process& process);
+    void merge(const ProcessDiscovery& other) {
+        paths_.insert(other.paths_.begin(), other.paths_.end());
+    }
     const std::set<std::string>& paths() const { return paths_; }
 
   private:

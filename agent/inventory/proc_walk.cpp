@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/inventory/file_reading.hpp"
@@ -119,52 +120,63 @@ std::string user_name(const std::map<std::uint32_t, std::string>& users, std::ui
     return found != users.end() ? found->second : std::to_string(uid);
 }
 
-class Walk {
-  public:
-    Walk(const std::string& root, const ProcessScanOptions& options, const ProcWalkRequest& request)
-        : options_(options), request_(request), tree_(open_proc_tree(root, options.read_link)) {
-        tree_.cmdline_cap = options.cmdline_cap;
-        if (!request.processes) return;
-        if (auto text = read_small_file(tree_.dir + "/stat", table_file_cap)) {
-            boot_time_ = parse_boot_time(*text).value_or(0);
+// What the whole walk reads once: the tree, the boot time, the user names.
+struct WalkContext {
+    WalkContext(const std::string& root, const ProcessScanOptions& options, bool processes)
+        : tree(open_proc_tree(root, options.read_link)) {
+        tree.cmdline_cap = options.cmdline_cap;
+        if (!processes) return;
+        if (auto text = read_small_file(tree.dir + "/stat", table_file_cap)) {
+            boot_time = parse_boot_time(*text).value_or(0);
         }
         if (auto passwd = read_small_file(root + "/etc/passwd", table_file_cap)) {
-            users_ = parse_passwd(*passwd);
+            users = parse_passwd(*passwd);
         }
-        if (auto mountinfo = read_small_file(tree_.dir + "/self/mountinfo", table_file_cap)) {
-            result_.section.visibility = parse_proc_visibility(*mountinfo, options.caller);
+        if (auto mountinfo = read_small_file(tree.dir + "/self/mountinfo", table_file_cap)) {
+            visibility = parse_proc_visibility(*mountinfo, options.caller);
         }
     }
+    ProcTree tree;
+    std::int64_t boot_time = 0;
+    std::map<std::uint32_t, std::string> users;
+    ProcessVisibility visibility;
+};
 
-    ProcWalkResult run(const ProcessRowHandler& on_row) {
-        Fd proc(::open(tree_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        auto pids = proc ? list_pids(proc.get()) : Expected<std::vector<int>, int>(unexpected(errno));
-        if (!pids) {
-            result_.section.status.error =
-                "cannot list " + tree_.dir + ": " + std::strerror(pids.error());
-            return std::move(result_);
-        }
+// One range's findings, merged by walk_proc_in_parts.
+struct WalkPart {
+    ProcWalkResult result;
+    bool timed_out = false;
+    bool too_many = false;
+};
+
+// Walks one range of pids. Reuses its read buffers from one process to the next.
+class Walk {
+  public:
+    Walk(const WalkContext& context, const ProcessScanOptions& options,
+         const ProcWalkRequest& request)
+        : options_(options), request_(request), tree_(context.tree),
+          boot_time_(context.boot_time), users_(context.users) {}
+
+    // Walks the given pids (ascending) of the /proc open as `proc_fd`.
+    WalkPart run(int proc_fd, const int* first, const int* last, std::size_t max_rows,
+                 const ProcessRowHandler& on_row) {
         const bool running_as_root = options_.caller.euid == 0;
         std::size_t seen = 0;
         char name[16];
-        for (int pid : *pids) {
-            if (request_.processes && result_.rows >= options_.max_processes) {
-                result_.section.status.error = "more than " +
-                                               std::to_string(options_.max_processes) +
-                                               " processes: the list is incomplete";
+        for (const int* pid_at = first; pid_at != last; ++pid_at) {
+            const int pid = *pid_at;
+            if (request_.processes && part_.result.rows >= max_rows) {
+                part_.too_many = true;
                 break;
             }
             if (++seen % 64 == 0 && std::chrono::steady_clock::now() > options_.deadline) {
-                if (request_.processes) {
-                    result_.section.status.error = "timed out after reading " +
-                                                   std::to_string(result_.rows) + " processes";
-                }
+                part_.timed_out = true;
                 break;
             }
             if (!request_.processes && owners_missing() == 0) break;
             auto end = std::to_chars(name, name + sizeof name - 1, pid).ptr;
             *end = '\0';
-            Fd dir(::openat(proc.get(), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            Fd dir(::openat(proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
             if (request_.processes) {
                 Process process;
                 int error = dir ? read_process(dir.get(), name, process) : errno;
@@ -173,25 +185,25 @@ class Walk {
                 // mid-exec), not blindness.
                 if (!running_as_root &&
                     (process.exe_denied || error == EACCES || error == EPERM)) {
-                    ++result_.section.visibility.exe_denied;
+                    ++part_.result.section.visibility.exe_denied;
                 }
                 if (error == 0) {
-                    ++result_.rows;
+                    ++part_.result.rows;
                     on_row(process);
                 } else if (is_gone(error)) {
-                    ++result_.section.vanished;
+                    ++part_.result.section.vanished;
                 } else {
-                    ++result_.section.visibility.inaccessible;
+                    ++part_.result.section.visibility.inaccessible;
                 }
             }
             if (dir && owners_missing() > 0) find_sockets(dir.get(), pid);
         }
-        return std::move(result_);
+        return std::move(part_);
     }
 
   private:
     std::size_t owners_missing() const {
-        return request_.socket_inodes.size() - result_.socket_owners.size();
+        return request_.socket_inodes.size() - part_.result.socket_owners.size();
     }
 
     Expected<std::string, int> read_link(int dir_fd, const char* pid_name, const char* link) {
@@ -265,24 +277,24 @@ class Walk {
             if (length <= 0 || static_cast<std::size_t>(length) == sizeof target) continue;
             auto inode = socket_inode(std::string_view(target, static_cast<std::size_t>(length)));
             if (!inode || !request_.socket_inodes.count(*inode)) continue;
-            if (result_.socket_owners.emplace(*inode, SocketOwner{pid, std::nullopt}).second) {
+            if (part_.result.socket_owners.emplace(*inode, SocketOwner{pid, std::nullopt}).second) {
                 found = true;
             }
         }
         ::closedir(fds);
         if (!found) return;
         auto exe = read_link_at(dir_fd, "exe");
-        for (auto& [inode, owner] : result_.socket_owners) {
+        for (auto& [inode, owner] : part_.result.socket_owners) {
             if (owner.pid == pid && exe) owner.exe = *exe;
         }
     }
 
     const ProcessScanOptions& options_;
     const ProcWalkRequest& request_;
-    ProcTree tree_;
-    std::int64_t boot_time_ = 0;
-    std::map<std::uint32_t, std::string> users_;
-    ProcWalkResult result_;
+    const ProcTree& tree_;
+    const std::int64_t boot_time_;
+    const std::map<std::uint32_t, std::string>& users_;
+    WalkPart part_;
     std::string stat_buffer_;
     std::string cmdline_buffer_;
 };
@@ -291,8 +303,61 @@ class Walk {
 
 ProcWalkResult walk_proc(const std::string& root, const ProcessScanOptions& options,
                          const ProcWalkRequest& request, const ProcessRowHandler& on_row) {
-    Walk walk(root, options, request);
-    return walk.run(on_row);
+    return walk_proc_in_parts(root, options, request, {on_row});
+}
+
+ProcWalkResult walk_proc_in_parts(const std::string& root, const ProcessScanOptions& options,
+                                  const ProcWalkRequest& request,
+                                  const std::vector<ProcessRowHandler>& handlers) {
+    WalkContext context(root, options, request.processes);
+    ProcWalkResult merged;
+    merged.section.visibility = context.visibility;
+    Fd proc(::open(context.tree.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    auto pids = proc ? list_pids(proc.get()) : Expected<std::vector<int>, int>(unexpected(errno));
+    if (!pids) {
+        merged.section.status.error =
+            "cannot list " + context.tree.dir + ": " + std::strerror(pids.error());
+        return merged;
+    }
+    const std::size_t parts = std::max<std::size_t>(handlers.size(), 1);
+    const std::size_t per_part = (pids->size() + parts - 1) / parts;
+    // The cap is shared out, so that the parts together stay within it.
+    const std::size_t max_rows_per_part = (options.max_processes + parts - 1) / parts;
+    std::vector<WalkPart> results(parts);
+    auto walk_part = [&](std::size_t i) {
+        const std::size_t begin = std::min(pids->size(), i * per_part);
+        const std::size_t end = std::min(pids->size(), begin + per_part);
+        Walk walk(context, options, request);
+        results[i] = walk.run(proc.get(), pids->data() + begin, pids->data() + end,
+                              max_rows_per_part, handlers[i]);
+    };
+    {
+        std::vector<std::thread> others;
+        for (std::size_t i = 1; i < parts; ++i) others.emplace_back(walk_part, i);
+        walk_part(0);
+        for (std::thread& thread : others) thread.join();
+    }
+    bool timed_out = false, too_many = false;
+    for (WalkPart& part : results) {
+        merged.rows += part.result.rows;
+        merged.section.vanished += part.result.section.vanished;
+        merged.section.visibility.inaccessible += part.result.section.visibility.inaccessible;
+        merged.section.visibility.exe_denied += part.result.section.visibility.exe_denied;
+        for (auto& [inode, owner] : part.result.socket_owners) {
+            // Parts are in pid order: the first part that found an inode has its lowest owner.
+            merged.socket_owners.emplace(inode, std::move(owner));
+        }
+        timed_out = timed_out || part.timed_out;
+        too_many = too_many || part.too_many;
+    }
+    if (request.processes && too_many) {
+        merged.section.status.error = "more than " + std::to_string(options.max_processes) +
+                                      " processes: the list is incomplete";
+    } else if (request.processes && timed_out) {
+        merged.section.status.error =
+            "timed out after reading " + std::to_string(merged.rows) + " processes";
+    }
+    return merged;
 }
 
 }  // namespace monsys::inventory

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "agent/inventory/processes.hpp"
 #include "common/inventory/model.hpp"
@@ -41,5 +42,13 @@ using ProcessRowHandler = std::function<void(Process& row)>;
 
 ProcWalkResult walk_proc(const std::string& root, const ProcessScanOptions& options,
                          const ProcWalkRequest& request, const ProcessRowHandler& on_row);
+
+// The same walk split into consecutive pid ranges, one per handler: the first on the calling
+// thread, each other one on a thread of its own that is joined before this returns. Handler i
+// gets the rows of range i in pid order, so the rows of handler 0, then 1, ... are in pid order.
+// The results are merged (counts added, each socket's lowest owning pid).
+ProcWalkResult walk_proc_in_parts(const std::string& root, const ProcessScanOptions& options,
+                                  const ProcWalkRequest& request,
+                                  const std::vector<ProcessRowHandler>& handlers);
 
 }  // namespace monsys::inventory

@@ -174,9 +174,12 @@ bool write_processes(JsonWriter& w, const ProcessesSection& processes,
     w.key("processes");
     w.begin_array();
     if (spooled) {
-        w.begin_splice();
-        complete = spooled->text->copy_to(w.sink());
-        w.end_splice(spooled->count);
+        for (const SpooledRows::Part& part : spooled->parts) {
+            if (part.count == 0) continue;
+            w.begin_splice();
+            complete = part.text->copy_to(w.sink()) && complete;
+            w.end_splice(part.count);
+        }
     } else {
         for (const Process& process : processes.processes) write_process_row(w, process);
     }

@@ -4,6 +4,7 @@
 // The process rows, the one part that grows with the host's load, can be written ahead into a
 // spool while /proc is walked and spliced into the document at the end.
 #include <cstddef>
+#include <vector>
 
 #include "common/inventory/json_writer.hpp"
 #include "common/inventory/model.hpp"
@@ -18,10 +19,13 @@ inline constexpr std::size_t process_row_depth = 3;
 void write_process_row(JsonWriter& writer, const Process& process);
 
 // Process rows written ahead (by a JsonWriter with element_depth process_row_depth and the
-// document's indent).
+// document's indent), possibly in several consecutive parts, spliced in their order.
 struct SpooledRows {
-    TextSpool* text = nullptr;
-    std::size_t count = 0;
+    struct Part {
+        TextSpool* text = nullptr;
+        std::size_t count = 0;
+    };
+    std::vector<Part> parts;
 };
 
 // Writes the whole document. With `process_rows`, the processes section's rows are those

@@ -148,12 +148,16 @@ void JsonWriter::null() {
 }
 
 void JsonWriter::splice_elements(std::string_view text, std::size_t count) {
+    if (count == 0) return;
     begin_splice();
     sink_.write(text);
     end_splice(count);
 }
 
 void JsonWriter::begin_splice() {
+    // The spliced elements were written as the first ones of their array: after earlier ones,
+    // they need the separator.
+    if (!frames_.empty() && frames_.back().count > 0) buffer_.push_back(',');
     flush();
 }
 

@@ -67,9 +67,9 @@ class JsonWriter {
     }
 
     // Adds `count` elements written elsewhere by an element_depth writer of the same depth
-    // to the array just opened here (it must be empty). `text` is their whole text.
+    // to the array open here. `text` is their whole text.
     void splice_elements(std::string_view text, std::size_t count);
-    // The same, in pieces: call begin, write the pieces to sink(), then end.
+    // The same, in pieces: call begin, write the pieces to sink(), then end (only for count > 0).
     void begin_splice();
     void end_splice(std::size_t count);
     TextSink& sink();  // flushes the writer's buffer first

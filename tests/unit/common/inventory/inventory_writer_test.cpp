@@ -166,25 +166,30 @@ TEST_CASE("absent sections and empty lists are written as the tree writes them")
     }
 }
 
-TEST_CASE("process rows written ahead into a spool splice into the same document") {
+TEST_CASE("process rows written ahead into spools, in parts, splice into the same document") {
     Inventory inventory = sample_inventory();
+    const auto& rows = inventory.processes->processes;
     for (int indent : {-1, 2}) {
-        CAPTURE(indent);
-        Inventory header = inventory;
-        TextSpool spool;
-        {
-            JsonWriter rows(spool, indent, process_row_depth);
-            for (const Process& process : inventory.processes->processes) {
-                write_process_row(rows, process);
+        for (std::size_t split : {std::size_t(0), std::size_t(4), rows.size()}) {
+            CAPTURE(indent);
+            CAPTURE(split);
+            Inventory header = inventory;
+            TextSpool first, second;
+            {
+                JsonWriter first_rows(first, indent, process_row_depth);
+                JsonWriter second_rows(second, indent, process_row_depth);
+                for (std::size_t i = 0; i < rows.size(); ++i) {
+                    write_process_row(i < split ? first_rows : second_rows, rows[i]);
+                }
             }
+            header.processes->processes.clear();
+            SpooledRows spooled{{{&first, split}, {&second, rows.size() - split}}};
+            std::string text;
+            StringSink sink(text);
+            JsonWriter writer(sink, indent);
+            CHECK(write_inventory(writer, header, &spooled));
+            CHECK(text == to_json(inventory).dump(indent, ' ', false, replace));
         }
-        header.processes->processes.clear();
-        SpooledRows spooled{&spool, inventory.processes->processes.size()};
-        std::string text;
-        StringSink sink(text);
-        JsonWriter writer(sink, indent);
-        CHECK(write_inventory(writer, header, &spooled));
-        CHECK(text == to_json(inventory).dump(indent, ' ', false, replace));
     }
 }
 
