@@ -1,5 +1,7 @@
 #include "agent/hub/hub_link.hpp"
 
+#include <mutex>
+
 #include <boost/beast/websocket/error.hpp>
 
 #include "common/util/log.hpp"
@@ -46,6 +48,14 @@ HubLink::HubLink(asio::any_io_executor executor, std::shared_ptr<asio::ssl::cont
                  Outbox& outbox, LinkCallbacks callbacks, BackoffPolicy backoff)
     : HubLink(executor, outbox, std::move(callbacks), real_io(executor, std::move(tls)), backoff) {}
 
+// A message on its way to the disk worker. For inventory and state one of these per kind is
+// reused: a newer message replaces one the worker has not taken yet (so a stalled disk holds one
+// of each, not a growing queue). The mutex is shared with the worker thread.
+struct HubLink::WaitingMessage {
+    std::mutex mutex;
+    std::optional<nlohmann::json> message;
+};
+
 HubLink::HubLink(asio::any_io_executor executor, Outbox& outbox, LinkCallbacks callbacks,
                  LinkIo io, BackoffPolicy backoff)
     : executor_(executor),
@@ -53,7 +63,10 @@ HubLink::HubLink(asio::any_io_executor executor, Outbox& outbox, LinkCallbacks c
       callbacks_(std::move(callbacks)),
       io_(std::move(io)),
       backoff_(backoff),
-      retry_timer_(executor) {
+      retry_timer_(executor),
+      stall_timer_(executor),
+      own_disk_(io_.disk ? nullptr : std::make_unique<DiskWorker>()),
+      disk_(io_.disk ? io_.disk : own_disk_.get()) {
     if (!io_.uniform01) {
         auto random = std::make_shared<std::mt19937_64>(std::random_device{}());
         io_.uniform01 = [random]() {
@@ -120,20 +133,128 @@ void HubLink::stop() {
     }
 }
 
-std::optional<std::uint64_t> HubLink::send(MessageKind kind, nlohmann::json message) {
-    auto stored = outbox_.add(kind, std::move(message));
-    if (!stored) {
-        log::error(std::string("cannot queue a ") + to_string(kind) +
-                   " message for the hub: " + stored.error());
-        return std::nullopt;
+void HubLink::send(MessageKind kind, nlohmann::json message) {
+    std::shared_ptr<WaitingMessage> waiting;
+    if (replaces_older(kind)) {
+        auto& slot = waiting_[kind];
+        if (!slot) slot = std::make_shared<WaitingMessage>();
+        waiting = slot;
+        std::lock_guard<std::mutex> lock(waiting->mutex);
+        const bool queued = waiting->message.has_value();
+        waiting->message = std::move(message);
+        if (queued) {
+            log::debug(std::string("a newer ") + to_string(kind) +
+                       " message replaced one still waiting for the disk");
+            return;
+        }
+    } else {
+        waiting = std::make_shared<WaitingMessage>();
+        waiting->message = std::move(message);
     }
-    if (!stored->persisted) {
-        log::error(std::string("the outbox could not store ") + to_string(kind) + " seq " +
-                   std::to_string(stored->seq) + " (" + outbox_.last_error() +
-                   "); sending it anyway, but it is lost if the agent stops before the ack");
+    ++storing_[kind];
+    store(kind, std::move(waiting));
+}
+
+bool HubLink::storing(MessageKind kind) const {
+    auto count = storing_.find(kind);
+    return count != storing_.end() && count->second > 0;
+}
+
+// On the worker: stamp (the seq file, its lock, its fsync), tell the reactor, write the file,
+// tell the reactor again. Nothing here touches the link itself.
+void HubLink::store(MessageKind kind, std::shared_ptr<WaitingMessage> waiting) {
+    std::weak_ptr<int> alive = alive_;
+    auto files = outbox_.files();
+    auto io = executor_;
+    disk_->post([this, alive, io, files, kind, waiting]() {
+        std::optional<nlohmann::json> message;
+        {
+            std::lock_guard<std::mutex> lock(waiting->mutex);
+            message.swap(waiting->message);
+        }
+        auto stamped = message ? files->stamp(kind, std::move(*message))
+                               : Expected<PendingMessage, std::string>(
+                                     unexpected(std::string("nothing to store")));
+        if (!stamped) {
+            asio::post(io, [this, alive, kind, error = stamped.error()]() mutable {
+                if (alive.lock()) on_store_failed(kind, std::move(error));
+            });
+            return;
+        }
+        asio::post(io, [this, alive, message = *stamped]() mutable {
+            if (alive.lock()) on_stamped(std::move(message));
+        });
+        auto problem = files->write(*stamped);
+        asio::post(io, [this, alive, seq = stamped->seq, problem = std::move(problem)]() mutable {
+            if (alive.lock()) on_written(seq, std::move(problem));
+        });
+    });
+}
+
+void HubLink::on_store_failed(MessageKind kind, std::string error) {
+    --storing_[kind];
+    log::error(std::string("cannot queue a ") + to_string(kind) +
+               " message for the hub: " + error);
+}
+
+void HubLink::on_stamped(PendingMessage message) {
+    // The worker stamps the next message only after this one's write, so one waits at a time.
+    stamped_ = std::move(message);
+    const std::uint64_t seq = stamped_->seq;
+    std::weak_ptr<int> alive = alive_;
+    stall_timer_.expires_after(io_.disk_stall_bound);
+    stall_timer_.async_wait([this, alive, seq](beast::error_code ec) {
+        if (ec || !alive.lock() || !stamped_ || stamped_->seq != seq) return;
+        log::error("the outbox has not stored " + std::string(to_string(stamped_->kind)) +
+                   " seq " + std::to_string(seq) + " after " +
+                   std::to_string(io_.disk_stall_bound.count()) +
+                   " ms (the disk is stalled); sending it anyway, but it is lost if the agent "
+                   "stops before it is stored or acked");
+        PendingMessage unstored = std::move(*stamped_);
+        stamped_.reset();
+        release(std::move(unstored));
+    });
+}
+
+void HubLink::on_written(std::uint64_t seq, std::optional<std::string> problem) {
+    if (stamped_ && stamped_->seq == seq) {
+        stall_timer_.cancel();
+        PendingMessage message = std::move(*stamped_);
+        stamped_.reset();
+        if (problem) {
+            log::error(std::string("the outbox could not store ") + to_string(message.kind) +
+                       " seq " + std::to_string(seq) + " (" + *problem +
+                       "); sending it anyway, but it is lost if the agent stops before the ack");
+        } else {
+            message.persisted = true;
+        }
+        release(std::move(message));
+        return;
     }
-    enqueue(stored->text);
-    return stored->seq;
+    // It went out after the stall bound; the file came later (or not at all).
+    if (problem) {
+        log::error("the outbox could not store seq " + std::to_string(seq) + ": " + *problem);
+    } else {
+        outbox_.mark_persisted(seq);
+        log::notice("the outbox stored seq " + std::to_string(seq) + " after all");
+    }
+}
+
+void HubLink::release(PendingMessage message) {
+    --storing_[message.kind];
+    std::string text = message.text;
+    outbox_.insert(std::move(message));
+    enqueue(std::move(text));
+}
+
+void HubLink::on_ack(std::uint64_t seq) {
+    auto acked = outbox_.take_acked(seq);
+    log::debug("hub acked seq " + std::to_string(seq));
+    if (!acked) return;
+    disk_->post([files = outbox_.files(), seq, kind = acked->kind]() {
+        if (auto problem = files->acknowledge(seq, kind)) log::warning("outbox: " + *problem);
+    });
+    if (callbacks_.on_acked) callbacks_.on_acked(*acked);
 }
 
 void HubLink::enqueue(std::string text) {
@@ -261,9 +382,7 @@ void HubLink::handle_frame(const Frame& frame) {
             } else if constexpr (std::is_same_v<T, CollectRequest>) {
                 if (callbacks_.on_collect) callbacks_.on_collect();
             } else if constexpr (std::is_same_v<T, Ack>) {
-                auto acked = outbox_.acknowledge(decoded.seq);
-                if (acked && callbacks_.on_acked) callbacks_.on_acked(*acked);
-                log::debug("hub acked seq " + std::to_string(decoded.seq));
+                on_ack(decoded.seq);
             } else if constexpr (std::is_same_v<T, HubError>) {
                 log::warning("the hub reported an error: " + decoded.code + ": " + decoded.message);
             } else if constexpr (std::is_same_v<T, UnknownMessage>) {

@@ -6,6 +6,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/hub/backoff.hpp"
+#include "agent/hub/disk_worker.hpp"
 #include "agent/hub/hub_connection.hpp"
 #include "agent/hub/messages.hpp"
 #include "agent/hub/outbox.hpp"
@@ -43,6 +45,13 @@ struct LinkIo {
     // Draws in [0, 1) for the back-off's full jitter; empty: a seeded std::mt19937_64. A test
     // that returns 0 makes every back-off wait zero.
     std::function<double()> uniform01;
+    // Where the outbox's files are written; null: the link runs its own worker thread. Share one
+    // with the ActionRunner so a result is durable before its in-flight record goes.
+    DiskWorker* disk = nullptr;
+    // How long a stamped message may wait for its file before it is sent anyway (logged): a
+    // stalled disk delays the hub's view by this much at most, and the message is lost only if
+    // the agent stops before both the write and the ack.
+    std::chrono::milliseconds disk_stall_bound{5000};
 };
 
 class HubLink {
@@ -73,8 +82,16 @@ class HubLink {
     static constexpr std::chrono::milliseconds progress_slice{5000};
 
     // Stores the message in the outbox, then sends it when connected (else after the next
-    // connect). Returns the seq, or nothing when no seq could be allocated (logged).
-    std::optional<std::uint64_t> send(MessageKind kind, nlohmann::json message);
+    // connect). The seq is allocated and the file written on the disk worker, in the order of the
+    // calls; a frame goes on the wire only once its file is durable (or after disk_stall_bound,
+    // logged), in seq order. A newer inventory or state that arrives while the older one still
+    // waits for the worker takes its place. When no seq can be allocated the message is dropped
+    // (logged at error level).
+    void send(MessageKind kind, nlohmann::json message);
+
+    // Whether a message of this kind was sent and is not among the outbox's pending ones yet
+    // (its seq or its file is still being written).
+    bool storing(MessageKind kind) const;
 
     bool connected() const { return session_ != nullptr; }
 
@@ -85,6 +102,13 @@ class HubLink {
     void die(std::string why);
     void end_session();
     void mark_progress() { last_progress_ = std::chrono::steady_clock::now(); }
+    struct WaitingMessage;
+    void store(MessageKind kind, std::shared_ptr<WaitingMessage> waiting);
+    void on_stamped(PendingMessage message);
+    void on_written(std::uint64_t seq, std::optional<std::string> problem);
+    void on_store_failed(MessageKind kind, std::string error);
+    void release(PendingMessage message);
+    void on_ack(std::uint64_t seq);
     asio::awaitable<void> run();
     asio::awaitable<void> write_loop(std::shared_ptr<Session> session);
     asio::awaitable<void> read_loop(std::shared_ptr<Session> session);
@@ -92,6 +116,8 @@ class HubLink {
     void enqueue(std::string text);
     asio::awaitable<void> wait_before_retry();
 
+    // Handlers posted back from the disk worker check it, so they do nothing once the link is gone.
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
     asio::any_io_executor executor_;
     Outbox& outbox_;
     LinkCallbacks callbacks_;
@@ -103,6 +129,12 @@ class HubLink {
     std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
     bool stopping_ = false;
     bool dead_ = false;
+    std::map<MessageKind, std::shared_ptr<WaitingMessage>> waiting_;  // inventory, state
+    std::map<MessageKind, int> storing_;
+    std::optional<PendingMessage> stamped_;  // stamped, its file not written yet (one at a time)
+    asio::steady_timer stall_timer_;
+    std::unique_ptr<DiskWorker> own_disk_;  // last: joined first, while the rest still exists
+    DiskWorker* disk_;
     std::set<std::string> unknown_types_logged_;
 };
 

@@ -94,11 +94,11 @@ Expected<PendingMessage, std::string> load_message(const fs::path& file, const P
     return pending;
 }
 
+}  // namespace
+
 bool replaces_older(MessageKind kind) {
     return kind != MessageKind::action_result;
 }
-
-}  // namespace
 
 const char* to_string(MessageKind kind) {
     switch (kind) {
@@ -179,17 +179,19 @@ Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory,
             }
             continue;
         }
+        outbox.files_->found(message);
         outbox.pending_.push_back(std::move(message));
     }
 
     if (!outbox.pending_.empty()) {
-        auto moved = outbox.counter_.ensure_above(outbox.pending_.back().seq);
+        auto moved = outbox.counter().ensure_above(outbox.pending_.back().seq);
         if (!moved) return unexpected(std::move(moved.error()));
     }
+    outbox.last_acked_ = outbox.counter().last_acked();
     return outbox;
 }
 
-Expected<PendingMessage, std::string> Outbox::add(MessageKind kind, nlohmann::json message) {
+Expected<PendingMessage, std::string> OutboxFiles::stamp(MessageKind kind, nlohmann::json message) {
     if (!message.is_object()) return unexpected(std::string("outbox: message is not an object"));
     auto allocated = counter_.allocate();
     if (!allocated) return unexpected(std::move(allocated.error()));
@@ -197,6 +199,7 @@ Expected<PendingMessage, std::string> Outbox::add(MessageKind kind, nlohmann::js
     PendingMessage pending;
     pending.seq = *allocated;
     pending.kind = kind;
+    pending.persisted = false;
     message["seq"] = *allocated;
     if (kind == MessageKind::action_result) {
         auto jti = message.find("jti");
@@ -205,54 +208,86 @@ Expected<PendingMessage, std::string> Outbox::add(MessageKind kind, nlohmann::js
         }
     }
     pending.text = message.dump(-1, ' ', false, Json::error_handler_t::replace);
-
-    if (auto problem =
-            write_file_atomically(directory_ / file_name(pending.seq, kind), pending.text)) {
-        // Sending it beats losing it: it stays in memory and goes out on this connection.
-        pending.persisted = false;
-        last_error_ = std::move(*problem);
-    }
-
-    if (replaces_older(kind)) {
-        for (auto it = pending_.begin(); it != pending_.end();) {
-            if (it->kind != kind) {
-                ++it;
-                continue;
-            }
-            // An older file stays when the new one could not be stored: after a restart the
-            // stale message beats none.
-            if (it->persisted && pending.persisted) {
-                if (auto problem = remove_file_durably(directory_ / file_name(it->seq, it->kind))) {
-                    last_error_ = std::move(*problem);
-                }
-            }
-            it = pending_.erase(it);
-        }
-    }
-
-    auto position = std::upper_bound(
-        pending_.begin(), pending_.end(), pending.seq,
-        [](std::uint64_t seq, const PendingMessage& other) { return seq < other.seq; });
-    pending_.insert(position, pending);
     return pending;
 }
 
+std::optional<std::string> OutboxFiles::write(const PendingMessage& message) {
+    if (before_write_) before_write_(message.seq);
+    if (auto problem =
+            write_file_atomically(directory_ / file_name(message.seq, message.kind), message.text)) {
+        return problem;
+    }
+    if (!replaces_older(message.kind)) return std::nullopt;
+    auto older = newest_stored_.find(message.kind);
+    std::optional<std::string> problem;
+    if (older != newest_stored_.end() && older->second != message.seq) {
+        problem = remove_file_durably(directory_ / file_name(older->second, message.kind));
+    }
+    newest_stored_[message.kind] = message.seq;
+    return problem;
+}
+
+std::optional<std::string> OutboxFiles::acknowledge(std::uint64_t seq, MessageKind kind) {
+    // Should the removal fail, the message is sent again after a restart and the hub acks it as
+    // a duplicate: harmless.
+    auto problem = remove_file_durably(directory_ / file_name(seq, kind));
+    auto newest = newest_stored_.find(kind);
+    if (newest != newest_stored_.end() && newest->second == seq) newest_stored_.erase(newest);
+    auto recorded = counter_.record_ack(seq);
+    if (!recorded && !problem) problem = std::move(recorded.error());
+    return problem;
+}
+
+void OutboxFiles::found(const PendingMessage& message) {
+    if (replaces_older(message.kind)) newest_stored_[message.kind] = message.seq;
+}
+
+Expected<PendingMessage, std::string> Outbox::add(MessageKind kind, nlohmann::json message) {
+    auto stamped = files_->stamp(kind, std::move(message));
+    if (!stamped) return stamped;
+    if (auto problem = files_->write(*stamped)) {
+        // Sending it beats losing it: it stays in memory and goes out on this connection.
+        last_error_ = std::move(*problem);
+    } else {
+        stamped->persisted = true;
+    }
+    insert(*stamped);
+    return stamped;
+}
+
 std::optional<PendingMessage> Outbox::acknowledge(std::uint64_t seq) {
+    auto acked = take_acked(seq);
+    if (!acked) return std::nullopt;
+    if (auto problem = files_->acknowledge(seq, acked->kind)) last_error_ = std::move(*problem);
+    return acked;
+}
+
+void Outbox::insert(PendingMessage message) {
+    if (replaces_older(message.kind)) {
+        std::erase_if(pending_, [&message](const PendingMessage& other) {
+            return other.kind == message.kind;
+        });
+    }
+    auto position = std::upper_bound(
+        pending_.begin(), pending_.end(), message.seq,
+        [](std::uint64_t seq, const PendingMessage& other) { return seq < other.seq; });
+    pending_.insert(position, std::move(message));
+}
+
+std::optional<PendingMessage> Outbox::take_acked(std::uint64_t seq) {
     auto it = std::find_if(pending_.begin(), pending_.end(),
                            [seq](const PendingMessage& message) { return message.seq == seq; });
     if (it == pending_.end()) return std::nullopt;
-    if (it->persisted) {
-        // Should the removal fail, the message is sent again after a restart and the hub acks it
-        // as a duplicate: harmless.
-        if (auto problem = remove_file_durably(directory_ / file_name(it->seq, it->kind))) {
-            last_error_ = std::move(*problem);
-        }
-    }
     PendingMessage acked = std::move(*it);
     pending_.erase(it);
-    auto recorded = counter_.record_ack(seq);
-    if (!recorded) last_error_ = std::move(recorded.error());
+    last_acked_ = std::max(last_acked_, seq);
     return acked;
+}
+
+void Outbox::mark_persisted(std::uint64_t seq) {
+    for (PendingMessage& message : pending_) {
+        if (message.seq == seq) message.persisted = true;
+    }
 }
 
 bool Outbox::has_action_result(std::string_view jti) const {

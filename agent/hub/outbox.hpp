@@ -5,6 +5,9 @@
 // kept; every action_result is kept until acked.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +22,8 @@ namespace monsys::agent::hub {
 
 enum class MessageKind { inventory, state, action_result };
 const char* to_string(MessageKind kind);
+// Inventory and state keep only their newest message; every action_result is kept.
+bool replaces_older(MessageKind kind);
 
 struct PendingMessage {
     std::uint64_t seq = 0;
@@ -28,6 +33,41 @@ struct PendingMessage {
     bool persisted = true;  // false when the disk refused it (kept in memory only, logged)
 };
 
+// The outbox's files and the seq counter. Once the link runs, only its disk worker touches
+// them (one thread, so the writes, fsyncs and removals happen in the order they were asked for).
+class OutboxFiles {
+  public:
+    OutboxFiles(std::filesystem::path directory, SequenceCounter counter)
+        : directory_(std::move(directory)), counter_(std::move(counter)) {}
+
+    // Stamps `message` (an object with "type", without "seq") with the next seq (fsync'd in the
+    // counter file, under its lock) and returns the frame; nothing is written to the outbox yet.
+    Expected<PendingMessage, std::string> stamp(MessageKind kind, nlohmann::json message);
+    // Writes the frame durably. Once it is stored, the file of the message of the same kind it
+    // replaces (inventory, state) is removed; when it could not be stored the older file stays:
+    // after a restart the stale message beats none. The error names the file.
+    std::optional<std::string> write(const PendingMessage& message);
+    // Removes the file of an acked message (a missing file is no error) and records the ack.
+    std::optional<std::string> acknowledge(std::uint64_t seq, MessageKind kind);
+
+    // Remembers a file found at open as the newest of its kind.
+    void found(const PendingMessage& message);
+    SequenceCounter& counter() { return counter_; }
+    // Tests only: called on the worker before each write, to stall it at will.
+    void set_before_write(std::function<void(std::uint64_t seq)> hook) {
+        before_write_ = std::move(hook);
+    }
+
+  private:
+    std::filesystem::path directory_;
+    SequenceCounter counter_;
+    std::map<MessageKind, std::uint64_t> newest_stored_;  // inventory and state only
+    std::function<void(std::uint64_t)> before_write_;
+};
+
+// The outbox as the reactor thread sees it: what is pending, in seq order. The files are behind
+// files(); add() and acknowledge() do both at once, synchronously (for --once and tests; the link
+// splits them, doing the file part on its disk worker).
 class Outbox {
   public:
     // Opens (creating, mode 0700) `directory` and loads what is pending there. A file that does
@@ -45,21 +85,32 @@ class Outbox {
     // Returns the message that was pending under it, if any.
     std::optional<PendingMessage> acknowledge(std::uint64_t seq);
 
+    // The memory half of add(): a stamped message joins the pending ones, in seq order, and
+    // replaces a pending message of the same kind when that kind keeps only its newest.
+    void insert(PendingMessage message);
+    // The memory half of acknowledge(): takes the message out and raises last_acked().
+    std::optional<PendingMessage> take_acked(std::uint64_t seq);
+    // A message that went out before its file was durable has been stored after all.
+    void mark_persisted(std::uint64_t seq);
+
     // Everything not acked yet, in seq order.
     const std::vector<PendingMessage>& pending() const { return pending_; }
     bool has_action_result(std::string_view jti) const;
 
-    std::uint64_t last_acked() const { return counter_.last_acked(); }
-    SequenceCounter& counter() { return counter_; }
+    std::uint64_t last_acked() const { return last_acked_; }
+    SequenceCounter& counter() { return files_->counter(); }
+    const std::shared_ptr<OutboxFiles>& files() const { return files_; }
     const std::vector<std::string>& problems() const { return problems_; }
     const std::string& last_error() const { return last_error_; }
 
   private:
     Outbox(std::filesystem::path directory, SequenceCounter counter)
-        : directory_(std::move(directory)), counter_(std::move(counter)) {}
+        : directory_(directory),
+          files_(std::make_shared<OutboxFiles>(std::move(directory), std::move(counter))) {}
     std::filesystem::path directory_;
-    SequenceCounter counter_;
+    std::shared_ptr<OutboxFiles> files_;
     std::vector<PendingMessage> pending_;
+    std::uint64_t last_acked_ = 0;
     std::vector<std::string> problems_;
     std::string last_error_;
 };

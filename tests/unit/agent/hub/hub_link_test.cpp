@@ -2,6 +2,11 @@
 // frames it must drop, and a link that dies loudly instead of silently.
 #include <doctest/doctest.h>
 
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <future>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -60,6 +65,8 @@ struct Harness {
     bool refuse_next = false;
     std::vector<std::uint64_t> acked;
     std::optional<std::string> died;
+    DiskWorker* disk = nullptr;
+    std::chrono::milliseconds stall_bound{5000};
     LinkCallbacks callbacks = default_callbacks();
     std::unique_ptr<HubLink> link;
 
@@ -90,6 +97,8 @@ struct Harness {
             return std::make_unique<FakeHubConnection>(wire);
         };
         fakes.uniform01 = []() { return 0.0; };  // no back-off wait
+        fakes.disk = disk;
+        fakes.disk_stall_bound = stall_bound;
         link = std::make_unique<HubLink>(io.get_executor(), outbox, callbacks, fakes);
         link->start([this](std::string why) { died = std::move(why); });
     }
@@ -242,4 +251,107 @@ TEST_CASE("hub link: last_progress moves with every attempt, even refused ones")
     REQUIRE(run_until(hub.io, [&hub]() { return hub.wires.size() == 2; }));
     hub.written(1);
     CHECK(hub.link->last_progress() > started);
+}
+
+namespace {
+
+// A gate the disk worker waits at, opened by the test; opened on destruction so nothing hangs.
+struct Gate {
+    std::promise<void> promise;
+    std::shared_future<void> future = promise.get_future().share();
+    bool opened = false;
+    void open() {
+        if (!opened) promise.set_value();
+        opened = true;
+    }
+    ~Gate() { open(); }
+};
+
+}  // namespace
+
+TEST_CASE("hub link: a stalled disk delays neither reads nor the link; states coalesce") {
+    TempDir dir;
+    DiskWorker disk;  // outlives the link
+    Harness hub(dir);
+    Gate gate;  // opened first when the test ends early, so nothing joins a stalled worker
+    hub.disk = &disk;
+    int collects = 0;
+    hub.callbacks.on_collect = [&collects]() { ++collects; };
+    hub.start();
+    hub.written(1);  // hello
+
+    disk.post([future = gate.future]() { future.wait(); });  // the disk stalls from here
+    for (int marker = 1; marker <= 3; ++marker) hub.link->send(MessageKind::state, state_message(marker));
+    CHECK(hub.link->storing(MessageKind::state));
+
+    const auto asked = std::chrono::steady_clock::now();
+    hub.wires.back()->push_text(R"({"type":"collect"})");
+    REQUIRE(run_until(hub.io, [&collects]() { return collects == 1; }));
+    const auto took = std::chrono::steady_clock::now() - asked;
+    MESSAGE("a frame read while the disk stalls took "
+            << std::chrono::duration_cast<std::chrono::microseconds>(took).count() << " us");
+    CHECK(took < std::chrono::milliseconds(200));
+    CHECK(hub.wires.back()->written.size() == 1);  // nothing unstored went out
+
+    gate.open();
+    const auto& frames = hub.written(2);
+    REQUIRE(run_until(hub.io, [&hub]() { return !hub.link->storing(MessageKind::state); }));
+    hub.io.restart();
+    hub.io.run_for(std::chrono::milliseconds(50));
+    REQUIRE(frames.size() == 2);  // the three states became one: the newest
+    CHECK(Json::parse(frames[1])["marker"] == 3);
+    CHECK(seq_of(frames[1]) == 1);
+    REQUIRE(hub.outbox.pending().size() == 1);
+    CHECK(hub.outbox.pending()[0].persisted);
+}
+
+TEST_CASE("hub link: a file that stays unwritten past the bound goes out anyway, stored later") {
+    TempDir dir;
+    Harness hub(dir);
+    Gate gate;  // opened before the link's worker is joined
+    hub.stall_bound = std::chrono::milliseconds(100);
+    auto future = gate.future;
+    hub.outbox.files()->set_before_write([future](std::uint64_t) { future.wait(); });
+    hub.start();
+    hub.written(1);
+
+    const auto sent = std::chrono::steady_clock::now();
+    hub.link->send(MessageKind::action_result, result_message("slow"));
+    const auto& frames = hub.written(2);
+    CHECK(std::chrono::steady_clock::now() - sent >= std::chrono::milliseconds(100));
+    CHECK(seq_of(frames[1]) == 1);
+    REQUIRE(hub.outbox.pending().size() == 1);
+    CHECK_FALSE(hub.outbox.pending()[0].persisted);
+
+    gate.open();
+    REQUIRE(run_until(hub.io, [&hub]() { return hub.outbox.pending()[0].persisted; }));
+    CHECK(std::filesystem::exists(dir.path() / "outbox" / "00000000000000000001.action_result.json"));
+}
+
+TEST_CASE("hub link: the seq file locked by another process delays no read") {
+    TempDir dir;
+    Harness hub(dir);
+    int collects = 0;
+    hub.callbacks.on_collect = [&collects]() { ++collects; };
+    hub.start();
+    hub.written(1);
+
+    // flock locks belong to the open file description: this one conflicts with the counter's.
+    int held = ::open((dir.path() / "seq").c_str(), O_RDWR | O_CLOEXEC);
+    REQUIRE(held >= 0);
+    REQUIRE(::flock(held, LOCK_EX) == 0);
+    hub.link->send(MessageKind::action_result, result_message("a"));
+    hub.io.restart();
+    hub.io.run_for(std::chrono::milliseconds(100));  // the worker now waits for the lock
+
+    const auto asked = std::chrono::steady_clock::now();
+    hub.wires.back()->push_text(R"({"type":"collect"})");
+    REQUIRE(run_until(hub.io, [&collects]() { return collects == 1; }));
+    CHECK(std::chrono::steady_clock::now() - asked < std::chrono::milliseconds(200));
+    CHECK(hub.wires.back()->written.size() == 1);
+    CHECK(hub.link->storing(MessageKind::action_result));
+
+    ::close(held);  // the lock goes with the descriptor
+    const auto& frames = hub.written(2);
+    CHECK(seq_of(frames[1]) == 1);
 }
