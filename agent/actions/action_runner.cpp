@@ -2,11 +2,9 @@
 
 #include <ctime>
 
-#include "agent/actions/action_socket.hpp"
 #include "agent/actions/agent_results.hpp"
 #include "agent/actions/token_check.hpp"
 #include "common/eat/replay_store.hpp"
-#include "common/io/process/child_process.hpp"
 #include "common/json/capped_json.hpp"
 #include "common/util/log.hpp"
 #include "common/util/time_format.hpp"
@@ -27,85 +25,6 @@ std::int64_t now_unix() {
     return static_cast<std::int64_t>(std::time(nullptr));
 }
 
-// The report when monsys-action could not be reached or gave no usable answer.
-ActionReport wrapper_failed(const std::string& jti, const app::AppRef& app,
-                            const std::string& started, std::string message,
-                            std::string stderr_text = {},
-                            std::optional<int> wrapper_exit_code = std::nullopt) {
-    AgentResultFields failure;
-    failure.jti = jti;
-    failure.app = app;
-    failure.status = "failed";
-    failure.reason = "wrapper_failed";
-    failure.message = std::move(message);
-    failure.stderr_text = std::move(stderr_text);
-    failure.started_at = started;
-    failure.finished_at = now_utc();
-    failure.wrapper_exit_code = wrapper_exit_code;
-    return {jti, "agent", agent_result(failure)};
-}
-
-// Hands the token to monsys-action through its socket; blocking, on a worker thread.
-ActionReport run_wrapper_over_socket(const ActionSettings& settings, const std::string& token,
-                                     const std::string& jti, const app::AppRef& app) {
-    const std::string started = now_utc();
-    auto answer = exchange_over_socket(settings.action_socket, connection_request(app.id, token),
-                                       settings.wrapper_timeout, max_wrapper_output);
-    if (answer) {
-        if (auto result = parse_wrapper_result(*answer)) {
-            return {jti, "monsys-action", std::move(*result)};
-        }
-    }
-    if (!answer) return wrapper_failed(jti, app, started, answer.error());
-    return wrapper_failed(
-        jti, app, started,
-        "monsys-action answered on " + settings.action_socket.string() + " without a valid result",
-        answer->substr(0, 4096));
-}
-
-// Runs the wrapper once; blocking, on a worker thread.
-ActionReport run_wrapper(const ActionSettings& settings, const std::string& token,
-                         const std::string& jti, const app::AppRef& app) {
-    if (!settings.action_socket.empty()) return run_wrapper_over_socket(settings, token, jti, app);
-    io::process::ChildSpec spec;
-    spec.path = settings.action_command.front();
-    spec.argv = settings.action_command;
-    spec.argv.push_back("restart-app");
-    spec.argv.push_back(app.id);
-    spec.env = settings.environment;
-    spec.stdin_data = token + "\n";
-    io::process::ChildLimits limits;
-    limits.timeout = settings.wrapper_timeout;
-    limits.output_cap_bytes = max_wrapper_output;
-
-    const std::string started = now_utc();
-    auto ran = io::process::run_child(spec, limits);
-    if (!ran) return wrapper_failed(jti, app, started, ran.error());
-    if (auto result = parse_wrapper_result(ran->out.text)) {
-        return {jti, "monsys-action", std::move(*result)};
-    }
-    std::string stderr_text = ran->err.text.substr(0, 4096);
-    switch (ran->ending) {
-        case io::process::ChildEnding::timed_out:
-            return wrapper_failed(jti, app, started,
-                                  "monsys-action did not finish within " +
-                                      std::to_string(settings.wrapper_timeout.count() / 1000) +
-                                      " s and was stopped",
-                                  stderr_text);
-        case io::process::ChildEnding::signaled:
-            return wrapper_failed(jti, app, started,
-                                  "monsys-action was ended by signal " +
-                                      std::to_string(ran->signal) + " and printed no result",
-                                  stderr_text);
-        case io::process::ChildEnding::exited:
-            break;
-    }
-    return wrapper_failed(jti, app, started,
-                          "monsys-action exited with " + std::to_string(ran->exit_code) +
-                              " and printed no valid result",
-                          stderr_text, ran->exit_code);
-}
-
 }  // namespace
 
 std::optional<nlohmann::json> parse_wrapper_result(const std::string& stdout_text) {
@@ -121,14 +40,27 @@ std::optional<nlohmann::json> parse_wrapper_result(const std::string& stdout_tex
 
 ActionRunner::ActionRunner(asio::any_io_executor io, ActionSettings settings,
                            InflightJournal& journal, Report report)
-    : io_(std::move(io)),
+    : ActionRunner(std::move(io), std::move(settings), journal, std::move(report), RunnerIo{}) {}
+
+ActionRunner::ActionRunner(asio::any_io_executor io, ActionSettings settings,
+                           InflightJournal& journal, Report report, RunnerIo runner_io)
+    : io_(io),
       settings_(std::move(settings)),
       journal_(journal),
       report_(std::move(report)),
-      workers_(settings_.max_parallel) {}
+      launcher_(runner_io.launcher ? std::move(runner_io.launcher)
+                                   : std::shared_ptr<WrapperLauncher>(
+                                         make_wrapper_launcher(settings_))),
+      workers_(std::make_shared<asio::thread_pool>(std::max<std::size_t>(1, settings_.max_parallel))),
+      grace_timer_(io),
+      own_disk_(runner_io.disk ? nullptr : std::make_unique<hub::DiskWorker>()),
+      disk_(runner_io.disk ? runner_io.disk : own_disk_.get()) {}
 
 ActionRunner::~ActionRunner() {
-    workers_.join();
+    // Whatever still runs is abandoned (its in-flight record stays): joining must not wait for a
+    // restart that takes minutes.
+    launcher_->cancel();
+    workers_->join();
 }
 
 void ActionRunner::reject(const std::string& token, const std::string& reason,
@@ -146,10 +78,29 @@ void ActionRunner::submit(std::string token) {
         reject(token, "agent_shutting_down", "the agent is shutting down; nothing was restarted");
         return;
     }
-    eat::ReplayStore store(settings_.replay_store);
-    auto claims =
-        check_token(token, settings_.verifier, now_unix(),
-                    [&store](std::string_view jti) { return store.seen(jti, now_unix()); });
+    // On the disk worker: the replay store's read waits for its shared lock (up to 10 s). The
+    // worker keeps the order, so actions queue in the order their frames arrived.
+    std::weak_ptr<int> alive = alive_;
+    disk_->call(
+        io_,
+        [verifier = settings_.verifier, store_path = settings_.replay_store, token]() {
+            eat::ReplayStore store(store_path);
+            const std::int64_t now = now_unix();
+            return check_token(token, verifier, now, [&store, now](std::string_view jti) {
+                return store.seen(jti, now);
+            });
+        },
+        [this, alive, token, received](Expected<eat::Claims, eat::Rejection> claims) mutable {
+            if (alive.lock()) after_check(std::move(token), std::move(claims), received);
+        });
+}
+
+void ActionRunner::after_check(std::string token, Expected<eat::Claims, eat::Rejection> claims,
+                               std::chrono::steady_clock::time_point received) {
+    if (shutting_down_) {
+        reject(token, "agent_shutting_down", "the agent is shutting down; nothing was restarted");
+        return;
+    }
     if (!claims) {
         reject(token, eat::to_string(claims.error().reason), claims.error().detail);
         return;
@@ -182,48 +133,74 @@ void ActionRunner::start_next(const std::string& app_id) {
 
     InflightAction record{job.jti, job.app.id, app::to_string(job.app.type), job.app.identifier,
                           now_utc()};
-    if (auto recorded = journal_.record(record); !recorded) {
-        // Still run it: the hub asked for it and the result goes to the outbox; only the
-        // recovery after a crash is lost.
-        log::error("action " + job.jti + ": cannot record it as in flight: " + recorded.error());
-    }
-    asio::post(workers_, [this, app_id, job = std::move(job)]() {
-        Timing timing{job.received};
-        const auto spawned = std::chrono::steady_clock::now();
-        ActionReport report = run_wrapper(settings_, job.token, job.jti, job.app);
-        timing.wrapper = std::chrono::steady_clock::now() - spawned;
-        asio::post(io_, [this, app_id, report = std::move(report), timing]() mutable {
-            finish(app_id, std::move(report), timing);
+    // The record is durable before the wrapper starts (both on the disk worker, in order), so a
+    // crash while it runs is found at the next start. The journal is a directory name: a copy
+    // keeps the job independent of the runner's lifetime.
+    std::weak_ptr<int> alive = alive_;
+    disk_->post([this, alive, io = io_, journal = journal_, record = std::move(record),
+                 workers = workers_, launcher = launcher_, app_id, job = std::move(job)]() mutable {
+        if (auto recorded = journal.record(record); !recorded) {
+            // Still run it: the hub asked for it and the result goes to the outbox; only the
+            // recovery after a crash is lost.
+            log::error("action " + record.jti + ": cannot record it as in flight: " +
+                       recorded.error());
+        }
+        asio::post(*workers, [this, alive, io, launcher, app_id, job]() {
+            Timing timing{job.received};
+            const auto spawned = std::chrono::steady_clock::now();
+            ActionReport report = launcher->run(WrapperRequest{job.token, job.jti, job.app});
+            timing.wrapper = std::chrono::steady_clock::now() - spawned;
+            asio::post(io, [this, alive, app_id, report = std::move(report), timing]() mutable {
+                if (alive.lock()) finish(app_id, std::move(report), timing);
+            });
         });
     });
 }
 
 void ActionRunner::finish(const std::string& app_id, ActionReport report, Timing timing) {
-    const std::string status = report.result.value("status", std::string("?"));
-    const std::string reported_by = report.reported_by;
-    std::string jti = report.jti;
-    report_(std::move(report));  // into the outbox, durably, before the in-flight record goes
-    // The agent's own share: frame to result handed to the link, minus monsys-action's run.
-    using std::chrono::duration_cast;
-    using std::chrono::microseconds;
-    auto total = duration_cast<microseconds>(std::chrono::steady_clock::now() - timing.received);
-    auto wrapper = duration_cast<microseconds>(timing.wrapper);
-    log::notice("action " + jti + ": app " + app_id + " " + status + " (reported by " +
-                reported_by + "); frame to result " + std::to_string(total.count()) +
-                " us, monsys-action " + std::to_string(wrapper.count()) + " us, agent overhead " +
-                std::to_string((total - wrapper).count()) + " us");
-    journal_.remove(jti);
     running_apps_.erase(app_id);
+    const std::string jti = report.jti;
+    if (report.cancelled) {
+        log::warning("action " + jti + ": app " + app_id +
+                     ": monsys-action was ended because the agent is stopping; the next start "
+                     "reports it as interrupted");
+    } else {
+        const std::string status = report.result.value("status", std::string("?"));
+        const std::string reported_by = report.reported_by;
+        report_(std::move(report));  // into the outbox, before the in-flight record goes
+        // The agent's own share: frame to result handed to the link, minus monsys-action's run.
+        using std::chrono::duration_cast;
+        using std::chrono::microseconds;
+        auto total =
+            duration_cast<microseconds>(std::chrono::steady_clock::now() - timing.received);
+        auto wrapper = duration_cast<microseconds>(timing.wrapper);
+        log::notice("action " + jti + ": app " + app_id + " " + status + " (reported by " +
+                    reported_by + "); frame to result " + std::to_string(total.count()) +
+                    " us, monsys-action " + std::to_string(wrapper.count()) +
+                    " us, agent overhead " + std::to_string((total - wrapper).count()) + " us");
+        // Queued behind the result's own store when the link shares this worker.
+        disk_->post([journal = journal_, jti]() mutable { journal.remove(jti); });
+    }
     if (!shutting_down_) {
         start_next(app_id);
-    } else if (running_apps_.empty() && on_idle_) {
-        auto on_idle = std::move(on_idle_);
-        on_idle_ = nullptr;
-        on_idle();
+    } else if (running_apps_.empty()) {
+        became_idle();
     }
 }
 
+void ActionRunner::became_idle() {
+    grace_timer_.cancel();
+    if (!on_idle_) return;
+    auto on_idle = std::move(on_idle_);
+    on_idle_ = nullptr;
+    on_idle();
+}
+
 void ActionRunner::shut_down(std::function<void()> on_idle) {
+    shut_down(std::move(on_idle), std::chrono::milliseconds::max());
+}
+
+void ActionRunner::shut_down(std::function<void()> on_idle, std::chrono::milliseconds grace) {
     shutting_down_ = true;
     for (auto& [app_id, jobs] : queued_) {
         for (const Job& job : jobs) {
@@ -237,9 +214,18 @@ void ActionRunner::shut_down(std::function<void()> on_idle) {
     queued_.clear();
     if (running_apps_.empty()) {
         asio::post(io_, std::move(on_idle));
-    } else {
-        on_idle_ = std::move(on_idle);
+        return;
     }
+    on_idle_ = std::move(on_idle);
+    if (grace == std::chrono::milliseconds::max()) return;
+    std::weak_ptr<int> alive = alive_;
+    grace_timer_.expires_after(grace);
+    grace_timer_.async_wait([this, alive](beast::error_code ec) {
+        if (ec || !alive.lock()) return;
+        log::warning(std::to_string(running_apps_.size()) +
+                     " action(s) still running after the shutdown grace; ending monsys-action");
+        launcher_->cancel();
+    });
 }
 
 }  // namespace monsys::agent::actions

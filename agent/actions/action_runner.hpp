@@ -1,10 +1,11 @@
 #pragma once
 // What the agent does with an `action` from the hub (docs/protocol.md): check the token
-// (token_check), then run `action_command restart-app <app id>` with the token on stdin on a
-// worker thread, and report the JSON result the wrapper printed. Actions for different apps run
-// in parallel; actions for the same app queue behind each other. The agent never restarts
-// anything itself.
+// (token_check, on the disk worker: the replay store's read takes a shared lock), then run
+// monsys-action for it through a WrapperLauncher on one of max_parallel threads, and report the
+// JSON result the wrapper printed. Actions for different apps run in parallel; actions for the
+// same app queue behind each other. The agent never restarts anything itself.
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -16,8 +17,13 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/actions/inflight_journal.hpp"
+#include "agent/actions/wrapper_launcher.hpp"
+#include "agent/hub/disk_worker.hpp"
+#include "common/eat/claims.hpp"
+#include "common/eat/refusal.hpp"
 #include "common/eat/verifier.hpp"
 #include "common/io/asio.hpp"
+#include "common/util/expected.hpp"
 
 namespace monsys::agent::actions {
 
@@ -31,27 +37,36 @@ struct ActionSettings {
     std::size_t max_parallel = 4;
 };
 
-struct ActionReport {
-    std::string jti;          // may be empty when the token named none
-    std::string reported_by;  // "monsys-action" or "agent"
-    nlohmann::json result;
+// The runner's I/O, replaceable in tests.
+struct RunnerIo {
+    std::shared_ptr<WrapperLauncher> launcher;  // null: make_wrapper_launcher(settings)
+    // The token check and the in-flight journal run here; null: the runner's own worker. Share
+    // the link's, so a result is stored before its in-flight record is removed.
+    hub::DiskWorker* disk = nullptr;
 };
 
 class ActionRunner {
   public:
-    // `report` is called on `io` for every action, exactly once.
+    // `report` is called on `io` for every action, exactly once, except for one abandoned at
+    // shutdown (its in-flight record reports it at the next start).
     using Report = std::function<void(ActionReport)>;
 
     ActionRunner(asio::any_io_executor io, ActionSettings settings, InflightJournal& journal,
                  Report report);
+    ActionRunner(asio::any_io_executor io, ActionSettings settings, InflightJournal& journal,
+                 Report report, RunnerIo runner_io);
+    // Cancels what still runs and joins the threads: returns within the launcher's cancel bound.
     ~ActionRunner();
 
     // Called on `io` with the token from an `action` frame.
     void submit(std::string token);
 
     // Stops taking actions: queued ones are reported as rejected (agent_shutting_down, nothing
-    // ran); `on_idle` is called on `io` once no wrapper runs any more.
+    // ran); `on_idle` is called on `io` once no wrapper runs any more. Running wrappers get
+    // `grace`; then they are cancelled (child killed, socket closed), not reported, and their
+    // in-flight records stay for the next start. Without `grace` they get all the time they take.
     void shut_down(std::function<void()> on_idle);
+    void shut_down(std::function<void()> on_idle, std::chrono::milliseconds grace);
 
     std::size_t running() const { return running_apps_.size(); }
 
@@ -66,20 +81,28 @@ class ActionRunner {
         std::chrono::steady_clock::time_point received;
         std::chrono::steady_clock::duration wrapper{};  // spawn to exit of monsys-action
     };
+    void after_check(std::string token, Expected<eat::Claims, eat::Rejection> claims,
+                     std::chrono::steady_clock::time_point received);
     void start_next(const std::string& app_id);
     void finish(const std::string& app_id, ActionReport report, Timing timing);
     void reject(const std::string& token, const std::string& reason, const std::string& detail);
+    void became_idle();
 
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for handlers posted back to io
     asio::any_io_executor io_;
     ActionSettings settings_;
     InflightJournal& journal_;
     Report report_;
-    asio::thread_pool workers_;
+    std::shared_ptr<WrapperLauncher> launcher_;
+    std::shared_ptr<asio::thread_pool> workers_;
     std::map<std::string, std::deque<Job>> queued_;  // app id -> waiting jobs
     std::set<std::string> running_apps_;
     std::set<std::string> jtis_taken_;  // handed over or queued in this process
     bool shutting_down_ = false;
     std::function<void()> on_idle_;
+    asio::steady_timer grace_timer_;
+    std::unique_ptr<hub::DiskWorker> own_disk_;  // last: joined first
+    hub::DiskWorker* disk_;
 };
 
 // The wrapper's stdout, if it is the JSON result object it documents; nothing otherwise.

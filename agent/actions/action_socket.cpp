@@ -14,21 +14,25 @@ namespace monsys::agent::actions {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr const char* cancelled_text = "closed by the agent, which is stopping";
 
 int millis_left(Clock::time_point until) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
     return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 60000));
 }
 
-// Waits for `events` on fd until the deadline; false on timeout.
-bool wait_for(int fd, short events, Clock::time_point until) {
+enum class Wait { ready, timed_out, cancelled };
+
+// Waits for `events` on fd until the deadline or until cancel_fd (if >= 0) is readable.
+Wait wait_for(int fd, short events, Clock::time_point until, int cancel_fd) {
     for (;;) {
         int left = millis_left(until);
-        if (left == 0) return false;
-        pollfd waiting{fd, events, 0};
-        int ready = ::poll(&waiting, 1, left);
-        if (ready > 0) return true;
-        if (ready < 0 && errno != EINTR) return true;  // the next call reports the error
+        if (left == 0) return Wait::timed_out;
+        pollfd waiting[2] = {{fd, events, 0}, {cancel_fd, POLLIN, 0}};
+        int ready = ::poll(waiting, cancel_fd >= 0 ? 2 : 1, left);
+        if (ready > 0 && cancel_fd >= 0 && waiting[1].revents != 0) return Wait::cancelled;
+        if (ready > 0) return Wait::ready;
+        if (ready < 0 && errno != EINTR) return Wait::ready;  // the next call reports the error
     }
 }
 
@@ -41,7 +45,7 @@ std::string connection_request(const std::string& app_id, const std::string& tok
 Expected<std::string, std::string> exchange_over_socket(const std::filesystem::path& socket,
                                                         const std::string& request,
                                                         std::chrono::milliseconds timeout,
-                                                        std::size_t cap) {
+                                                        std::size_t cap, int cancel_fd) {
     const std::string name = "action socket " + socket.string();
     const auto until = Clock::now() + timeout;
     sockaddr_un address{};
@@ -59,7 +63,9 @@ Expected<std::string, std::string> exchange_over_socket(const std::filesystem::p
     }
     std::string_view left = request;
     while (!left.empty()) {
-        if (!wait_for(fd.get(), POLLOUT, until)) return unexpected(name + ": timed out sending");
+        auto waited = wait_for(fd.get(), POLLOUT, until, cancel_fd);
+        if (waited == Wait::cancelled) return unexpected(name + ": " + cancelled_text);
+        if (waited == Wait::timed_out) return unexpected(name + ": timed out sending");
         ssize_t n = ::send(fd.get(), left.data(), left.size(), MSG_NOSIGNAL);
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n < 0) return unexpected(name + ": cannot send: " + std::strerror(errno));
@@ -69,7 +75,9 @@ Expected<std::string, std::string> exchange_over_socket(const std::filesystem::p
     std::string response;
     char chunk[16 * 1024];
     for (;;) {
-        if (!wait_for(fd.get(), POLLIN, until)) {
+        auto waited = wait_for(fd.get(), POLLIN, until, cancel_fd);
+        if (waited == Wait::cancelled) return unexpected(name + ": " + cancelled_text);
+        if (waited == Wait::timed_out) {
             return unexpected(name + ": no complete answer within " +
                               std::to_string(timeout.count() / 1000) + " s");
         }

@@ -16,10 +16,11 @@ namespace monsys::agent::actions {
 std::string connection_request(const std::string& app_id, const std::string& token);
 
 // Sends `request`, half-closes, and returns everything the peer wrote, at most `cap` bytes
-// (more is an error), within `timeout` in all. The error is one line naming the socket.
+// (more is an error), within `timeout` in all. The error is one line naming the socket. When
+// `cancel_fd` (>= 0) becomes readable the connection is closed at once and that is the error.
 Expected<std::string, std::string> exchange_over_socket(const std::filesystem::path& socket,
                                                         const std::string& request,
                                                         std::chrono::milliseconds timeout,
-                                                        std::size_t cap);
+                                                        std::size_t cap, int cancel_fd = -1);
 
 }  // namespace monsys::agent::actions

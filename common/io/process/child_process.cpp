@@ -195,9 +195,9 @@ class Supervisor {
     }
 
     void step() {
-        std::array<pollfd, 3> fds{};
+        std::array<pollfd, 4> fds{};
         nfds_t count = 0;
-        int out_slot = -1, err_slot = -1, pid_slot = -1;
+        int out_slot = -1, err_slot = -1, pid_slot = -1, cancel_slot = -1;
         if (out_fd_.get() >= 0) {
             out_slot = static_cast<int>(count);
             fds[count++] = {out_fd_.get(), POLLIN, 0};
@@ -209,6 +209,10 @@ class Supervisor {
         if (!exited_ && pidfd_.get() >= 0) {
             pid_slot = static_cast<int>(count);
             fds[count++] = {pidfd_.get(), POLLIN, 0};
+        }
+        if (!exited_ && !terminating_ && limits_.cancel_fd >= 0) {
+            cancel_slot = static_cast<int>(count);
+            fds[count++] = {limits_.cancel_fd, POLLIN, 0};
         }
 
         auto wake = next_wake();
@@ -226,6 +230,7 @@ class Supervisor {
         if (err_slot >= 0 && fds[err_slot].revents != 0 && !drain(err_fd_.get(), err_))
             err_fd_.reset();
         if (!exited_ && (pid_slot < 0 || fds[pid_slot].revents != 0) && has_exited(pid_)) on_exit();
+        if (cancel_slot >= 0 && fds[cancel_slot].revents != 0) deadline_ = Clock::now();
         enforce_deadlines();
     }
 

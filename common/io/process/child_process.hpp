@@ -38,6 +38,10 @@ struct ChildLimits {
     // background still holds open. Such processes are left running: a restart command may
     // legitimately start a daemon.
     std::chrono::milliseconds output_linger{1000};
+    // When >= 0: a descriptor that becomes readable when the caller gives up on the program (the
+    // agent stopping); the group is then ended as on timeout (SIGTERM, kill_grace, SIGKILL) and
+    // the ending says timed_out. Left readable, it ends every later run at once too.
+    int cancel_fd = -1;
 };
 
 struct Captured {

@@ -1,0 +1,253 @@
+// ActionRunner with a fake monsys-action: the order of actions for one app, the parallel bound,
+// replays within the process, and a shutdown with an action in flight. Tokens are minted now by
+// tests/tools/mint_eat.py (as the integration tests do) and checked by the real verifier.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <set>
+
+#include "../hub/fake_hub_connection.hpp"  // run_until
+#include "../temp_dir.hpp"
+#include "tests/unit/trusted_dir.hpp"
+#include "agent/actions/action_runner.hpp"
+
+using namespace monsys;
+using namespace monsys::agent::actions;
+using namespace monsys::agent::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* python = "/usr/bin/python3";
+
+std::string mint(const std::string& jti, const std::string& app_id) {
+    const std::string command = std::string(python) + " " MONSYS_SOURCE_DIR
+                                "/tests/tools/mint_eat.py --key " MONSYS_FIXTURES_DIR
+                                "/eat/hub-1.pem --jti " +
+                                jti + " --app-id " + app_id;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buffer[4096];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+    REQUIRE(::pclose(pipe) == 0);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+}
+
+eat::VerifierSettings verifier() {
+    std::ifstream in(MONSYS_FIXTURES_DIR "/eat/tokens.json");
+    auto document = nlohmann::json::parse(in);
+    const auto& s = document["settings"];
+    eat::VerifierSettings settings;
+    settings.issuer = s["issuer"];
+    settings.agent_id = s["agent_id"];
+    settings.clock_skew_secs = s["clock_skew_secs"];
+    settings.max_lifetime_secs = s["max_lifetime_secs"];
+    for (const auto& [kid, key] : s["keys"].items()) {
+        settings.keys.emplace(kid, *eat::parse_public_key(key.get<std::string>()));
+    }
+    return settings;
+}
+
+// monsys-action as the test wants it: each run waits until the test finishes it (or cancel()).
+class FakeLauncher final : public WrapperLauncher {
+  public:
+    ActionReport run(const WrapperRequest& request) override {
+        std::unique_lock<std::mutex> lock(mutex_);
+        started_.push_back(request.jti);
+        ++running_;
+        most_at_once_ = std::max(most_at_once_, running_);
+        changed_.notify_all();
+        changed_.wait(lock, [this, &request]() {
+            return cancelled_ || finished_.count(request.jti) != 0;
+        });
+        --running_;
+        ActionReport report{request.jti, "monsys-action",
+                            {{"jti", request.jti}, {"status", "succeeded"}}};
+        report.cancelled = cancelled_ && finished_.count(request.jti) == 0;
+        return report;
+    }
+    void cancel() override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        cancelled_ = true;
+        changed_.notify_all();
+    }
+    void finish(const std::string& jti) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        finished_.insert(jti);
+        changed_.notify_all();
+    }
+    std::vector<std::string> started() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return started_;
+    }
+    int most_at_once() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return most_at_once_;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<std::string> started_;
+    std::set<std::string> finished_;
+    int running_ = 0;
+    int most_at_once_ = 0;
+    bool cancelled_ = false;
+};
+
+struct Harness {
+    explicit Harness(const TempDir& dir, std::size_t max_parallel = 4)
+        : journal(dir.path() / "inflight") {
+        ActionSettings settings;
+        settings.verifier = verifier();
+        // The store checks its directory's ancestors, which /tmp fails; it does not exist yet,
+        // so it holds nothing.
+        settings.replay_store = store_dir.path() / "replay" / "eat-replay.db";
+        settings.max_parallel = max_parallel;
+        RunnerIo fakes;
+        fakes.launcher = launcher;
+        fakes.disk = &disk;
+        runner = std::make_unique<ActionRunner>(
+            io.get_executor(), settings, journal,
+            [this](ActionReport report) { reports.push_back(std::move(report)); }, fakes);
+    }
+    ~Harness() {
+        launcher->cancel();
+        runner.reset();
+    }
+
+    bool wait_started(std::size_t count) {
+        return run_until(io, [this, count]() { return launcher->started().size() >= count; });
+    }
+    const ActionReport* report_for(const std::string& jti, const std::string& status) const {
+        for (const auto& report : reports) {
+            if (report.jti == jti && report.result.value("status", "") == status) return &report;
+        }
+        return nullptr;
+    }
+
+    monsys::test::TrustedDir store_dir;
+    asio::io_context io;
+    agent::hub::DiskWorker disk;
+    InflightJournal journal;
+    std::shared_ptr<FakeLauncher> launcher = std::make_shared<FakeLauncher>();
+    std::vector<ActionReport> reports;
+    std::unique_ptr<ActionRunner> runner;
+};
+
+}  // namespace
+
+TEST_CASE("action runner: an action waits behind another for the same app; other apps run") {
+    REQUIRE(::access(python, X_OK) == 0);
+    TempDir dir;
+    Harness h(dir);
+    h.runner->submit(mint("first", "app-1"));
+    h.runner->submit(mint("second", "app-1"));
+    h.runner->submit(mint("other", "app-2"));
+
+    REQUIRE(h.wait_started(2));
+    h.io.restart();
+    h.io.run_for(100ms);
+    CHECK(h.launcher->started() == std::vector<std::string>{"first", "other"});
+    CHECK(h.runner->running() == 2);
+    CHECK(h.journal.leftovers().size() == 2);  // both recorded as in flight
+
+    h.launcher->finish("first");
+    REQUIRE(h.wait_started(3));
+    CHECK(h.launcher->started().back() == "second");
+    CHECK(h.report_for("first", "succeeded") != nullptr);
+
+    h.launcher->finish("second");
+    h.launcher->finish("other");
+    REQUIRE(run_until(h.io, [&h]() { return h.reports.size() == 3; }));
+    CHECK(h.runner->running() == 0);
+    // Each in-flight record goes once its result was handed on.
+    REQUIRE(run_until(h.io, [&h]() { return h.journal.leftovers().empty(); }));
+}
+
+TEST_CASE("action runner: at most max_parallel wrappers run at once") {
+    REQUIRE(::access(python, X_OK) == 0);
+    TempDir dir;
+    Harness h(dir, 2);
+    for (const char* app : {"app-1", "app-2", "app-3"}) {
+        h.runner->submit(mint(std::string("jti-") + app, app));
+    }
+    REQUIRE(h.wait_started(2));
+    h.io.restart();
+    h.io.run_for(100ms);
+    CHECK(h.launcher->started().size() == 2);
+    h.launcher->finish(h.launcher->started()[0]);
+    REQUIRE(h.wait_started(3));
+    for (const auto& jti : h.launcher->started()) h.launcher->finish(jti);
+    REQUIRE(run_until(h.io, [&h]() { return h.reports.size() == 3; }));
+    CHECK(h.launcher->most_at_once() == 2);
+}
+
+TEST_CASE("action runner: a jti handed over already is refused as replayed") {
+    REQUIRE(::access(python, X_OK) == 0);
+    TempDir dir;
+    Harness h(dir);
+    const std::string token = mint("once", "app-1");
+    h.runner->submit(token);
+    h.runner->submit(token);
+    REQUIRE(run_until(h.io, [&h]() { return h.report_for("once", "rejected") != nullptr; }));
+    CHECK(h.report_for("once", "rejected")->result["reason"] == "replayed");
+    h.launcher->finish("once");
+    REQUIRE(run_until(h.io, [&h]() { return h.reports.size() == 2; }));
+    CHECK(h.launcher->started().size() == 1);
+}
+
+TEST_CASE("action runner: shutdown rejects what waits, lets the running one finish") {
+    REQUIRE(::access(python, X_OK) == 0);
+    TempDir dir;
+    Harness h(dir);
+    h.runner->submit(mint("running", "app-1"));
+    h.runner->submit(mint("waiting", "app-1"));
+    REQUIRE(h.wait_started(1));
+    h.io.restart();
+    h.io.run_for(50ms);  // the second one is checked and queued
+
+    bool idle = false;
+    h.runner->shut_down([&idle]() { idle = true; }, 10s);
+    auto* refused = h.report_for("waiting", "rejected");
+    REQUIRE(refused != nullptr);
+    CHECK(refused->result["reason"] == "agent_shutting_down");
+    h.io.restart();
+    h.io.run_for(100ms);
+    CHECK_FALSE(idle);  // the running one is not done yet
+
+    h.launcher->finish("running");
+    REQUIRE(run_until(h.io, [&idle]() { return idle; }));
+    CHECK(h.report_for("running", "succeeded") != nullptr);
+    CHECK(h.launcher->started() == std::vector<std::string>{"running"});
+}
+
+TEST_CASE("action runner: after the grace the running wrapper is cancelled; its record stays") {
+    REQUIRE(::access(python, X_OK) == 0);
+    TempDir dir;
+    Harness h(dir);
+    h.runner->submit(mint("stuck", "app-1"));
+    REQUIRE(h.wait_started(1));
+
+    bool idle = false;
+    const auto asked = std::chrono::steady_clock::now();
+    h.runner->shut_down([&idle]() { idle = true; }, 200ms);
+    REQUIRE(run_until(h.io, [&idle]() { return idle; }));
+    CHECK(std::chrono::steady_clock::now() - asked >= 200ms);
+    CHECK(h.reports.empty());  // not reported now: the next start reports it as interrupted
+    auto leftovers = h.journal.leftovers();
+    REQUIRE(leftovers.size() == 1);
+    CHECK(leftovers[0].jti == "stuck");
+
+    // A token that arrives now is refused at once.
+    h.runner->submit(mint("late", "app-2"));
+    REQUIRE(h.reports.size() == 1);
+    CHECK(h.reports[0].result["reason"] == "agent_shutting_down");
+}
