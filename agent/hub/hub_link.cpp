@@ -20,15 +20,17 @@ struct HubLink::Session {
     bool over = false;
 };
 
-namespace {
-
-LinkIo real_io(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls) {
+LinkIo websocket_link_io(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
+                         DiskWorker* disk) {
     LinkIo io;
     io.connect = [executor, tls = std::move(tls)](ConnectOptions options) {
         return make_hub_connection(executor, tls, std::move(options));
     };
+    io.disk = disk;
     return io;
 }
+
+namespace {
 
 // Why a coroutine of the link ended, in one line for the log.
 std::string ending_of(const std::exception_ptr& error, const char* which) {
@@ -46,7 +48,7 @@ std::string ending_of(const std::exception_ptr& error, const char* which) {
 
 HubLink::HubLink(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
                  Outbox& outbox, LinkCallbacks callbacks, BackoffPolicy backoff)
-    : HubLink(executor, outbox, std::move(callbacks), real_io(executor, std::move(tls)), backoff) {}
+    : HubLink(executor, outbox, std::move(callbacks), websocket_link_io(executor, std::move(tls)), backoff) {}
 
 // A message on its way to the disk worker. For inventory and state one of these per kind is
 // reused: a newer message replaces one the worker has not taken yet (so a stalled disk holds one

@@ -54,6 +54,10 @@ struct LinkIo {
     std::chrono::milliseconds disk_stall_bound{5000};
 };
 
+// The real I/O: WebSocket connections with `tls` (null for ws://), the outbox on `disk`.
+LinkIo websocket_link_io(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
+                         DiskWorker* disk = nullptr);
+
 class HubLink {
   public:
     // Why the link stopped on its own: an exception that escaped a coroutine of the link
