@@ -293,7 +293,11 @@ Expected<std::vector<Unit>, std::string> list_units_by_names(
     if (names.empty()) return std::vector<Unit>{};
     auto reply = call_with_string_arrays(bus, "ListUnitsByNames", {names});
     if (!reply) return unexpected(reply.error());
-    auto loaded = decode_unit_list(reply->get());
+    return decode_units_by_names(reply->get());
+}
+
+Expected<std::vector<Unit>, std::string> decode_units_by_names(sd_bus_message* reply) {
+    auto loaded = decode_unit_list(reply);
     if (!loaded) return unexpected(loaded.error());
     return merge_units(*loaded, {});
 }

@@ -70,6 +70,10 @@ struct SystemdQuery {
 SystemdSection collect_systemd(io::systemd::Bus& bus, const SystemdQuery& query,
                                std::chrono::steady_clock::time_point deadline);
 
+// The rows of a ListUnitsByNames reply (loaded units only, no unit files). Shared by the blocking
+// call below and the agent's asynchronous unit source.
+Expected<std::vector<Unit>, std::string> decode_units_by_names(sd_bus_message* reply);
+
 // ListUnitsByNames: the named units only, loading installed ones on the way (so an installed,
 // stopped unit shows as loaded/inactive and a missing one as not-found). One call.
 Expected<std::vector<Unit>, std::string> list_units_by_names(io::systemd::Bus& bus,
