@@ -1,11 +1,13 @@
 #include "agent/daemon/daemon.hpp"
 
 #include <malloc.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <optional>
 
 #include "agent/actions/action_runner.hpp"
 #include "agent/actions/inflight_journal.hpp"
@@ -14,7 +16,10 @@
 #include "agent/hub/hub_link.hpp"
 #include "agent/hub/tracked_apps_store.hpp"
 #include "agent/inventory/collect.hpp"
-#include "agent/inventory/observe.hpp"
+#include "agent/observe/docker_source.hpp"
+#include "agent/observe/observer.hpp"
+#include "agent/observe/process_source.hpp"
+#include "agent/observe/systemd_source.hpp"
 #include "common/eat/replay_store.hpp"
 #include "common/inventory/inventory_json.hpp"
 #include "common/util/log.hpp"
@@ -33,6 +38,21 @@ using SystemClock = std::chrono::system_clock;
 constexpr seconds shutdown_action_grace{120};
 constexpr milliseconds shutdown_flush{3000};
 
+// The watchdog is fed only while the hub link's loop and the observer show life. A live link
+// loop marks progress at least every 40 s (HubLink::last_progress); the observer completes a
+// round every observe interval, each bounded by the sources' timeouts.
+constexpr seconds link_stall_limit{90};
+constexpr seconds observer_stall_margin{30};
+
+// The remembered states (changed_at across restarts) are written at most this often: a
+// flapping app must not turn into a stream of fsyncs.
+constexpr seconds persist_delay{5};
+
+bool host_path_exists(const std::string& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0;
+}
+
 class Daemon {
   public:
     Daemon(asio::io_context& io, AgentSetup setup, hub::Outbox outbox, hub::TrackedAppsFile tracked)
@@ -41,35 +61,40 @@ class Daemon {
           outbox_(std::move(outbox)),
           tracked_(std::move(tracked)),
           states_(tracked_.states),
-          app_observer_(setup_.inventory_settings, io.get_executor()),
           journal_(setup_.paths.inflight_dir),
           actions_(io.get_executor(), action_settings_from(setup_.config), journal_,
                    [this](actions::ActionReport report) { on_action_report(std::move(report)); }),
           link_(io.get_executor(), setup_.tls, outbox_, link_callbacks()),
           signals_(io, SIGTERM, SIGINT),
-          observe_timer_(io),
+          state_timer_(io),
+          persist_timer_(io),
           inventory_timer_(io),
           watchdog_timer_(io),
           shutdown_timer_(io),
           collector_(1),
-          observer_(1),
           state_interval_(seconds(setup_.config.state_interval_secs)),
-          inventory_interval_(seconds(setup_.config.inventory_interval_secs)) {}
-
-    ~Daemon() {
-        collector_.join();
-        observer_.join();
+          inventory_interval_(seconds(setup_.config.inventory_interval_secs)) {
+        observer_ = observe::Observer::create(
+            io.get_executor(), observer_settings(), source_factories(),
+            [this](observe::ObservationReport report) { on_observation(std::move(report)); });
     }
 
-    bool busy() const { return actions_.running() > 0 || observing_ || collecting_; }
+    // A collection still under way ends by its sources' timeouts; its thread is joined.
+    ~Daemon() {
+        observer_->stop();
+        collector_.join();
+    }
+
+    int exit_code() const { return exit_code_; }
 
     void start() {
         recover_interrupted_actions();
         signals_.async_wait([this](beast::error_code ec, int signal) {
-            if (!ec) begin_shutdown(signal);
+            if (!ec) begin_shutdown(signal == SIGTERM ? "received SIGTERM" : "received SIGINT");
         });
-        link_.start();
-        schedule_observation(milliseconds(0));
+        link_.start([this](std::string why) { on_link_died(std::move(why)); });
+        observer_->track(observed_apps());
+        schedule_state_report();
         schedule_inventory(inventory_interval_);
         start_watchdog();
         sd_notify(0, "READY=1\nSTATUS=connecting to the hub");
@@ -78,6 +103,37 @@ class Daemon {
     }
 
   private:
+    observe::ObserverSettings observer_settings() const {
+        const config::Config& config = setup_.config;
+        observe::ObserverSettings settings;
+        settings.round_interval = seconds(config.observe_interval_secs);
+        settings.unit_events = config.observe_events;
+        settings.container_events = config.observe_events && config.docker_events;
+        settings.process_events = config.observe_events;
+        settings.path_exists = [root = setup_.inventory_settings.root](const std::string& path) {
+            return host_path_exists(root + path);
+        };
+        return settings;
+    }
+
+    observe::SourceFactories source_factories() const {
+        const inventory::InventorySettings& inv = setup_.inventory_settings;
+        auto executor = io_.get_executor();
+        observe::SourceFactories factories;
+        factories.units = [executor, bus = inv.bus_settings()](observe::SourceEvents events) {
+            return observe::make_systemd_source(executor, bus, std::move(events));
+        };
+        factories.containers = [executor,
+                                docker = inv.docker_settings()](observe::SourceEvents events) {
+            return observe::make_docker_source(executor, docker, std::move(events));
+        };
+        factories.processes = [executor, root = inv.root,
+                               timeout = inv.source_timeout](observe::SourceEvents events) {
+            return observe::make_process_source(executor, root, timeout, std::move(events));
+        };
+        return factories;
+    }
+
     hub::LinkCallbacks link_callbacks() {
         hub::LinkCallbacks callbacks;
         callbacks.connect_options = [this]() { return connect_options(setup_); };
@@ -118,6 +174,7 @@ class Daemon {
         if (intervals.state_interval_secs) {
             state_interval_ =
                 seconds(std::clamp<std::int64_t>(*intervals.state_interval_secs, 5, 86400));
+            schedule_state_report();
         }
         if (intervals.inventory_interval_secs) {
             auto wanted = seconds(
@@ -134,83 +191,64 @@ class Daemon {
         states_.retain_only(tracked_.apps);
         persist_tracked_apps();
         log::info("tracking " + std::to_string(tracked_.apps.size()) + " app(s)");
-        force_state_ = true;
-        if (!observing_) schedule_observation(milliseconds(0));  // report the list at once
+        // The observer's first round of the new list is reported at once (on_observation).
+        if (!stopping_) observer_->track(observed_apps());
     }
 
-    std::vector<std::string> tracked_ids() const {
-        std::vector<std::string> ids;
-        for (const auto& app : tracked_.apps) ids.push_back(app.id);
-        return ids;
+    std::vector<observe::ObservedAppSpec> observed_apps() const {
+        std::vector<observe::ObservedAppSpec> apps;
+        apps.reserve(tracked_.apps.size());
+        for (const auto& app : tracked_.apps) apps.push_back({app.id, app.type, app.identifier});
+        return apps;
     }
 
     void persist_tracked_apps() {
+        persist_timer_.cancel();
+        persist_pending_ = false;
         tracked_.states = states_.remembered();
         if (auto saved = hub::save_tracked_apps(setup_.paths.tracked_apps_file, tracked_); !saved) {
             log::error("cannot store the tracked apps: " + saved.error());
         }
     }
 
-    void schedule_observation(milliseconds delay) {
-        observe_timer_.expires_after(delay);
-        observe_timer_.async_wait([this](beast::error_code ec) {
-            if (!ec && !stopping_) observe();
+    void persist_soon() {
+        if (persist_pending_) return;
+        persist_pending_ = true;
+        persist_timer_.expires_after(persist_delay);
+        persist_timer_.async_wait([this](beast::error_code ec) {
+            if (!ec && persist_pending_) persist_tracked_apps();
         });
     }
 
-    void observe() {
-        if (observing_) return;
-        observing_ = true;
-        std::vector<inventory::TrackedApp> apps;
-        std::vector<std::string> ids;
-        for (const auto& app : tracked_.apps) {
-            apps.push_back({app.type, app.identifier});
-            ids.push_back(app.id);
-        }
-        asio::post(observer_, [this, apps = std::move(apps), ids = std::move(ids)]() {
-            auto started = std::chrono::steady_clock::now();
-            auto observations = app_observer_.observe(apps);
-            if (!apps.empty()) {
-                char took[32];
-                std::snprintf(took, sizeof took, "%.1f",
-                              std::chrono::duration<double, std::milli>(
-                                  std::chrono::steady_clock::now() - started)
-                                  .count());
-                log::debug("observed " + std::to_string(apps.size()) + " app(s) in " + took +
-                           " ms" +
-                           (app_observer_.last_round_reused_container_list()
-                                ? " (container list reused: no container event since)"
-                                : ""));
-            }
-            asio::post(io_, [this, ids, observations = std::move(observations)]() {
-                after_observation(ids, observations);
-            });
-        });
-    }
-
-    void after_observation(const std::vector<std::string>& ids,
-                           const std::vector<inventory::Observation>& observations) {
-        observing_ = false;
+    // Every observation: a change is sent at once (the observer bounds how often that can be),
+    // and so is the first observation of a new app list.
+    void on_observation(observe::ObservationReport report) {
         if (stopping_) return;
         std::vector<ObservedApp> round;
-        for (std::size_t i = 0; i < ids.size() && i < observations.size(); ++i) {
-            round.push_back({ids[i], observations[i]});
+        round.reserve(report.apps.size());
+        for (auto& app : report.apps) {
+            round.push_back({std::move(app.id), std::move(app.observation), app.at});
         }
+        bool changed = states_.record(round, SystemClock::now());
+        if (changed) persist_soon();
+        if (changed || report.new_list) send_state();
+    }
+
+    void send_state() {
         const auto now = SystemClock::now();
-        bool changed = states_.record(round, now);
-        if (changed) persist_tracked_apps();
-        const auto steady_now = std::chrono::steady_clock::now();
-        // A new app list is reported by the first round that observed that list.
-        bool list_reported = force_state_ && ids == tracked_ids();
-        if (changed || list_reported || steady_now - last_state_sent_ >= state_interval_) {
-            if (list_reported) force_state_ = false;
-            last_state_sent_ = steady_now;
-            link_.send(hub::MessageKind::state,
-                       hub::make_state_message(states_.report(tracked_.apps, now), now));
-        }
-        auto interval =
-            std::min<milliseconds>(seconds(setup_.config.observe_interval_secs), state_interval_);
-        schedule_observation(force_state_ ? milliseconds(0) : interval);
+        last_state_sent_ = std::chrono::steady_clock::now();
+        link_.send(hub::MessageKind::state,
+                   hub::make_state_message(states_.report(tracked_.apps, now), now));
+        schedule_state_report();
+    }
+
+    // Without a change, the state is reported every state interval all the same.
+    void schedule_state_report() {
+        state_timer_.expires_after(state_interval_);
+        state_timer_.async_wait([this](beast::error_code ec) {
+            if (ec || stopping_) return;
+            send_state();
+        });
     }
 
     // --- inventory ------------------------------------------------------------------------
@@ -276,6 +314,12 @@ class Daemon {
     // --- actions --------------------------------------------------------------------------
 
     void on_action_report(actions::ActionReport report) {
+        // An action changes its app's state (a restarted process app runs under a new pid, which
+        // no event announces): look at it again now rather than at the next round.
+        if (auto app_id = report.result.find("app_id");
+            app_id != report.result.end() && app_id->is_string() && !stopping_) {
+            observer_->observe_now(app_id->get<std::string>());
+        }
         link_.send(hub::MessageKind::action_result,
                    hub::make_action_result_message(report.jti, report.reported_by,
                                                    std::move(report.result)));
@@ -315,23 +359,57 @@ class Daemon {
         watchdog_tick();
     }
 
+    // Why the agent is not healthy, or nothing when it is: the hub link's loop and the observer
+    // must both have shown life recently. A timer that fires proves only that the reactor runs.
+    std::optional<std::string> unhealthy() const {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - link_.last_progress() > link_stall_limit) {
+            return "the hub link shows no progress";
+        }
+        const auto observer_limit = seconds(setup_.config.observe_interval_secs) +
+                                    2 * setup_.inventory_settings.source_timeout +
+                                    observer_stall_margin;
+        if (now - observer_->last_progress() > observer_limit) {
+            return "the observer completed no observation";
+        }
+        return std::nullopt;
+    }
+
     void watchdog_tick() {
-        // Sent from the reactor thread: a stuck reactor stops the heartbeat.
-        sd_notify(0, "WATCHDOG=1");
+        // Sent from the reactor thread: a stuck reactor stops the heartbeat, and so does a stuck
+        // link loop or observer. While stopping, the shutdown's own bounds apply.
+        auto problem = stopping_ ? std::nullopt : unhealthy();
+        if (!problem) {
+            sd_notify(0, "WATCHDOG=1");
+            watchdog_warned_ = false;
+        } else if (!watchdog_warned_) {
+            log::error("withholding the watchdog heartbeat: " + *problem);
+            watchdog_warned_ = true;
+        }
         watchdog_timer_.expires_after(watchdog_period_);
         watchdog_timer_.async_wait([this](beast::error_code ec) {
             if (!ec) watchdog_tick();
         });
     }
 
-    void begin_shutdown(int signal) {
+    // The link's loop ended without stop(): nothing would reach the hub any more. Stop, and exit
+    // non-zero so that systemd starts the agent again.
+    void on_link_died(std::string why) {
+        log::error("the hub link stopped unexpectedly: " + why);
+        exit_code_ = 1;
+        begin_shutdown("the hub link stopped");
+    }
+
+    void begin_shutdown(const std::string& reason) {
         if (stopping_) return;
         stopping_ = true;
-        log::notice(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
-                    "; finishing " + std::to_string(actions_.running()) + " running action(s)");
+        log::notice(reason + "; finishing " + std::to_string(actions_.running()) +
+                    " running action(s)");
         sd_notify(0, "STOPPING=1");
-        observe_timer_.cancel();
+        observer_->stop();
+        state_timer_.cancel();
         inventory_timer_.cancel();
+        if (persist_pending_) persist_tracked_apps();
         shutdown_timer_.expires_after(shutdown_action_grace);
         shutdown_timer_.async_wait([this](beast::error_code ec) {
             if (ec) return;
@@ -371,8 +449,11 @@ class Daemon {
         finished_ = true;
         link_.stop();
         watchdog_timer_.cancel();
+        persist_timer_.cancel();
         signals_.cancel();
-        shutdown_timer_.expires_after(milliseconds(500));  // the close handshake, bounded
+        // The close handshake, bounded; whatever else still waits on the io_context (a source's
+        // reconnect back-off) is cancelled when the daemon is destroyed.
+        shutdown_timer_.expires_after(milliseconds(500));
         shutdown_timer_.async_wait([this](beast::error_code) { io_.stop(); });
     }
 
@@ -381,30 +462,29 @@ class Daemon {
     hub::Outbox outbox_;
     hub::TrackedAppsFile tracked_;
     StateTracker states_;
-    // Used on observer_'s thread only; its container event watch runs on io_.
-    inventory::AppObserver app_observer_;
     actions::InflightJournal journal_;
     actions::ActionRunner actions_;
     hub::HubLink link_;
     asio::signal_set signals_;
-    asio::steady_timer observe_timer_;
+    std::shared_ptr<observe::Observer> observer_;
+    asio::steady_timer state_timer_;
+    asio::steady_timer persist_timer_;
     asio::steady_timer inventory_timer_;
     asio::steady_timer watchdog_timer_;
     asio::steady_timer shutdown_timer_;
-    // Off the I/O thread: a full collection (seconds on a busy host) and the observation rounds
-    // (tens of milliseconds), each on its own thread so a slow source never delays a state report.
+    // Off the I/O thread: a full collection (seconds on a busy host).
     asio::thread_pool collector_;
-    asio::thread_pool observer_;
     milliseconds state_interval_;
     milliseconds inventory_interval_;
     milliseconds watchdog_period_{0};
     std::chrono::steady_clock::time_point last_state_sent_{};
     std::chrono::steady_clock::time_point flush_deadline_{};
-    bool observing_ = false;
     bool collecting_ = false;
-    bool force_state_ = true;
+    bool persist_pending_ = false;
+    bool watchdog_warned_ = false;
     bool stopping_ = false;
     bool finished_ = false;
+    int exit_code_ = 0;
 };
 
 }  // namespace
@@ -440,17 +520,24 @@ int run_daemon(const DaemonOptions& options) {
     // Few arenas: the agent's threads are mostly idle, and each arena keeps its own free memory.
     ::mallopt(M_ARENA_MAX, 2);
     asio::io_context io(1);
-    auto daemon =
-        std::make_unique<Daemon>(io, std::move(*setup), std::move(*outbox), std::move(*tracked));
-    daemon->start();
-    io.run();
-    log::notice("monsys-agent stopped");
-    if (daemon->busy()) {
-        // A wrapper or a collection still runs past the grace period: leave without joining
-        // it. Everything that matters is on disk already.
-        std::_Exit(0);
+    int exit_code = 0;
+    {
+        auto daemon = std::make_unique<Daemon>(io, std::move(*setup), std::move(*outbox),
+                                               std::move(*tracked));
+        daemon->start();
+        try {
+            io.run();
+            exit_code = daemon->exit_code();
+        } catch (const std::exception& error) {
+            // A handler threw: the loop it belonged to is gone. Exit non-zero; systemd restarts.
+            log::error(std::string("monsys-agent: unexpected error: ") + error.what());
+            exit_code = 1;
+        }
+        // The daemon's parts end here: the observer's sources, the collection thread and the
+        // action workers are joined, each bounded by its own timeout.
     }
-    return 0;
+    log::notice("monsys-agent stopped");
+    return exit_code;
 }
 
 }  // namespace monsys::agent::daemon

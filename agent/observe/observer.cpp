@@ -132,6 +132,15 @@ void Observer::track(std::vector<ObservedAppSpec> apps) {
     schedule();
 }
 
+void Observer::observe_now(const std::string& id) {
+    for (const ObservedAppSpec& app : apps_) {
+        if (app.id == id) {
+            mark(app.id, settings_.now());
+            return;
+        }
+    }
+}
+
 void Observer::stop() {
     if (stopped_) return;
     stopped_ = true;

@@ -95,6 +95,11 @@ class Observer : public std::enable_shared_from_this<Observer> {
     // first call also starts the periodic rounds.
     void track(std::vector<ObservedAppSpec> apps);
 
+    // Observes this app again soon, as if an event had concerned it now: after the agent ran an
+    // action on it (a process app that was restarted runs under a new pid, which no event
+    // announces). An id that is not tracked is ignored.
+    void observe_now(const std::string& id);
+
     // Cancels everything: timers and sources. No report follows.
     void stop();
 

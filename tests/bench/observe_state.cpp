@@ -1,16 +1,22 @@
 // bench_observe_state: how long observing the state of a few tracked apps takes.
 //   bench_observe_state                      the pure mapping over a synthetic large inventory
 //   bench_observe_state --bus user|system --docker-socket PATH TYPE:IDENTIFIER...
-//                                            also the targeted live observation of those apps
+//                                            also full rounds of the daemon's observer over
+//                                            those apps, with the real sources
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "agent/inventory/observe.hpp"
+#include <unistd.h>
+
+#include "agent/inventory/settings.hpp"
+#include "agent/observe/docker_source.hpp"
+#include "agent/observe/observer.hpp"
+#include "agent/observe/process_source.hpp"
+#include "agent/observe/systemd_source.hpp"
 #include "common/inventory/observed_state.hpp"
 
 using namespace monsys::inventory;
@@ -18,6 +24,11 @@ using monsys::app::AppType;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+struct TrackedApp {
+    AppType type = AppType::systemd;
+    std::string identifier;
+};
 
 Inventory synthetic_inventory() {
     Inventory inventory;
@@ -99,72 +110,61 @@ bool parse_app(const char* text, TrackedApp& tracked) {
     return true;
 }
 
-struct Timings {
-    std::vector<double> ms;
-    std::size_t reused = 0;
-};
-
-void print(const char* label, std::size_t apps, const Timings& timings) {
-    std::printf("live, %zu apps, %-58s median %6.2f ms, p90 %6.2f ms, max %6.2f ms", apps, label,
-                percentile(timings.ms, 0.5), percentile(timings.ms, 0.9),
-                percentile(timings.ms, 1.0));
-    if (timings.reused > 0) std::printf(" (list reused in %zu rounds)", timings.reused);
-    std::printf("\n");
-}
-
-template <class Round>
-Timings time_rounds(int rounds, Round round) {
-    Timings timings;
-    for (int i = 0; i < rounds; ++i) {
-        auto start = Clock::now();
-        timings.reused += round() ? 1 : 0;
-        timings.ms.push_back(
-            std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-    }
-    return timings;
-}
-
-// Three ways, same apps, same run: fresh connections every round (what a one-shot caller does);
-// the daemon's observer when the container list must be made (the first round after a container
-// event); the daemon's observer while the engine reports no event (the steady state).
+// The live path as the daemon runs it: the observer with the real sources (a kept sd-bus
+// connection, the async Docker client, the /proc scan on its worker), one full round at a time.
+// The first round pays for the connections; the others are the steady state.
 void bench_live(const InventorySettings& settings, const std::vector<TrackedApp>& apps) {
+    using namespace monsys::agent::observe;
     constexpr int rounds = 30;
-    std::vector<Observation> last;
-    auto fresh = time_rounds(rounds, [&] {
-        last = observe_apps(settings, apps);
-        return false;
-    });
-    print("fresh bus connection and Docker client each round:", apps.size(), fresh);
-    for (std::size_t i = 0; i < apps.size(); ++i) {
-        std::printf("  %-8s %-28s %-8s %s\n", monsys::app::to_string(apps[i].type),
-                    apps[i].identifier.c_str(), to_string(last[i].state), last[i].detail.c_str());
-    }
-
-    AppObserver listing(settings);  // no event watch: the container list is made every round
-    listing.observe(apps);
-    auto relisting = time_rounds(rounds, [&] {
-        listing.observe(apps);
-        return listing.last_round_reused_container_list();
-    });
-    print("kept bus connection, container list made (after an event):", apps.size(), relisting);
-
     monsys::asio::io_context io;
-    auto guard = monsys::asio::make_work_guard(io);
-    std::thread io_thread([&io] { io.run(); });
-    {
-        AppObserver watching(settings, io.get_executor());
-        watching.observe(apps);                                        // starts the event watch
-        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // podman: live after 1 s
-        watching.observe(apps);  // the list that later rounds reuse
-        auto steady = time_rounds(rounds, [&] {
-            watching.observe(apps);
-            return watching.last_round_reused_container_list();
-        });
-        print("kept bus connection, no container event since the last list:", apps.size(), steady);
+    auto executor = io.get_executor();
+    ObserverSettings observer_settings;
+    observer_settings.round_interval = std::chrono::hours(1);
+    observer_settings.min_gap = std::chrono::milliseconds(0);
+    observer_settings.unit_events = observer_settings.container_events =
+        observer_settings.process_events = false;
+    observer_settings.path_exists = [](const std::string& path) {
+        return ::access(path.c_str(), F_OK) == 0;
+    };
+    SourceFactories factories;
+    factories.units = [executor, bus = settings.bus_settings()](SourceEvents events) {
+        return make_systemd_source(executor, bus, std::move(events));
+    };
+    factories.containers = [executor, docker = settings.docker_settings()](SourceEvents events) {
+        return make_docker_source(executor, docker, std::move(events));
+    };
+    factories.processes = [executor, timeout = settings.source_timeout](SourceEvents events) {
+        return make_process_source(executor, "", timeout, std::move(events));
+    };
+    std::vector<ObservationReport> reports;
+    auto observer =
+        Observer::create(executor, observer_settings, std::move(factories),
+                         [&reports](ObservationReport report) { reports.push_back(report); });
+    std::vector<ObservedAppSpec> specs;
+    for (std::size_t i = 0; i < apps.size(); ++i) {
+        specs.push_back({"app-" + std::to_string(i), apps[i].type, apps[i].identifier});
     }
-    guard.reset();
-    io.stop();
-    io_thread.join();
+    auto one_round = [&]() {
+        const auto before = reports.size();
+        const auto start = Clock::now();
+        observer->track(specs);
+        while (reports.size() == before) io.run_one_for(std::chrono::seconds(10));
+        return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    };
+    const double first = one_round();
+    std::vector<double> ms;
+    for (int i = 0; i < rounds; ++i) ms.push_back(one_round());
+    std::printf("live, %zu apps, first round (connecting):%21s %6.2f ms\n", apps.size(), "", first);
+    std::printf("live, %zu apps, %-40s median %6.2f ms, p90 %6.2f ms, max %6.2f ms\n",
+                apps.size(), "kept connections, one full round:", percentile(ms, 0.5),
+                percentile(ms, 0.9), percentile(ms, 1.0));
+    for (const AppObservation& app : reports.back().apps) {
+        std::size_t i = std::stoul(app.id.substr(4));
+        std::printf("  %-8s %-28s %-8s %s\n", monsys::app::to_string(apps[i].type),
+                    apps[i].identifier.c_str(), to_string(app.observation.state),
+                    app.observation.detail.c_str());
+    }
+    observer->stop();
 }
 
 }  // namespace

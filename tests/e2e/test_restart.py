@@ -136,8 +136,9 @@ class RestartTest(E2ETestCase):
             self.assertNotEqual(state["StartedAt"], before[name], name)
 
     def test_state_of_apps_registered_while_connected_is_reported_without_delay(self):
-        """The agent observes every second (observe_interval_secs 1) and reports a new app
-        list and every change at once, not at the next state interval (5 s here). Two apps
+        """The agent observes in rounds only every 15 s (the default) but follows the units'
+        signals, and reports a new app list and every change at once, not at the next round or
+        state interval (5 s here). Two apps
         registered back to back, right after the agent connected (while it is busy with its
         first inventory), must both reach the hub observed within a few seconds."""
         units = [self.make_unit("e2e-live"), self.make_unit("e2e-live")]

@@ -475,3 +475,16 @@ TEST_CASE("observer: stop() ends everything; no report follows") {
     h.settle(100ms);
     CHECK(h.reports.size() == 1);
 }
+
+TEST_CASE("observer: observe_now() looks at one tracked app again (after an action on it)") {
+    Harness h;
+    h.world->process_pids = {{"/usr/bin/app", 42}};
+    h.track_and_settle({{"app", AppType::process, "/usr/bin/app"}});
+    h.world->process_pids = {{"/usr/bin/app", 43}};  // restarted: a new pid, no event
+    h.observer->observe_now("app");
+    h.observer->observe_now("not-tracked");
+    REQUIRE(h.run_until([&h] { return h.reports.size() == 2; }));
+    CHECK(h.reports[1].apps.at(0).observation.detail == "pid 43");
+    CHECK(h.world->exit_watches.back() ==
+          std::vector<std::pair<std::string, int>>{{"/usr/bin/app", 43}});
+}
