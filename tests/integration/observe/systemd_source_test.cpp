@@ -261,3 +261,39 @@ TEST_CASE(
     auto listed = test.list({"anything.service"});
     CHECK_MESSAGE(listed.status.ok(), listed.status.error.value_or(""));
 }
+
+TEST_CASE("observe/systemd source: a finished daemon-reload pushes units_resync") {
+    require_testenv();
+    SourceUnderTest test;
+    REQUIRE(test.run_until([&test] { return test.resyncs > 0; }, 10s));
+    test.watch({"anything.service"});
+    const int before = test.resyncs;
+    REQUIRE(systemctl("daemon-reload").empty());
+    REQUIRE(test.run_until([&] { return test.resyncs > before; }, 5s));
+}
+
+TEST_CASE("observe/systemd source: beyond 256 watched units one namespace match serves them all") {
+    require_testenv();
+    TransientUnit watched("src-many", "/bin/sleep 1000");
+    TransientUnit unwatched("src-many-not", "/bin/sleep 1000");
+    SourceUnderTest test;
+    REQUIRE(test.run_until([&test] { return test.resyncs > 0; }, 10s));
+    std::vector<std::string> names;
+    for (int i = 0; i < 300; ++i) names.push_back("absent-" + std::to_string(i) + ".service");
+    names.push_back(watched.name);
+    test.watch(names);
+    test.changes.clear();
+
+    systemctl("stop --no-block " + unwatched.name);
+    systemctl("stop --no-block " + watched.name);
+    REQUIRE(test.run_until([&] { return test.first_change_of(watched.name).has_value(); }, 2s));
+    test.run_for(300ms);
+    CHECK_FALSE(test.first_change_of(unwatched.name));
+
+    // Back to a few units: per-unit matches again, and they work.
+    TransientUnit again("src-many-again", "/bin/sleep 1000");
+    test.watch({again.name});
+    test.changes.clear();
+    systemctl("stop --no-block " + again.name);
+    REQUIRE(test.run_until([&] { return test.first_change_of(again.name).has_value(); }, 2s));
+}
