@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -296,4 +297,26 @@ TEST_CASE("observe/systemd source: beyond 256 watched units one namespace match 
     test.changes.clear();
     systemctl("stop --no-block " + again.name);
     REQUIRE(test.run_until([&] { return test.first_change_of(again.name).has_value(); }, 2s));
+}
+
+TEST_CASE("observe/systemd source: 20 stops of watched units, each pushed within 1 s") {
+    require_testenv();
+    SourceUnderTest test;
+    REQUIRE(test.run_until([&test] { return test.resyncs > 0; }, 10s));
+    std::vector<long long> latencies_ms;
+    for (int i = 0; i < 20; ++i) {
+        TransientUnit unit("src-series", "/bin/sleep 1000");
+        test.watch({unit.name});
+        test.changes.clear();
+        const auto stopped_at = Clock::now();
+        systemctl("stop --no-block " + unit.name);
+        REQUIRE(test.run_until([&] { return test.first_change_of(unit.name).has_value(); }, 5s));
+        latencies_ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   test.first_change_of(unit.name)->at - stopped_at)
+                                   .count());
+    }
+    std::sort(latencies_ms.begin(), latencies_ms.end());
+    std::printf("systemd source: 20 stops to unit_changed: p50 %lld ms, p95 %lld ms, max %lld ms\n",
+                latencies_ms[9], latencies_ms[18], latencies_ms[19]);
+    CHECK(latencies_ms.back() < 1000);
 }
