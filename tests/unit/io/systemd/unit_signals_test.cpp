@@ -44,7 +44,7 @@ TEST_CASE("unit signals: a unit's object path is its name, bus-escaped, under th
     CHECK(unit_name_of_path(unit_object_path("a b_c.service")) == "a b_c.service");
 }
 
-TEST_CASE("unit signals: ActiveState, SubState, MainPID and Result are state; others are not") {
+TEST_CASE("unit signals: ActiveState, SubState, MainPID and Result are state and nothing else is") {
     for (const char* name : {"ActiveState", "SubState", "MainPID", "Result"}) {
         CHECK(is_unit_state_property(name));
     }
