@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "agent/inventory/collect.hpp"
-#include "agent/inventory/observe.hpp"
 #include "common/inventory/observed_state.hpp"
 #include "inventory_env.hpp"
 
@@ -146,73 +145,6 @@ TEST_CASE("inventory/docker: running, exited and restarting containers and a com
     }
     CHECK(offered_compose);
     CHECK(offered_container);
-
-    auto targeted =
-        observe_apps(request.settings, {{AppType::docker, containers.running},
-                                        {AppType::docker, containers.exited},
-                                        {AppType::compose, containers.project + "::web"},
-                                        {AppType::docker, "inv-none-" + containers.id}});
-    CHECK(targeted[0].state == AppState::running);
-    CHECK(targeted[1].state == AppState::stopped);
-    CHECK(targeted[2].detail == "2/3 running");
-    CHECK(targeted[3].state == AppState::unknown);
-}
-
-TEST_CASE("inventory/docker: the daemon's observer reuses its list until a container event") {
-    auto settings = docker_settings(env("MONSYS_TEST_DOCKER_SOCKET"));
-    std::string id = unique_suffix();
-    std::string name = "inv-watch-" + id;
-    std::string project = "invw" + id;
-    std::string out = podman("run -d --network none --name " + name + " " +
-                             env("MONSYS_TEST_IMAGE") + " /bin/sleep 100000");
-    std::string member = project + "-web-1";
-    std::string out2 = podman("run -d --network none --name " + member +
-                              " --label com.docker.compose.project=" + project +
-                              " --label com.docker.compose.service=web " +
-                              env("MONSYS_TEST_IMAGE") + " /bin/sleep 100000");
-    struct Cleanup {
-        std::string names;
-        ~Cleanup() { podman("rm -f -t 0 " + names); }
-    } cleanup{name + " " + member};
-    const std::vector<TrackedApp> apps = {{AppType::docker, name},
-                                          {AppType::compose, project + "::web"}};
-
-    monsys::asio::io_context io;
-    auto guard = monsys::asio::make_work_guard(io);
-    std::thread io_thread([&io] { io.run(); });
-    {
-        AppObserver observer(settings, io.get_executor());
-        auto first = observer.observe(apps);  // starts the event watch; nothing to reuse yet
-        CHECK_FALSE(observer.last_round_reused_container_list());
-        CHECK(first[0].state == AppState::running);
-        // Podman's stream is live after its settle time; the round after that lists once more.
-        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-        observer.observe(apps);
-        auto reused = observer.observe(apps);
-        CHECK(observer.last_round_reused_container_list());
-        CHECK(reused[0].state == AppState::running);
-        CHECK(reused[1].state == AppState::running);
-
-        // A container stops: the very next round after the event lists again and sees it.
-        podman("stop -t 0 " + name);
-        std::vector<Observation> after;
-        REQUIRE(wait_for([&] {
-            after = observer.observe(apps);
-            return !observer.last_round_reused_container_list();
-        }));
-        CHECK(after[0].state == AppState::stopped);
-        CHECK(after[1].state == AppState::running);
-        podman("stop -t 0 " + member);
-        REQUIRE(wait_for([&] {
-            after = observer.observe(apps);
-            return !observer.last_round_reused_container_list() &&
-                   after[1].state == AppState::stopped;
-        }));
-        CHECK(after[1].detail == "0/1 running");
-    }
-    guard.reset();
-    io.stop();
-    io_thread.join();
 }
 
 TEST_CASE("inventory/docker: a missing socket fails the section quickly, apps unknown") {
@@ -256,11 +188,6 @@ TEST_CASE("inventory/docker: a socket that accepts and never answers gives up at
     CHECK_FALSE(result.inventory.docker->status.ok());
     CHECK(result.inventory.processes->status.ok());
     CHECK(observe(result.inventory, AppType::docker, "web", {}).state == AppState::unknown);
-
-    started = std::chrono::steady_clock::now();
-    auto observed = observe_apps(settings, {{AppType::docker, "web"}});
-    CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(1500));
-    CHECK(observed[0].state == AppState::unknown);
     ::close(listener);
     ::unlink(path.c_str());
     ::rmdir(dir.c_str());

@@ -22,7 +22,6 @@
 #include <vector>
 
 #include "agent/inventory/collect.hpp"
-#include "agent/inventory/observe.hpp"
 #include "agent/inventory/ports.hpp"
 #include "agent/inventory/processes.hpp"
 #include "common/inventory/observed_state.hpp"
@@ -79,6 +78,11 @@ struct ScriptDir {
     }
 };
 
+bool host_path_exists(const std::string& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0;
+}
+
 }  // namespace
 
 TEST_CASE("inventory/processes: processes started by the test, a script run by /bin/sh") {
@@ -133,49 +137,17 @@ TEST_CASE("inventory/processes: processes started by the test, a script run by /
     CHECK(observe(inventory, AppType::process, "/usr/bin/sleep", exists).state ==
           AppState::running);
 
-    auto targeted = observe_apps(request.settings, {{AppType::process, files.script},
-                                                    {AppType::process, "/nonexistent/monsys/app"}});
-    CHECK(targeted[0].state == AppState::running);
-    CHECK(targeted[1].state == AppState::unknown);
+    CHECK(observe(inventory, AppType::process, "/nonexistent/monsys/app", exists).state ==
+          AppState::unknown);
 
     // The shells' own sleep children would outlive them.
     shell("pkill -KILL -P " + std::to_string(script) + "; pkill -KILL -P " +
           std::to_string(shebang));
     stop(script);
     stop(shebang);
-    auto after = observe_apps(request.settings, {{AppType::process, files.script}});
-    CHECK(after[0].state == AppState::stopped);
-    CHECK(after[0].detail == "no process runs it");
+    auto after = collect_inventory(request).inventory;
+    CHECK(observe(after, AppType::process, files.script, exists).state == AppState::stopped);
     stop(sleeper);
-}
-
-TEST_CASE("inventory/processes: the daemon's observer follows a process app from round to round") {
-    ScriptDir files;
-    InventorySettings settings;
-    AppObserver observer(settings);
-    const std::vector<TrackedApp> apps = {{AppType::process, files.script}};
-    auto wait_running = [&](pid_t pid) {
-        return wait_for([&] {
-            auto round = observer.observe(apps);
-            return round[0].state == AppState::running &&
-                   round[0].detail == "pid " + std::to_string(pid);
-        });
-    };
-    pid_t first = spawn({"/bin/sh", files.script});
-    REQUIRE(wait_running(first));
-    CHECK(observer.observe(apps)[0].detail == "pid " + std::to_string(first));  // the same pid
-
-    // The app restarts under a new pid: the old one is gone, the scan finds the new one.
-    shell("pkill -KILL -P " + std::to_string(first));
-    stop(first);
-    pid_t second = spawn({"/bin/sh", files.script});
-    CHECK(wait_running(second));
-
-    shell("pkill -KILL -P " + std::to_string(second));
-    stop(second);
-    auto after = observer.observe(apps);
-    CHECK(after[0].state == AppState::stopped);
-    CHECK(after[0].detail == "no process runs it");
 }
 
 TEST_CASE("inventory/processes: the user is the effective one, also of a non-dumpable process") {
@@ -295,41 +267,30 @@ TEST_CASE("inventory/processes: root's binary and script apps, seen by user nobo
         char target[16];
         bool readable = ::readlink(("/proc/" + std::to_string(binary) + "/exe").c_str(), target,
                                    sizeof target) >= 0;
-        InventorySettings settings;
-        auto observed = observe_apps(
-            settings, {{AppType::process, apps.binary}, {AppType::process, apps.script}});
         return std::string(readable ? "exe-readable" : "exe-refused") + "\n" +
                describe(processes_running("", apps.binary)) + "\n" +
-               describe(processes_running("", apps.script)) + "\n" + observed[0].detail + "\n" +
-               observed[1].detail;
+               describe(processes_running("", apps.script));
     });
     MESSAGE(seen);
     std::istringstream lines(seen);
-    std::string exe_line, binary_line, script_line, binary_detail, script_detail;
+    std::string exe_line, binary_line, script_line;
     std::getline(lines, exe_line);
     std::getline(lines, binary_line);
     std::getline(lines, script_line);
-    std::getline(lines, binary_detail);
-    std::getline(lines, script_detail);
     CHECK(exe_line == "exe-refused");
     CHECK(binary_line.rfind(std::to_string(binary) + ":cmdline:", 0) == 0);
     CHECK(script_line.rfind(std::to_string(script) + ":cmdline:", 0) == 0);
-    CHECK(binary_detail == "pid " + std::to_string(binary) + " (identified by its command line)");
-    CHECK(script_detail == "pid " + std::to_string(script) + " (identified by its command line)");
 
     // Stopped, both are seen stopped: no unidentified process may be them.
     shell("pkill -KILL -P " + std::to_string(script));
     stop(script);
     stop(binary);
     const std::string after = as_nobody([&] {
-        InventorySettings settings;
-        auto observed = observe_apps(
-            settings, {{AppType::process, apps.binary}, {AppType::process, apps.script}});
-        return describe(processes_running("", apps.binary)) + "\n" + observed[0].detail + "\n" +
-               observed[1].detail;
+        return describe(processes_running("", apps.binary)) + "\n" +
+               describe(processes_running("", apps.script));
     });
     MESSAGE(after);
-    CHECK(after == "unidentified=0 error=none\nno process runs it\nno process runs it");
+    CHECK(after == "unidentified=0 error=none\nunidentified=0 error=none");
 }
 
 TEST_CASE("inventory/processes: processes exiting during the scan are skipped, never an error") {

@@ -3,7 +3,6 @@
 #include <fstream>
 
 #include "agent/inventory/collect.hpp"
-#include "agent/inventory/observe.hpp"
 #include "common/inventory/observed_state.hpp"
 #include "inventory_env.hpp"
 
@@ -141,23 +140,6 @@ TEST_CASE("inventory/systemd: units running, stopped, failed, flapping, installe
     CHECK(discovered(units.failed)->state == AppState::stopped);
 }
 
-TEST_CASE("inventory/systemd: targeted observation of tracked units") {
-    UnitsUnderTest units;
-    auto observations = observe_apps(user_bus_settings(),
-                                     {{AppType::systemd, units.running},
-                                      {AppType::systemd, units.failed},
-                                      {AppType::systemd, units.flapping},
-                                      {AppType::systemd, units.installed},
-                                      {AppType::systemd, "inv-never-" + units.id + ".service"}});
-    REQUIRE(observations.size() == 5);
-    CHECK(observations[0].state == AppState::running);
-    CHECK(observations[1].state == AppState::stopped);
-    CHECK(observations[2].state == AppState::stopped);
-    CHECK(observations[3].state == AppState::stopped);
-    CHECK(observations[4].state == AppState::unknown);
-    CHECK(observations[4].detail == "no such unit");
-}
-
 TEST_CASE("inventory/systemd: a bus that is not there makes the section fail, apps unknown") {
     testenv();
     std::string saved = env("DBUS_SESSION_BUS_ADDRESS");
@@ -166,7 +148,6 @@ TEST_CASE("inventory/systemd: a bus that is not there makes the section fail, ap
     request.settings = user_bus_settings();
     request.sections = {Section::systemd, Section::packages};
     auto result = collect_inventory(request);
-    auto observed = observe_apps(request.settings, {{AppType::systemd, "anything.service"}});
     ::setenv("DBUS_SESSION_BUS_ADDRESS", saved.c_str(), 1);
     REQUIRE(result.inventory.systemd);
     CHECK_FALSE(result.inventory.systemd->status.ok());
@@ -174,5 +155,4 @@ TEST_CASE("inventory/systemd: a bus that is not there makes the section fail, ap
     CHECK_FALSE(is_complete(result.inventory));
     CHECK(observe(result.inventory, AppType::systemd, "anything.service", {}).state ==
           AppState::unknown);
-    CHECK(observed[0].state == AppState::unknown);
 }
