@@ -272,7 +272,8 @@ CollectResult collect_inventory(const CollectRequest& request) {
     Inventory& inventory = result.inventory;
     if (inventory.processes) {
         for (auto& part : parts) {
-            for (Process& row : part->rows) inventory.processes->processes.push_back(std::move(row));
+            for (Process& row : part->rows)
+                inventory.processes->processes.push_back(std::move(row));
         }
     }
     inventory.discovered = discover_apps(inventory, discovery_options(request, collected_at));

@@ -154,8 +154,11 @@ class Walk {
   public:
     Walk(const WalkContext& context, const ProcessScanOptions& options,
          const ProcWalkRequest& request)
-        : options_(options), request_(request), tree_(context.tree),
-          boot_time_(context.boot_time), users_(context.users) {}
+        : options_(options),
+          request_(request),
+          tree_(context.tree),
+          boot_time_(context.boot_time),
+          users_(context.users) {}
 
     // Walks the given pids (ascending) of the /proc open as `proc_fd`.
     WalkPart run(int proc_fd, const int* first, const int* last, std::size_t max_rows,
@@ -183,8 +186,7 @@ class Walk {
                 // Only an agent without privilege is blind to other users' executables; as
                 // root a refusal is a passing state of one process (a non-dumpable one
                 // mid-exec), not blindness.
-                if (!running_as_root &&
-                    (process.exe_denied || error == EACCES || error == EPERM)) {
+                if (!running_as_root && (process.exe_denied || error == EACCES || error == EPERM)) {
                     ++part_.result.section.visibility.exe_denied;
                 }
                 if (error == 0) {
@@ -245,9 +247,9 @@ class Walk {
         out.uid = euid;
         out.user = user_name(users_, out.uid);
         out.start_time_unix =
-            boot_time_ + static_cast<std::int64_t>(
-                             stat->start_ticks /
-                             static_cast<std::uint64_t>(options_.clock_ticks_per_sec));
+            boot_time_ +
+            static_cast<std::int64_t>(stat->start_ticks /
+                                      static_cast<std::uint64_t>(options_.clock_ticks_per_sec));
         out.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(stat->rss_pages, 0)) *
                         static_cast<std::uint64_t>(options_.page_size);
         out.cmdline = join_cmdline(cmdline_buffer_);

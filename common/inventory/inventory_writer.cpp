@@ -165,8 +165,7 @@ void write_docker(JsonWriter& w, const DockerSection& docker) {
     w.end_object();
 }
 
-bool write_processes(JsonWriter& w, const ProcessesSection& processes,
-                     const SpooledRows* spooled) {
+bool write_processes(JsonWriter& w, const ProcessesSection& processes, const SpooledRows* spooled) {
     bool complete = true;
     w.begin_object();
     write_status(w, processes.status);

@@ -131,9 +131,9 @@ Inventory sample_inventory() {
     ports.ports = {port, unowned};
     inventory.ports = ports;
 
-    inventory.discovered = {{monsys::app::AppType::systemd, "web.service", "web", AppState::running},
-                            {monsys::app::AppType::process, "/opt/app/run.py", "run.py",
-                             AppState::unknown}};
+    inventory.discovered = {
+        {monsys::app::AppType::systemd, "web.service", "web", AppState::running},
+        {monsys::app::AppType::process, "/opt/app/run.py", "run.py", AppState::unknown}};
     return inventory;
 }
 
