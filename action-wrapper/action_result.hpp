@@ -1,13 +1,9 @@
 #pragma once
-// The one JSON object monsys-action prints: the evidence the hub files into its audit log.
-#include <chrono>
-#include <optional>
-#include <string>
-
-#include <nlohmann/json.hpp>
-
+// The one JSON object monsys-action prints: the evidence the hub files into its audit log. The
+// result itself is the type the agent uses too (common/action/action_result.hpp); the wrapper
+// adds the exit code it ends with, printed as wrapper_exit_code.
 #include "action-wrapper/restart/restart_outcome.hpp"
-#include "common/app/app.hpp"
+#include "common/action/action_result.hpp"
 
 namespace monsys::action {
 
@@ -24,27 +20,14 @@ enum class ExitCode : int {
     internal_error = 6,
 };
 
-enum class ActionStatus { succeeded, failed, rejected, timeout };
-const char* to_string(ActionStatus status);
+using results::ActionStatus;
+using results::to_string;
 
-struct ActionResult {
-    std::optional<std::string> jti;  // only once the token's signature has been verified
-    std::string app_id;
-    std::optional<app::AppType> type;  // from the verified token
-    std::string identifier;
-    ActionStatus status = ActionStatus::failed;
-    std::optional<std::string> reason;  // a named refusal, e.g. "bad_signature"
-    std::string message;                // one line for a human
-    std::optional<int> exit_code;       // what the restart method reported; none if not run
-    CapturedOutput stdout_output;
-    CapturedOutput stderr_output;
-    std::chrono::system_clock::time_point started_at;
-    std::chrono::system_clock::time_point finished_at;
-    nlohmann::json before = nlohmann::json::object();
-    nlohmann::json after = nlohmann::json::object();
+struct ActionResult : results::ActionResult {
     ExitCode exit = ExitCode::failed;
 };
 
+// results::to_json, with wrapper_exit_code = exit.
 nlohmann::json to_json(const ActionResult& result);
 
 }  // namespace monsys::action

@@ -5,16 +5,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/action/action_result.hpp"
+
 namespace monsys::action {
 
 enum class RestartStatus { succeeded, failed, timeout };
 
 const char* to_string(RestartStatus status);
 
-struct CapturedOutput {
-    std::string text;
-    bool truncated = false;
-};
+// A method's captured output is the action result's (common/action/action_result.hpp).
+using results::CapturedOutput;
 
 struct RestartOutcome {
     RestartStatus status = RestartStatus::failed;

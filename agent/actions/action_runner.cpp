@@ -5,16 +5,13 @@
 #include "agent/actions/agent_results.hpp"
 #include "agent/actions/token_check.hpp"
 #include "common/eat/replay_store.hpp"
-#include "common/json/capped_json.hpp"
+#include "common/action/action_result.hpp"
 #include "common/util/log.hpp"
 #include "common/util/time_format.hpp"
 
 namespace monsys::agent::actions {
 namespace {
 
-// The wrapper prints one object; its outputs are capped at output_cap_bytes (16 MiB at most)
-// per stream, JSON-escaped, so 40 MiB bounds it.
-constexpr std::size_t max_wrapper_output = 40u << 20;
 constexpr std::size_t max_jtis_remembered = 10000;
 
 std::string now_utc() {
@@ -28,14 +25,12 @@ std::int64_t now_unix() {
 }  // namespace
 
 std::optional<nlohmann::json> parse_wrapper_result(const std::string& stdout_text) {
-    json::Limits limits;
-    limits.max_bytes = max_wrapper_output;
-    limits.max_depth = 16;
-    auto document = json::parse(stdout_text, limits);
-    if (!document || !document->is_object()) return std::nullopt;
-    auto status = document->find("status");
-    if (status == document->end() || !status->is_string()) return std::nullopt;
-    return std::move(*document);
+    auto checked = results::check_result_json(stdout_text);
+    if (!checked) {
+        log::warning("monsys-action printed no valid result: " + checked.error());
+        return std::nullopt;
+    }
+    return std::move(*checked);
 }
 
 ActionRunner::ActionRunner(asio::any_io_executor io, ActionSettings settings,

@@ -105,7 +105,8 @@ class ActionRunner {
     hub::DiskWorker* disk_;
 };
 
-// The wrapper's stdout, if it is the JSON result object it documents; nothing otherwise.
+// The wrapper's stdout, if it is a result of the one result type (results::check_result_json,
+// every field there with its type); nothing otherwise (logged).
 std::optional<nlohmann::json> parse_wrapper_result(const std::string& stdout_text);
 
 }  // namespace monsys::agent::actions

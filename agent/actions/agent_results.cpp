@@ -1,30 +1,30 @@
 #include "agent/actions/agent_results.hpp"
 
+#include "common/action/action_result.hpp"
+#include "common/util/time_format.hpp"
+
 namespace monsys::agent::actions {
 
 nlohmann::json agent_result(const AgentResultFields& fields) {
-    using nlohmann::json;
-    json result = json::object();
-    result["jti"] = fields.jti ? json(*fields.jti) : json(nullptr);
-    result["app_id"] = fields.app ? fields.app->id : fields.app_id;
-    result["type"] = fields.app ? json(app::to_string(fields.app->type)) : json(nullptr);
-    result["identifier"] = fields.app ? json(fields.app->identifier) : json(nullptr);
-    result["status"] = fields.status;
-    result["reason"] = fields.reason;
-    result["message"] = fields.message;
-    result["exit_code"] = nullptr;
-    result["stdout"] = "";
-    result["stderr"] = fields.stderr_text;
-    result["stdout_truncated"] = false;
-    result["stderr_truncated"] = false;
-    result["started_at"] = fields.started_at;
-    result["finished_at"] = fields.finished_at;
-    result["duration_ms"] = 0;
-    result["before"] = json::object();
-    result["after"] = json::object();
-    result["wrapper_exit_code"] =
-        fields.wrapper_exit_code ? json(*fields.wrapper_exit_code) : json(nullptr);
-    return result;
+    results::ActionResult result;
+    result.jti = fields.jti;
+    result.app_id = fields.app ? fields.app->id : fields.app_id;
+    if (fields.app) {
+        result.type = fields.app->type;
+        result.identifier = fields.app->identifier;
+    }
+    result.status = results::parse_action_status(fields.status).value_or(results::ActionStatus::failed);
+    result.reason = fields.reason;
+    result.message = fields.message;
+    result.stderr_output.text = fields.stderr_text;
+    // The agent wrote both times itself (format_utc_millis); an unreadable one is a bug, and
+    // "now" is the least wrong stand-in.
+    const auto now = std::chrono::system_clock::now();
+    result.finished_at = parse_utc_millis(fields.finished_at).value_or(now);
+    result.started_at = parse_utc_millis(fields.started_at).value_or(result.finished_at);
+    result.measured = fields.measured;
+    result.wrapper_exit_code = fields.wrapper_exit_code;
+    return results::to_json(result);
 }
 
 AgentResultFields refusal_fields(std::optional<std::string> jti, std::optional<app::AppRef> app,

@@ -1,7 +1,8 @@
 #pragma once
-// Result objects the agent builds itself, in the shape monsys-action prints
-// (docs/monsys-action.md), for actions that never reached the wrapper or whose wrapper output is
-// unusable. docs/protocol.md says when each is sent.
+// Result objects the agent builds itself, of the one result type monsys-action prints
+// (common/action/action_result.hpp, docs/monsys-action.md), for actions that never reached the
+// wrapper or whose wrapper output is unusable. docs/protocol.md says when each is sent.
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -19,8 +20,10 @@ struct AgentResultFields {
     std::string reason;              // a name: a refusal of docs/eat.md, "wrapper_failed", ...
     std::string message;             // one line for a human
     std::string stderr_text;         // e.g. what the wrapper wrote to stderr
-    std::string started_at;          // UTC millis
+    std::string started_at;          // UTC millis (format_utc_millis)
     std::string finished_at;
+    // Measured on a steady clock (spawn to end of monsys-action); else finished - started.
+    std::optional<std::chrono::milliseconds> measured;
     std::optional<int> wrapper_exit_code;
 };
 

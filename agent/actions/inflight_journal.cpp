@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <system_error>
 
+#include "common/action/action_result.hpp"
 #include "common/json/capped_json.hpp"
 #include "common/util/durable_file.hpp"
 #include "common/util/time_format.hpp"
@@ -157,34 +158,19 @@ nlohmann::json interrupted_result(const InflightAction& action, bool token_consu
         (token_consumed
              ? "monsys-action had accepted the token; whether the restart completed is unknown"
              : "monsys-action had not accepted the token; nothing was restarted");
-    Json duration = nullptr;
-    auto started = parse_utc_millis(action.started_at);
-    auto finished = parse_utc_millis(now_utc);
-    if (started && finished && *finished >= *started) {
-        duration =
-            std::chrono::duration_cast<std::chrono::milliseconds>(*finished - *started).count();
-    }
-    const bool has_type = !action.type.empty();
-    return Json{
-        {"jti", action.jti},
-        {"app_id", action.app_id},
-        {"type", has_type ? Json(action.type) : Json(nullptr)},
-        {"identifier", has_type ? Json(action.identifier) : Json(nullptr)},
-        {"status", "failed"},
-        {"reason", "agent_interrupted"},
-        {"message", message},
-        {"exit_code", nullptr},
-        {"stdout", ""},
-        {"stderr", ""},
-        {"stdout_truncated", false},
-        {"stderr_truncated", false},
-        {"started_at", action.started_at},
-        {"finished_at", now_utc},
-        {"duration_ms", duration},
-        {"before", Json::object()},
-        {"after", Json::object()},
-        {"wrapper_exit_code", nullptr},
-    };
+    results::ActionResult result;
+    result.jti = action.jti;
+    result.app_id = action.app_id;
+    // A record without a type (or with one this agent does not know) names no app type.
+    result.type = app::parse_app_type(action.type);
+    result.identifier = action.identifier;
+    result.status = results::ActionStatus::failed;
+    result.reason = "agent_interrupted";
+    result.message = message;
+    // A start time that cannot be read is reported as unknown (null), and so is the duration.
+    result.started_at = parse_utc_millis(action.started_at);
+    result.finished_at = parse_utc_millis(now_utc).value_or(std::chrono::system_clock::now());
+    return results::to_json(result);
 }
 
 }  // namespace monsys::agent::actions

@@ -8,6 +8,7 @@
 #include "agent/actions/action_runner.hpp"
 #include "agent/actions/action_socket.hpp"
 #include "agent/actions/agent_results.hpp"
+#include "common/action/action_result.hpp"
 #include "common/io/process/child_process.hpp"
 #include "common/util/time_format.hpp"
 #include "common/util/unique_fd.hpp"
@@ -15,16 +16,23 @@
 namespace monsys::agent::actions {
 namespace {
 
-// The wrapper prints one object; its outputs are capped at output_cap_bytes (16 MiB at most)
-// per stream, JSON-escaped, so 40 MiB bounds it.
-constexpr std::size_t max_wrapper_output = 40u << 20;
+constexpr std::size_t max_wrapper_output = results::max_result_bytes;
 
 std::string now_utc() {
     return format_utc_millis(std::chrono::system_clock::now());
 }
 
-// The report when monsys-action could not be reached or gave no usable answer.
-ActionReport wrapper_failed(const WrapperRequest& request, const std::string& started,
+using SteadyClock = std::chrono::steady_clock;
+
+// When a run began: the wall clock for started_at, the steady clock for duration_ms.
+struct RunStart {
+    std::string utc = now_utc();
+    SteadyClock::time_point steady = SteadyClock::now();
+};
+
+// The report when monsys-action could not be reached or gave no usable answer. Its duration is
+// the real one, from the spawn (or the connect) to the end, timeouts included.
+ActionReport wrapper_failed(const WrapperRequest& request, const RunStart& started,
                             std::string message, std::string stderr_text = {},
                             std::optional<int> wrapper_exit_code = std::nullopt) {
     AgentResultFields failure;
@@ -34,8 +42,10 @@ ActionReport wrapper_failed(const WrapperRequest& request, const std::string& st
     failure.reason = "wrapper_failed";
     failure.message = std::move(message);
     failure.stderr_text = std::move(stderr_text);
-    failure.started_at = started;
+    failure.started_at = started.utc;
     failure.finished_at = now_utc();
+    failure.measured =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started.steady);
     failure.wrapper_exit_code = wrapper_exit_code;
     return {request.jti, "agent", agent_result(failure)};
 }
@@ -66,7 +76,7 @@ class RealLauncher final : public WrapperLauncher {
 
   private:
     ActionReport run_over_socket(const WrapperRequest& request) {
-        const std::string started = now_utc();
+        const RunStart started;
         auto answer = exchange_over_socket(
             settings_.action_socket, connection_request(request.app.id, request.token),
             settings_.wrapper_timeout, max_wrapper_output, cancel_read_.get());
@@ -95,7 +105,7 @@ class RealLauncher final : public WrapperLauncher {
         limits.output_cap_bytes = max_wrapper_output;
         limits.cancel_fd = cancel_read_.get();
 
-        const std::string started = now_utc();
+        const RunStart started;
         auto ran = io::process::run_child(spec, limits);
         if (!ran) return wrapper_failed(request, started, ran.error());
         if (auto result = parse_wrapper_result(ran->out.text)) {
