@@ -50,6 +50,17 @@ ActionReport wrapper_failed(const WrapperRequest& request, const RunStart& start
     return {request.jti, "agent", agent_result(failure)};
 }
 
+// A result monsys-action printed, kept both parsed and as its exact bytes.
+ActionReport relayed(const WrapperRequest& request, nlohmann::json result, std::string printed) {
+    while (!printed.empty() && (printed.back() == '\n' || printed.back() == '\r' ||
+                                printed.back() == ' ' || printed.back() == '\t')) {
+        printed.pop_back();
+    }
+    ActionReport report{request.jti, "monsys-action", std::move(result)};
+    report.result_text = std::move(printed);
+    return report;
+}
+
 class RealLauncher final : public WrapperLauncher {
   public:
     explicit RealLauncher(const ActionSettings& settings) : settings_(settings) {
@@ -82,7 +93,7 @@ class RealLauncher final : public WrapperLauncher {
             settings_.wrapper_timeout, max_wrapper_output, cancel_read_.get());
         if (answer) {
             if (auto result = parse_wrapper_result(*answer)) {
-                return {request.jti, "monsys-action", std::move(*result)};
+                return relayed(request, std::move(*result), *answer);
             }
         }
         if (!answer) return wrapper_failed(request, started, answer.error());
@@ -109,7 +120,7 @@ class RealLauncher final : public WrapperLauncher {
         auto ran = io::process::run_child(spec, limits);
         if (!ran) return wrapper_failed(request, started, ran.error());
         if (auto result = parse_wrapper_result(ran->out.text)) {
-            return {request.jti, "monsys-action", std::move(*result)};
+            return relayed(request, std::move(*result), ran->out.text);
         }
         std::string stderr_text = ran->err.text.substr(0, 4096);
         switch (ran->ending) {

@@ -17,6 +17,9 @@ struct ActionReport {
     std::string jti;          // may be empty when the token named none
     std::string reported_by;  // "monsys-action" or "agent"
     nlohmann::json result;
+    // When reported_by is "monsys-action": what it printed, byte for byte (without the final
+    // newline), to relay unchanged (HubLink::send with PreSerialized{"result", result_text}).
+    std::string result_text;
     // The run was ended by cancel(): what the wrapper did is unknown, nothing is reported now and
     // the in-flight record stays, so the next start reports the action as interrupted.
     bool cancelled = false;

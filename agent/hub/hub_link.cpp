@@ -56,6 +56,7 @@ HubLink::HubLink(asio::any_io_executor executor, std::shared_ptr<asio::ssl::cont
 struct HubLink::WaitingMessage {
     std::mutex mutex;
     std::optional<nlohmann::json> message;
+    std::optional<PreSerialized> member;
 };
 
 HubLink::HubLink(asio::any_io_executor executor, Outbox& outbox, LinkCallbacks callbacks,
@@ -80,10 +81,6 @@ HubLink::HubLink(asio::any_io_executor executor, Outbox& outbox, LinkCallbacks c
 // A coroutine takes its arguments by value (a capturing lambda would die before it resumes).
 asio::awaitable<void> HubLink::close_session(std::shared_ptr<Session> session) {
     co_await session->connection->close();
-}
-
-void HubLink::start() {
-    start(nullptr);
 }
 
 void HubLink::start(DiedHandler on_died) {
@@ -136,6 +133,15 @@ void HubLink::stop() {
 }
 
 void HubLink::send(MessageKind kind, nlohmann::json message) {
+    send(kind, std::move(message), std::optional<PreSerialized>());
+}
+
+void HubLink::send(MessageKind kind, nlohmann::json message, PreSerialized member) {
+    send(kind, std::move(message), std::optional<PreSerialized>(std::move(member)));
+}
+
+void HubLink::send(MessageKind kind, nlohmann::json message,
+                   std::optional<PreSerialized> member) {
     std::shared_ptr<WaitingMessage> waiting;
     if (replaces_older(kind)) {
         auto& slot = waiting_[kind];
@@ -144,6 +150,7 @@ void HubLink::send(MessageKind kind, nlohmann::json message) {
         std::lock_guard<std::mutex> lock(waiting->mutex);
         const bool queued = waiting->message.has_value();
         waiting->message = std::move(message);
+        waiting->member = std::move(member);
         if (queued) {
             log::debug(std::string("a newer ") + to_string(kind) +
                        " message replaced one still waiting for the disk");
@@ -152,6 +159,7 @@ void HubLink::send(MessageKind kind, nlohmann::json message) {
     } else {
         waiting = std::make_shared<WaitingMessage>();
         waiting->message = std::move(message);
+        waiting->member = std::move(member);
     }
     ++storing_[kind];
     store(kind, std::move(waiting));
@@ -170,11 +178,13 @@ void HubLink::store(MessageKind kind, std::shared_ptr<WaitingMessage> waiting) {
     auto io = executor_;
     disk_->post([this, alive, io, files, kind, waiting]() {
         std::optional<nlohmann::json> message;
+        std::optional<PreSerialized> member;
         {
             std::lock_guard<std::mutex> lock(waiting->mutex);
             message.swap(waiting->message);
+            member.swap(waiting->member);
         }
-        auto stamped = message ? files->stamp(kind, std::move(*message))
+        auto stamped = message ? files->stamp(kind, std::move(*message), std::move(member))
                                : Expected<PendingMessage, std::string>(
                                      unexpected(std::string("nothing to store")));
         if (!stamped) {

@@ -72,8 +72,6 @@ class HubLink {
     // Runs the link until stop(). `on_died` is called once, posted to the executor, if the link
     // ends for any other reason; it is never called after stop(). The daemon then exits non-zero.
     void start(DiedHandler on_died);
-    // As start(on_died), only logging the death. Kept until the daemon passes a handler.
-    void start();
     // Closes the connection (WebSocket close handshake, bounded) and makes no new attempt.
     void stop();
 
@@ -92,6 +90,9 @@ class HubLink {
     // waits for the worker takes its place. When no seq can be allocated the message is dropped
     // (logged at error level).
     void send(MessageKind kind, nlohmann::json message);
+    // The same, with one member whose value is JSON text put into the frame unchanged (the
+    // wrapper's result as it printed it; an inventory written as a stream).
+    void send(MessageKind kind, nlohmann::json message, PreSerialized member);
 
     // Whether a message of this kind was sent and is not among the outbox's pending ones yet
     // (its seq or its file is still being written).
@@ -107,6 +108,7 @@ class HubLink {
     void end_session();
     void mark_progress() { last_progress_ = std::chrono::steady_clock::now(); }
     struct WaitingMessage;
+    void send(MessageKind kind, nlohmann::json message, std::optional<PreSerialized> member);
     void store(MessageKind kind, std::shared_ptr<WaitingMessage> waiting);
     void on_stamped(PendingMessage message);
     void on_written(std::uint64_t seq, std::optional<std::string> problem);

@@ -94,6 +94,29 @@ Expected<PendingMessage, std::string> load_message(const fs::path& file, const P
     return pending;
 }
 
+// Where the value of top-level member `name` starts in `text` (a dumped object), or npos. Strings
+// are skipped, so the same characters inside a value or deeper in the object never match.
+std::size_t top_level_value(std::string_view text, std::string_view name) {
+    const std::string key = Json(std::string(name)).dump() + ":";
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        if (c == '{' || c == '[') ++depth;
+        else if (c == '}' || c == ']') --depth;
+        else if (c == '"') {
+            if (depth == 1 && text.compare(i, key.size(), key) == 0) return i + key.size();
+            in_string = true;
+        }
+    }
+    return std::string_view::npos;
+}
+
 }  // namespace
 
 bool replaces_older(MessageKind kind) {
@@ -191,8 +214,10 @@ Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory,
     return outbox;
 }
 
-Expected<PendingMessage, std::string> OutboxFiles::stamp(MessageKind kind, nlohmann::json message) {
+Expected<PendingMessage, std::string> OutboxFiles::stamp(MessageKind kind, nlohmann::json message,
+                                                        std::optional<PreSerialized> member) {
     if (!message.is_object()) return unexpected(std::string("outbox: message is not an object"));
+    if (member) message[member->name] = nullptr;  // its place; the text goes there below
     auto allocated = counter_.allocate();
     if (!allocated) return unexpected(std::move(allocated.error()));
 
@@ -208,6 +233,11 @@ Expected<PendingMessage, std::string> OutboxFiles::stamp(MessageKind kind, nlohm
         }
     }
     pending.text = message.dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (member) {
+        const std::size_t value = top_level_value(pending.text, member->name);
+        if (value == std::string::npos) return unexpected("outbox: no member " + member->name);
+        pending.text.replace(value, 4, member->text);  // the "null" put there above
+    }
     return pending;
 }
 

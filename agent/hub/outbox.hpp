@@ -33,6 +33,14 @@ struct PendingMessage {
     bool persisted = true;  // false when the disk refused it (kept in memory only, logged)
 };
 
+// A member of a data message whose value is JSON text already, put into the frame byte for byte:
+// the wrapper's result exactly as monsys-action printed it, an inventory written as a stream.
+// The text must be one valid JSON value (the caller checked it).
+struct PreSerialized {
+    std::string name;
+    std::string text;
+};
+
 // The outbox's files and the seq counter. Once the link runs, only its disk worker touches
 // them (one thread, so the writes, fsyncs and removals happen in the order they were asked for).
 class OutboxFiles {
@@ -42,7 +50,9 @@ class OutboxFiles {
 
     // Stamps `message` (an object with "type", without "seq") with the next seq (fsync'd in the
     // counter file, under its lock) and returns the frame; nothing is written to the outbox yet.
-    Expected<PendingMessage, std::string> stamp(MessageKind kind, nlohmann::json message);
+    // With `member`, the frame carries member.text as the value of member.name, unchanged.
+    Expected<PendingMessage, std::string> stamp(MessageKind kind, nlohmann::json message,
+                                                std::optional<PreSerialized> member = {});
     // Writes the frame durably. Once it is stored, the file of the message of the same kind it
     // replaces (inventory, state) is removed; when it could not be stored the older file stays:
     // after a restart the stale message beats none. The error names the file.

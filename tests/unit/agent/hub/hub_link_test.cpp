@@ -355,3 +355,39 @@ TEST_CASE("hub link: the seq file locked by another process delays no read") {
     const auto& frames = hub.written(2);
     CHECK(seq_of(frames[1]) == 1);
 }
+
+TEST_CASE("hub link: a pre-serialized member goes out byte for byte, and is found again") {
+    TempDir dir;
+    Harness hub(dir);
+    hub.start();
+    hub.written(1);
+
+    // Not how nlohmann would write it: member order, spaces, an escaped slash.
+    const std::string printed = R"({"status": "succeeded",  "jti":"j-1", "message":"a\/b"})";
+    hub.link->send(MessageKind::action_result,
+                   Json{{"type", "action_result"}, {"jti", "j-1"}, {"reported_by", "monsys-action"}},
+                   PreSerialized{"result", printed});
+    const auto& frames = hub.written(2);
+    CHECK(frames[1].find("\"result\":" + printed) != std::string::npos);
+    const Json frame = Json::parse(frames[1]);
+    CHECK(frame["result"]["message"] == "a/b");
+    CHECK(frame["seq"] == 1);
+    CHECK(frame["jti"] == "j-1");
+
+    // A jti that spells the member's name does not fool the splice.
+    hub.link->send(MessageKind::action_result,
+                   Json{{"type", "action_result"}, {"jti", "\"result\":null"}, {"reported_by", "x"}},
+                   PreSerialized{"result", "{\"status\":\"failed\"}"});
+    const auto& more = hub.written(3);
+    const Json second = Json::parse(more[2]);
+    CHECK(second["jti"] == "\"result\":null");
+    CHECK(second["result"]["status"] == "failed");
+
+    // The stored file is the frame: a restart finds it unchanged.
+    auto counter = SequenceCounter::open(dir.path() / "seq");
+    REQUIRE(counter);
+    auto reopened = Outbox::open(dir.path() / "outbox", std::move(*counter));
+    REQUIRE(reopened);
+    REQUIRE(reopened->pending().size() == 2);
+    CHECK(reopened->pending()[0].text == frames[1]);
+}
