@@ -4,8 +4,8 @@
 
 #include "agent/actions/agent_results.hpp"
 #include "agent/actions/token_check.hpp"
-#include "common/eat/replay_store.hpp"
 #include "common/action/action_result.hpp"
+#include "common/eat/replay_store.hpp"
 #include "common/util/log.hpp"
 #include "common/util/time_format.hpp"
 
@@ -43,10 +43,11 @@ ActionRunner::ActionRunner(asio::any_io_executor io, ActionSettings settings,
       settings_(std::move(settings)),
       journal_(journal),
       report_(std::move(report)),
-      launcher_(runner_io.launcher ? std::move(runner_io.launcher)
-                                   : std::shared_ptr<WrapperLauncher>(
-                                         make_wrapper_launcher(settings_))),
-      workers_(std::make_shared<asio::thread_pool>(std::max<std::size_t>(1, settings_.max_parallel))),
+      launcher_(runner_io.launcher
+                    ? std::move(runner_io.launcher)
+                    : std::shared_ptr<WrapperLauncher>(make_wrapper_launcher(settings_))),
+      workers_(
+          std::make_shared<asio::thread_pool>(std::max<std::size_t>(1, settings_.max_parallel))),
       grace_timer_(io),
       own_disk_(runner_io.disk ? nullptr : std::make_unique<hub::DiskWorker>()),
       disk_(runner_io.disk ? runner_io.disk : own_disk_.get()) {}
@@ -137,8 +138,8 @@ void ActionRunner::start_next(const std::string& app_id) {
         if (auto recorded = journal.record(record); !recorded) {
             // Still run it: the hub asked for it and the result goes to the outbox; only the
             // recovery after a crash is lost.
-            log::error("action " + record.jti + ": cannot record it as in flight: " +
-                       recorded.error());
+            log::error("action " + record.jti +
+                       ": cannot record it as in flight: " + recorded.error());
         }
         asio::post(*workers, [this, alive, io, launcher, app_id, job]() {
             Timing timing{job.received};

@@ -13,7 +13,8 @@ nlohmann::json agent_result(const AgentResultFields& fields) {
         result.type = fields.app->type;
         result.identifier = fields.app->identifier;
     }
-    result.status = results::parse_action_status(fields.status).value_or(results::ActionStatus::failed);
+    result.status =
+        results::parse_action_status(fields.status).value_or(results::ActionStatus::failed);
     result.reason = fields.reason;
     result.message = fields.message;
     result.stderr_output.text = fields.stderr_text;

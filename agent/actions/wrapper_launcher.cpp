@@ -72,8 +72,8 @@ class RealLauncher final : public WrapperLauncher {
     }
 
     ActionReport run(const WrapperRequest& request) override {
-        ActionReport report = settings_.action_socket.empty() ? run_child_wrapper(request)
-                                                              : run_over_socket(request);
+        ActionReport report =
+            settings_.action_socket.empty() ? run_child_wrapper(request) : run_over_socket(request);
         // A result monsys-action printed is reported even when the cancel came meanwhile.
         report.cancelled = cancelled_.load() && report.reported_by != "monsys-action";
         return report;

@@ -48,7 +48,8 @@ std::string ending_of(const std::exception_ptr& error, const char* which) {
 
 HubLink::HubLink(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
                  Outbox& outbox, LinkCallbacks callbacks, BackoffPolicy backoff)
-    : HubLink(executor, outbox, std::move(callbacks), websocket_link_io(executor, std::move(tls)), backoff) {}
+    : HubLink(executor, outbox, std::move(callbacks), websocket_link_io(executor, std::move(tls)),
+              backoff) {}
 
 // A message on its way to the disk worker. For inventory and state one of these per kind is
 // reused: a newer message replaces one the worker has not taken yet (so a stalled disk holds one
@@ -59,8 +60,8 @@ struct HubLink::WaitingMessage {
     std::optional<PreSerialized> member;
 };
 
-HubLink::HubLink(asio::any_io_executor executor, Outbox& outbox, LinkCallbacks callbacks,
-                 LinkIo io, BackoffPolicy backoff)
+HubLink::HubLink(asio::any_io_executor executor, Outbox& outbox, LinkCallbacks callbacks, LinkIo io,
+                 BackoffPolicy backoff)
     : executor_(executor),
       outbox_(outbox),
       callbacks_(std::move(callbacks)),
@@ -140,8 +141,7 @@ void HubLink::send(MessageKind kind, nlohmann::json message, PreSerialized membe
     send(kind, std::move(message), std::optional<PreSerialized>(std::move(member)));
 }
 
-void HubLink::send(MessageKind kind, nlohmann::json message,
-                   std::optional<PreSerialized> member) {
+void HubLink::send(MessageKind kind, nlohmann::json message, std::optional<PreSerialized> member) {
     std::shared_ptr<WaitingMessage> waiting;
     if (replaces_older(kind)) {
         auto& slot = waiting_[kind];
@@ -205,8 +205,7 @@ void HubLink::store(MessageKind kind, std::shared_ptr<WaitingMessage> waiting) {
 
 void HubLink::on_store_failed(MessageKind kind, std::string error) {
     --storing_[kind];
-    log::error(std::string("cannot queue a ") + to_string(kind) +
-               " message for the hub: " + error);
+    log::error(std::string("cannot queue a ") + to_string(kind) + " message for the hub: " + error);
 }
 
 void HubLink::on_stamped(PendingMessage message) {
@@ -217,9 +216,8 @@ void HubLink::on_stamped(PendingMessage message) {
     stall_timer_.expires_after(io_.disk_stall_bound);
     stall_timer_.async_wait([this, alive, seq](beast::error_code ec) {
         if (ec || !alive.lock() || !stamped_ || stamped_->seq != seq) return;
-        log::error("the outbox has not stored " + std::string(to_string(stamped_->kind)) +
-                   " seq " + std::to_string(seq) + " after " +
-                   std::to_string(io_.disk_stall_bound.count()) +
+        log::error("the outbox has not stored " + std::string(to_string(stamped_->kind)) + " seq " +
+                   std::to_string(seq) + " after " + std::to_string(io_.disk_stall_bound.count()) +
                    " ms (the disk is stalled); sending it anyway, but it is lost if the agent "
                    "stops before it is stored or acked");
         PendingMessage unstored = std::move(*stamped_);

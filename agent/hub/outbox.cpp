@@ -103,12 +103,16 @@ std::size_t top_level_value(std::string_view text, std::string_view name) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         if (in_string) {
-            if (c == '\\') ++i;
-            else if (c == '"') in_string = false;
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
             continue;
         }
-        if (c == '{' || c == '[') ++depth;
-        else if (c == '}' || c == ']') --depth;
+        if (c == '{' || c == '[')
+            ++depth;
+        else if (c == '}' || c == ']')
+            --depth;
         else if (c == '"') {
             if (depth == 1 && text.compare(i, key.size(), key) == 0) return i + key.size();
             in_string = true;
@@ -215,7 +219,7 @@ Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory,
 }
 
 Expected<PendingMessage, std::string> OutboxFiles::stamp(MessageKind kind, nlohmann::json message,
-                                                        std::optional<PreSerialized> member) {
+                                                         std::optional<PreSerialized> member) {
     if (!message.is_object()) return unexpected(std::string("outbox: message is not an object"));
     if (member) message[member->name] = nullptr;  // its place; the text goes there below
     auto allocated = counter_.allocate();
@@ -243,8 +247,8 @@ Expected<PendingMessage, std::string> OutboxFiles::stamp(MessageKind kind, nlohm
 
 std::optional<std::string> OutboxFiles::write(const PendingMessage& message) {
     if (before_write_) before_write_(message.seq);
-    if (auto problem =
-            write_file_atomically(directory_ / file_name(message.seq, message.kind), message.text)) {
+    if (auto problem = write_file_atomically(directory_ / file_name(message.seq, message.kind),
+                                             message.text)) {
         return problem;
     }
     if (!replaces_older(message.kind)) return std::nullopt;

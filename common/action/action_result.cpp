@@ -104,8 +104,8 @@ Json to_json(const ActionResult& result) {
         {"stderr", result.stderr_output.text},
         {"stdout_truncated", result.stdout_output.truncated},
         {"stderr_truncated", result.stderr_output.truncated},
-        {"started_at", result.started_at ? Json(format_utc_millis(*result.started_at))
-                                         : Json(nullptr)},
+        {"started_at",
+         result.started_at ? Json(format_utc_millis(*result.started_at)) : Json(nullptr)},
         {"finished_at", format_utc_millis(result.finished_at)},
         {"duration_ms", duration_of(result)},
         {"before", result.before},

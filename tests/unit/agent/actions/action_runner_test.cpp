@@ -12,8 +12,8 @@
 
 #include "../hub/fake_hub_connection.hpp"  // run_until
 #include "../temp_dir.hpp"
-#include "tests/unit/trusted_dir.hpp"
 #include "agent/actions/action_runner.hpp"
+#include "tests/unit/trusted_dir.hpp"
 
 using namespace monsys;
 using namespace monsys::agent::actions;
@@ -25,7 +25,8 @@ namespace {
 constexpr const char* python = "/usr/bin/python3";
 
 std::string mint(const std::string& jti, const std::string& app_id) {
-    const std::string command = std::string(python) + " " MONSYS_SOURCE_DIR
+    const std::string command = std::string(python) +
+                                " " MONSYS_SOURCE_DIR
                                 "/tests/tools/mint_eat.py --key " MONSYS_FIXTURES_DIR
                                 "/eat/hub-1.pem --jti " +
                                 jti + " --app-id " + app_id;
@@ -64,12 +65,11 @@ class FakeLauncher final : public WrapperLauncher {
         ++running_;
         most_at_once_ = std::max(most_at_once_, running_);
         changed_.notify_all();
-        changed_.wait(lock, [this, &request]() {
-            return cancelled_ || finished_.count(request.jti) != 0;
-        });
+        changed_.wait(
+            lock, [this, &request]() { return cancelled_ || finished_.count(request.jti) != 0; });
         --running_;
-        ActionReport report{request.jti, "monsys-action",
-                            {{"jti", request.jti}, {"status", "succeeded"}}};
+        ActionReport report{
+            request.jti, "monsys-action", {{"jti", request.jti}, {"status", "succeeded"}}};
         report.cancelled = cancelled_ && finished_.count(request.jti) == 0;
         return report;
     }

@@ -2,8 +2,8 @@
 // frames it must drop, and a link that dies loudly instead of silently.
 #include <doctest/doctest.h>
 
-#include <sys/file.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <future>
@@ -281,7 +281,8 @@ TEST_CASE("hub link: a stalled disk delays neither reads nor the link; states co
     hub.written(1);  // hello
 
     disk.post([future = gate.future]() { future.wait(); });  // the disk stalls from here
-    for (int marker = 1; marker <= 3; ++marker) hub.link->send(MessageKind::state, state_message(marker));
+    for (int marker = 1; marker <= 3; ++marker)
+        hub.link->send(MessageKind::state, state_message(marker));
     CHECK(hub.link->storing(MessageKind::state));
 
     const auto asked = std::chrono::steady_clock::now();
@@ -325,7 +326,8 @@ TEST_CASE("hub link: a file that stays unwritten past the bound goes out anyway,
 
     gate.open();
     REQUIRE(run_until(hub.io, [&hub]() { return hub.outbox.pending()[0].persisted; }));
-    CHECK(std::filesystem::exists(dir.path() / "outbox" / "00000000000000000001.action_result.json"));
+    CHECK(
+        std::filesystem::exists(dir.path() / "outbox" / "00000000000000000001.action_result.json"));
 }
 
 TEST_CASE("hub link: the seq file locked by another process delays no read") {
@@ -364,9 +366,10 @@ TEST_CASE("hub link: a pre-serialized member goes out byte for byte, and is foun
 
     // Not how nlohmann would write it: member order, spaces, an escaped slash.
     const std::string printed = R"({"status": "succeeded",  "jti":"j-1", "message":"a\/b"})";
-    hub.link->send(MessageKind::action_result,
-                   Json{{"type", "action_result"}, {"jti", "j-1"}, {"reported_by", "monsys-action"}},
-                   PreSerialized{"result", printed});
+    hub.link->send(
+        MessageKind::action_result,
+        Json{{"type", "action_result"}, {"jti", "j-1"}, {"reported_by", "monsys-action"}},
+        PreSerialized{"result", printed});
     const auto& frames = hub.written(2);
     CHECK(frames[1].find("\"result\":" + printed) != std::string::npos);
     const Json frame = Json::parse(frames[1]);
@@ -375,9 +378,10 @@ TEST_CASE("hub link: a pre-serialized member goes out byte for byte, and is foun
     CHECK(frame["jti"] == "j-1");
 
     // A jti that spells the member's name does not fool the splice.
-    hub.link->send(MessageKind::action_result,
-                   Json{{"type", "action_result"}, {"jti", "\"result\":null"}, {"reported_by", "x"}},
-                   PreSerialized{"result", "{\"status\":\"failed\"}"});
+    hub.link->send(
+        MessageKind::action_result,
+        Json{{"type", "action_result"}, {"jti", "\"result\":null"}, {"reported_by", "x"}},
+        PreSerialized{"result", "{\"status\":\"failed\"}"});
     const auto& more = hub.written(3);
     const Json second = Json::parse(more[2]);
     CHECK(second["jti"] == "\"result\":null");
