@@ -207,7 +207,9 @@ void AsyncBus::after_handshake() {
     asio::post(executor_, [weak = weak_from_this(), generation = generation_] {
         auto self = weak.lock();
         if (!self || self->generation_ != generation || self->state_ != State::ready) return;
-        if (self->on_connected_) self->on_connected_();
+        // A copy: the owner may stop() (and so clear on_connected_) from inside it.
+        auto on_connected = self->on_connected_;
+        if (on_connected) on_connected();
     });
 }
 
