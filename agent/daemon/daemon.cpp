@@ -13,6 +13,7 @@
 #include "agent/actions/inflight_journal.hpp"
 #include "agent/daemon/agent_setup.hpp"
 #include "agent/daemon/state_tracker.hpp"
+#include "agent/hub/disk_worker.hpp"
 #include "agent/hub/hub_link.hpp"
 #include "agent/hub/tracked_apps_store.hpp"
 #include "agent/inventory/collect.hpp"
@@ -22,6 +23,7 @@
 #include "agent/observe/systemd_source.hpp"
 #include "common/eat/replay_store.hpp"
 #include "common/inventory/inventory_json.hpp"
+#include "common/inventory/json_writer.hpp"
 #include "common/util/log.hpp"
 #include "common/util/time_format.hpp"
 
@@ -32,10 +34,12 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using SystemClock = std::chrono::system_clock;
 
-// How long a stop waits for running restarts before it gives up on them (their in-flight
+// How long a stop waits for running restarts before the runner cancels them (their in-flight
 // records then turn into `agent-recovery` results at the next start), and how long it then
-// tries to hand finished results to the hub.
+// tries to hand finished results to the hub. The runner's cancel is itself bounded (a few
+// seconds); the backstop only guards against a runner that never reports idle.
 constexpr seconds shutdown_action_grace{120};
+constexpr seconds shutdown_backstop{shutdown_action_grace + seconds(15)};
 constexpr milliseconds shutdown_flush{3000};
 
 // The watchdog is fed only while the hub link's loop and the observer show life. A live link
@@ -63,8 +67,10 @@ class Daemon {
           states_(tracked_.states),
           journal_(setup_.paths.inflight_dir),
           actions_(io.get_executor(), action_settings_from(setup_.config), journal_,
-                   [this](actions::ActionReport report) { on_action_report(std::move(report)); }),
-          link_(io.get_executor(), setup_.tls, outbox_, link_callbacks()),
+                   [this](actions::ActionReport report) { on_action_report(std::move(report)); },
+                   actions::RunnerIo{nullptr, &disk_}),
+          link_(io.get_executor(), outbox_, link_callbacks(),
+                hub::websocket_link_io(io.get_executor(), setup_.tls, &disk_)),
           signals_(io, SIGTERM, SIGINT),
           state_timer_(io),
           persist_timer_(io),
@@ -267,16 +273,24 @@ class Daemon {
         collecting_ = true;
         inventory::CollectRequest request;
         request.settings = setup_.inventory_settings;
+        // The document is written as it is collected (its memory does not grow with the number
+        // of processes) and goes into the message as text, never parsed back into a tree.
         asio::post(collector_, [this, request]() {
-            auto collected = inventory::collect_inventory(request);
-            log_section_errors(collected.inventory);
-            auto document = inventory::to_json(collected.inventory);
-            asio::post(io_, [this, document = std::move(document)]() mutable {
+            std::string text;
+            inventory::StringSink sink(text);
+            auto written = inventory::write_inventory_document(request, sink);
+            log_section_errors(written.summary);
+            if (!written.written) {
+                log::error("inventory: the document could not be written; not sent");
+                text.clear();
+            }
+            asio::post(io_, [this, text = std::move(text)]() mutable {
                 collecting_ = false;
-                if (stopping_) return;
+                if (stopping_ || text.empty()) return;
                 link_.send(hub::MessageKind::inventory,
-                           hub::make_inventory_message(document, SystemClock::now()));
-                document = nullptr;
+                           hub::make_inventory_message(nullptr, SystemClock::now()),
+                           hub::PreSerialized{"inventory", std::move(text)});
+                text = std::string();
                 // A collection briefly needs a few MiB; give them back to the system rather than
                 // keep them in malloc's free lists until the next one in six hours.
                 ::malloc_trim(0);
@@ -302,7 +316,7 @@ class Daemon {
         for (const auto& message : outbox_.pending()) {
             if (message.kind == hub::MessageKind::inventory) return true;
         }
-        return collecting_;
+        return collecting_ || link_.storing(hub::MessageKind::inventory);
     }
 
     void remember_inventory_acked() {
@@ -410,18 +424,20 @@ class Daemon {
         state_timer_.cancel();
         inventory_timer_.cancel();
         if (persist_pending_) persist_tracked_apps();
-        shutdown_timer_.expires_after(shutdown_action_grace);
+        shutdown_timer_.expires_after(shutdown_backstop);
         shutdown_timer_.async_wait([this](beast::error_code ec) {
             if (ec) return;
-            log::warning(
-                "running actions did not finish in time; they will be reported as "
-                "interrupted at the next start");
+            log::warning("the action runner did not report idle in time; stopping anyway");
             finish_shutdown();
         });
-        actions_.shut_down([this]() {
-            shutdown_timer_.cancel();
-            flush_then_stop();
-        });
+        // After the grace the runner cancels what still runs: those actions are reported as
+        // interrupted at the next start.
+        actions_.shut_down(
+            [this]() {
+                shutdown_timer_.cancel();
+                flush_then_stop();
+            },
+            shutdown_action_grace);
     }
 
     // Gives the hub a moment to ack what is in the outbox (it stays there either way).
@@ -431,7 +447,8 @@ class Daemon {
     }
 
     void poll_flush() {
-        bool results_pending = false;
+        // A result just reported may still be on its way to the outbox (stamped, being written).
+        bool results_pending = link_.storing(hub::MessageKind::action_result);
         for (const auto& message : outbox_.pending()) {
             if (message.kind == hub::MessageKind::action_result) results_pending = true;
         }
@@ -458,6 +475,9 @@ class Daemon {
     }
 
     asio::io_context& io_;
+    // The durable files (outbox, seq, in-flight journal) on one thread, in order: a result is
+    // stored before its in-flight record goes. Declared first, so it is joined last.
+    hub::DiskWorker disk_;
     AgentSetup setup_;
     hub::Outbox outbox_;
     hub::TrackedAppsFile tracked_;
