@@ -34,10 +34,9 @@ ContainerEvent to_event(io::docker::ContainerEventRecord record) {
     event.compose_project = std::move(record.compose_project);
     event.compose_service = std::move(record.compose_service);
     event.action = std::move(record.action);
-    event.at = record.time_nano > 0
-                   ? SystemTime(std::chrono::duration_cast<SystemTime::duration>(
-                         std::chrono::nanoseconds(record.time_nano)))
-                   : std::chrono::system_clock::now();
+    event.at = record.time_nano > 0 ? SystemTime(std::chrono::duration_cast<SystemTime::duration>(
+                                          std::chrono::nanoseconds(record.time_nano)))
+                                    : std::chrono::system_clock::now();
     return event;
 }
 
@@ -58,11 +57,10 @@ class DockerSourceCore : public std::enable_shared_from_this<DockerSourceCore> {
 
     void list_containers(std::function<void(inventory::DockerSection)> done) {
         if (stopped_) return post_list_error(std::move(done), "the Docker source is stopped");
-        client_->api_version(
-            [self = shared_from_this(), done = std::move(done)](
-                Expected<io::docker::ApiVersion, std::string> version) mutable {
-                self->after_version_for_list(std::move(version), std::move(done));
-            });
+        client_->api_version([self = shared_from_this(), done = std::move(done)](
+                                 Expected<io::docker::ApiVersion, std::string> version) mutable {
+            self->after_version_for_list(std::move(version), std::move(done));
+        });
     }
 
     void watch(bool on) {
@@ -96,9 +94,8 @@ class DockerSourceCore : public std::enable_shared_from_this<DockerSourceCore> {
                                 std::string reason) {
         inventory::DockerSection section;
         section.status.error = std::move(reason);
-        asio::post(executor, [done = std::move(done), section = std::move(section)] {
-            done(section);
-        });
+        asio::post(executor,
+                   [done = std::move(done), section = std::move(section)] { done(section); });
     }
     void post_list_error(std::function<void(inventory::DockerSection)> done, std::string reason) {
         post_list_error(executor_, std::move(done), std::move(reason));
@@ -112,8 +109,8 @@ class DockerSourceCore : public std::enable_shared_from_this<DockerSourceCore> {
             return done(std::move(section));
         }
         client_->get("/containers/json?all=1",
-                     [api = version->to_string(), done = std::move(done)](
-                         Expected<io::docker::Response, std::string> reply) {
+                     [api = version->to_string(),
+                      done = std::move(done)](Expected<io::docker::Response, std::string> reply) {
                          if (!reply) {
                              inventory::DockerSection section;
                              section.api_version = api;
@@ -127,8 +124,8 @@ class DockerSourceCore : public std::enable_shared_from_this<DockerSourceCore> {
     // The events stream: version first (on the shared client), then its own connection.
     void open_stream() {
         std::uint64_t attempt = ++attempt_;
-        client_->api_version([weak = weak_from_this(), attempt](
-                                 Expected<io::docker::ApiVersion, std::string> version) {
+        client_->api_version([weak = weak_from_this(),
+                              attempt](Expected<io::docker::ApiVersion, std::string> version) {
             auto self = weak.lock();
             if (!self || attempt != self->attempt_ || !self->watching_) return;
             if (!version) return self->stream_ended(std::move(version.error()));
@@ -187,7 +184,8 @@ class DockerSourceCore : public std::enable_shared_from_this<DockerSourceCore> {
 
     void stream_ended(std::string reason) {
         last_error_ = std::move(reason);
-        bool was_stable = is_open_ && std::chrono::steady_clock::now() - opened_at_ >= kStableStream;
+        bool was_stable =
+            is_open_ && std::chrono::steady_clock::now() - opened_at_ >= kStableStream;
         is_open_ = false;
         if (was_stable) failures_ = 0;
         if (stopped_ || !watching_) return;
@@ -232,19 +230,29 @@ DockerSource::DockerSource(asio::any_io_executor executor, io::DockerSettings se
     : core_(std::make_shared<DockerSourceCore>(std::move(executor), std::move(settings),
                                                std::move(events))) {}
 
-DockerSource::~DockerSource() { core_->stop(); }
+DockerSource::~DockerSource() {
+    core_->stop();
+}
 
 void DockerSource::list_containers(std::function<void(inventory::DockerSection)> done) {
     core_->list_containers(std::move(done));
 }
 
-void DockerSource::watch(bool on) { core_->watch(on); }
+void DockerSource::watch(bool on) {
+    core_->watch(on);
+}
 
-void DockerSource::stop() { core_->stop(); }
+void DockerSource::stop() {
+    core_->stop();
+}
 
-void DockerSource::drop_events_stream_for_test() { core_->drop_stream(); }
+void DockerSource::drop_events_stream_for_test() {
+    core_->drop_stream();
+}
 
-std::size_t DockerSource::streams_opened() const { return core_->streams_opened(); }
+std::size_t DockerSource::streams_opened() const {
+    return core_->streams_opened();
+}
 
 std::unique_ptr<ContainerSource> make_docker_source(asio::any_io_executor executor,
                                                     io::DockerSettings settings,

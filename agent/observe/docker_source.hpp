@@ -23,8 +23,7 @@ class DockerSourceCore;
 
 class DockerSource : public ContainerSource {
   public:
-    DockerSource(asio::any_io_executor executor, io::DockerSettings settings,
-                 SourceEvents events);
+    DockerSource(asio::any_io_executor executor, io::DockerSettings settings, SourceEvents events);
     ~DockerSource() override;
     DockerSource(const DockerSource&) = delete;
     DockerSource& operator=(const DockerSource&) = delete;

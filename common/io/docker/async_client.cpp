@@ -110,8 +110,8 @@ void AsyncDockerClient::connect() {
     const std::string& path = settings_.socket_path;
     if (path.empty() || path.size() > kMaxSocketPath) {
         return fail_front("cannot connect to the Docker socket \"" + path +
-                          "\": the path is empty or longer than " +
-                          std::to_string(kMaxSocketPath) + " bytes");
+                          "\": the path is empty or longer than " + std::to_string(kMaxSocketPath) +
+                          " bytes");
     }
     drop_connection();
     stream_.emplace(executor_);
@@ -182,8 +182,7 @@ void AsyncDockerClient::on_read(beast::error_code ec, std::size_t /*bytes*/) {
     Response response;
     response.status = message.result_int();
     for (const auto& field : message) {
-        response.headers.emplace_back(std::string(field.name_string()),
-                                      std::string(field.value()));
+        response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     bool keep_alive = message.keep_alive();
     response.body = std::move(message.body());
@@ -275,9 +274,8 @@ void AsyncDockerClient::post_result(Pending pending, Expected<Response, std::str
         return;
     }
     if (!pending.done) return;
-    asio::post(executor_, [done = std::move(pending.done), result = std::move(result)] {
-        done(result);
-    });
+    asio::post(executor_,
+               [done = std::move(pending.done), result = std::move(result)] { done(result); });
 }
 
 }  // namespace monsys::io::docker

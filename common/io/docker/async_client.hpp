@@ -68,7 +68,7 @@ class AsyncDockerClient : public std::enable_shared_from_this<AsyncDockerClient>
         std::chrono::milliseconds timeout{0};
         bool versioned = true;
         bool retried = false;
-        Handler done;               // a request
+        Handler done;                 // a request
         VersionHandler version_done;  // or an api_version() query
     };
 

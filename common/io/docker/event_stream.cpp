@@ -72,8 +72,8 @@ LineKind decode_line(std::string_view line, ContainerEventRecord& record) {
 
     if (auto nano = integer_at(event, "timeNano"); nano && *nano > 0) {
         record.time_nano = *nano;
-    } else if (auto seconds = integer_at(event, "time"); seconds && *seconds > 0 &&
-                                                        *seconds < 9'000'000'000) {
+    } else if (auto seconds = integer_at(event, "time");
+               seconds && *seconds > 0 && *seconds < 9'000'000'000) {
         record.time_nano = *seconds * 1'000'000'000;
     }
     return LineKind::container_event;

@@ -4,11 +4,10 @@ namespace monsys::io::docker {
 
 std::shared_ptr<EventSubscription> EventSubscription::open(asio::any_io_executor executor,
                                                            const DockerSettings& settings,
-                                                           std::string target,
-                                                           Handlers handlers, Options options) {
-    auto subscription =
-        std::make_shared<EventSubscription>(std::move(executor), settings, std::move(handlers),
-                                            options);
+                                                           std::string target, Handlers handlers,
+                                                           Options options) {
+    auto subscription = std::make_shared<EventSubscription>(std::move(executor), settings,
+                                                            std::move(handlers), options);
     subscription->start(std::move(target));
     return subscription;
 }
@@ -54,8 +53,9 @@ void EventSubscription::close() {
 
 void EventSubscription::on_connect(beast::error_code ec) {
     if (finished_) return;
-    if (ec) return end("cannot connect to the Docker socket " + settings_.socket_path + ": " +
-                       ec.message());
+    if (ec)
+        return end("cannot connect to the Docker socket " + settings_.socket_path + ": " +
+                   ec.message());
     stream_.expires_after(settings_.timeout);
     http::async_write(stream_, request_,
                       beast::bind_front_handler(&EventSubscription::on_write, shared_from_this()));

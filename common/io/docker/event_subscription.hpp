@@ -25,9 +25,9 @@ namespace monsys::io::docker {
 class EventSubscription : public std::enable_shared_from_this<EventSubscription> {
   public:
     struct Handlers {
-        std::function<void()> opened;                    // at most once
-        std::function<void(std::string_view)> data;      // body bytes, in order
-        std::function<void(std::string reason)> ended;   // once, unless close() came first
+        std::function<void()> opened;                   // at most once
+        std::function<void(std::string_view)> data;     // body bytes, in order
+        std::function<void(std::string reason)> ended;  // once, unless close() came first
     };
     struct Options {
         std::chrono::milliseconds settle{1000};

@@ -179,7 +179,8 @@ TEST_CASE("docker source: a compose-labelled container's events carry project an
     CHECK(age > -5s);
 }
 
-TEST_CASE("docker source: a dropped stream resumes with since= and delivers the gap event and a resync") {
+TEST_CASE(
+    "docker source: a dropped stream resumes with since= and delivers the gap event and a resync") {
     require_testenv();
     testing::TestContainer web("src-gap", "/bin/sleep 100000");
     REQUIRE_MESSAGE(web.ok(), web.setup_output());
@@ -195,9 +196,12 @@ TEST_CASE("docker source: a dropped stream resumes with since= and delivers the 
     auto killed = testing::run("podman kill " + testing::shell_quote(web.name()) + " 2>&1");
     REQUIRE_MESSAGE(killed.exit_code == 0, killed.output);
 
-    REQUIRE_MESSAGE(h.run_until([&] { return h.find_event(web.name(), from, "die") >= 0 &&
-                                             h.resyncs > resyncs_before; },
-                                10s),
+    REQUIRE_MESSAGE(h.run_until(
+                        [&] {
+                            return h.find_event(web.name(), from, "die") >= 0 &&
+                                   h.resyncs > resyncs_before;
+                        },
+                        10s),
                     "events after the drop: " << h.log.size() - log_from);
     CHECK(h.source->streams_opened() == 2);
     // Both reach the observer; their order depends on when the engine sends its headers (the
@@ -207,7 +211,9 @@ TEST_CASE("docker source: a dropped stream resumes with since= and delivers the 
     std::printf("docker source: after the drop:%s\n", order.c_str());
 }
 
-TEST_CASE("docker source: a missing socket fails the list quickly and the watch retries until it appears") {
+TEST_CASE(
+    "docker source: a missing socket fails the list quickly and the watch retries until it "
+    "appears") {
     require_testenv();
     testing::TempDir dir;
     io::DockerSettings settings = testing::test_docker();
@@ -219,8 +225,8 @@ TEST_CASE("docker source: a missing socket fails the list quickly and the watch 
     auto section = h.list();
     auto took = Clock::now() - start;
     REQUIRE_FALSE(section.status.ok());
-    CHECK(section.status.error->find("cannot connect to the Docker socket " + settings.socket_path) !=
-          std::string::npos);
+    CHECK(section.status.error->find("cannot connect to the Docker socket " +
+                                     settings.socket_path) != std::string::npos);
     CHECK(section.status.error->find('\n') == std::string::npos);
     CHECK(took < 1s);
 

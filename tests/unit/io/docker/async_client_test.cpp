@@ -183,9 +183,9 @@ TEST_CASE("async client: queued requests share one kept-alive connection, in ord
     CHECK(c.client->connections_opened() == 1);
     CHECK(engine.connections == 1);
     // The version is negotiated once for the connection.
-    CHECK(engine.requests() == std::vector<std::string>{"GET /_ping HTTP/1.1", "GET /v1.41/a HTTP/1.1",
-                                                        "GET /v1.41/b?x=1 HTTP/1.1",
-                                                        "GET /v1.41/c HTTP/1.1"});
+    CHECK(engine.requests() ==
+          std::vector<std::string>{"GET /_ping HTTP/1.1", "GET /v1.41/a HTTP/1.1",
+                                   "GET /v1.41/b?x=1 HTTP/1.1", "GET /v1.41/c HTTP/1.1"});
 
     // A later request still uses the same connection.
     bool done = false;
@@ -200,8 +200,12 @@ TEST_CASE("async client: queued requests share one kept-alive connection, in ord
 
 TEST_CASE("async client: an engine that closes between requests is reconnected to") {
     bool announce_close = false;
-    SUBCASE("silently") { announce_close = false; }
-    SUBCASE("with Connection: close") { announce_close = true; }
+    SUBCASE("silently") {
+        announce_close = false;
+    }
+    SUBCASE("with Connection: close") {
+        announce_close = true;
+    }
     FakeEngine engine([&engine, announce_close](Conn& conn, int) {
         // Each connection: the ping, one request, then the engine closes it.
         for (int i = 0; i < 2; ++i) {
@@ -276,9 +280,8 @@ TEST_CASE("async client: no socket fails at once with the step named; close() fa
     int failed = 0;
     bool version_failed = false;
     c.client->get("/a", [&](Result result) { failed += result ? 0 : 1; });
-    c.client->api_version([&](Expected<monsys::io::docker::ApiVersion, std::string> v) {
-        version_failed = !v;
-    });
+    c.client->api_version(
+        [&](Expected<monsys::io::docker::ApiVersion, std::string> v) { version_failed = !v; });
     c.client->close();
     c.client->get("/b", [&](Result result) { failed += result ? 0 : 1; });
     c.run_until([&] { return failed == 2 && version_failed; });

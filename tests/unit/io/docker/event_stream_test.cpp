@@ -11,8 +11,8 @@
 
 using monsys::io::docker::ContainerEventRecord;
 using monsys::io::docker::decode_container_event;
-using monsys::io::docker::EventStreamParser;
 using monsys::io::docker::events_since_value;
+using monsys::io::docker::EventStreamParser;
 using monsys::testing::read_fixture;
 
 namespace {
@@ -87,8 +87,8 @@ TEST_CASE("Docker's stream: network and image events ignored, compose labels, od
 }
 
 TEST_CASE("the same events whatever the split: every byte boundary, and byte by byte") {
-    for (const char* fixture : {"docker/podman-4.3.1/events_all.jsonl",
-                                "docker/docker-engine-24/events.jsonl"}) {
+    for (const char* fixture :
+         {"docker/podman-4.3.1/events_all.jsonl", "docker/docker-engine-24/events.jsonl"}) {
         std::string body = read_fixture(fixture);
         REQUIRE(!body.empty());
         const std::string expected = summary(feed_whole(body));
@@ -117,8 +117,9 @@ TEST_CASE("an oversized line is skipped to its newline, never buffered whole, an
     std::string body = read_fixture("docker/podman-4.3.1/events_container.jsonl");
     std::string first_line = body.substr(0, body.find('\n') + 1);
     // A container event with a 100 KiB label: valid JSON, but over the 64 KiB cap.
-    std::string huge = R"({"Type":"container","Action":"die","Actor":{"ID":"x","Attributes":{"name":"big","l":")" +
-                       std::string(100 * 1024, 'a') + "\"}}}\n";
+    std::string huge =
+        R"({"Type":"container","Action":"die","Actor":{"ID":"x","Attributes":{"name":"big","l":")" +
+        std::string(100 * 1024, 'a') + "\"}}}\n";
     EventStreamParser parser;
     std::vector<ContainerEventRecord> events;
     std::size_t max_buffered = 0;
@@ -146,14 +147,15 @@ TEST_CASE("garbage, non-objects, blank lines and events without an actor are dro
     std::string body = read_fixture("docker/docker-engine-24/events.jsonl");
     std::string die_line = body.substr(body.rfind("{\"status\":\"die\""));
     die_line = die_line.substr(0, die_line.find('\n') + 1);
-    std::string stream = "not json at all\n"
-                         "[1,2,3]\n"
-                         "\r\n"
-                         "\n"
-                         "{\"Type\":\"container\",\"Action\":\"die\"}\n"
-                         "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":7}}\n"
-                         "{\"unterminated\": \"yes\n" +
-                         die_line + "{\"Type\":\"container\"";  // a partial line at the end
+    std::string stream =
+        "not json at all\n"
+        "[1,2,3]\n"
+        "\r\n"
+        "\n"
+        "{\"Type\":\"container\",\"Action\":\"die\"}\n"
+        "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":7}}\n"
+        "{\"unterminated\": \"yes\n" +
+        die_line + "{\"Type\":\"container\"";  // a partial line at the end
     EventStreamParser parser;
     auto events = parser.feed(stream);
     REQUIRE(events.size() == 1);
@@ -165,7 +167,8 @@ TEST_CASE("garbage, non-objects, blank lines and events without an actor are dro
 }
 
 TEST_CASE("decode: time falls back to seconds; an old event without Type is a container's") {
-    auto old = decode_container_event(R"({"status":"stop","id":"abc","from":"busybox","time":1700000001})");
+    auto old = decode_container_event(
+        R"({"status":"stop","id":"abc","from":"busybox","time":1700000001})");
     REQUIRE(old);
     CHECK(old->id == "abc");
     CHECK(old->action == "stop");
@@ -178,7 +181,8 @@ TEST_CASE("decode: time falls back to seconds; an old event without Type is a co
     CHECK(slash->name == "web");
     CHECK(slash->time_nano == 0);
 
-    CHECK_FALSE(decode_container_event(R"({"Type":"volume","Action":"create","Actor":{"ID":"v"}})"));
+    CHECK_FALSE(
+        decode_container_event(R"({"Type":"volume","Action":"create","Actor":{"ID":"v"}})"));
 }
 
 TEST_CASE("since= keeps the nanoseconds") {
