@@ -74,6 +74,8 @@ struct Ok {
     }
 };
 
-inline Ok ok() { return {}; }
+inline Ok ok() {
+    return {};
+}
 
 }  // namespace monsys

@@ -10,9 +10,15 @@ using monsys::unexpected;
 
 namespace {
 
-Expected<void, std::string> succeed_with_braces() { return {}; }
-Expected<void, std::string> succeed_with_ok() { return ok(); }
-Expected<void, std::string> fail(std::string why) { return unexpected(std::move(why)); }
+Expected<void, std::string> succeed_with_braces() {
+    return {};
+}
+Expected<void, std::string> succeed_with_ok() {
+    return ok();
+}
+Expected<void, std::string> fail(std::string why) {
+    return unexpected(std::move(why));
+}
 
 }  // namespace
 
