@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/inventory/file_reading.hpp"
+#include "common/util/unique_fd.hpp"
 
 namespace monsys::inventory {
 namespace {
@@ -21,22 +22,6 @@ namespace {
 constexpr std::size_t stat_cap = 4096;
 constexpr std::size_t status_cap = 16 * 1024;
 constexpr std::size_t table_file_cap = 8 * 1024 * 1024;
-
-// A descriptor closed when it goes out of scope.
-class Fd {
-  public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    explicit operator bool() const { return fd_ >= 0; }
-
-  private:
-    int fd_;
-};
 
 std::optional<int> pid_of(const char* name) {
     int pid = 0;
@@ -50,19 +35,14 @@ std::optional<int> pid_of(const char* name) {
 // pid table upwards), so the sort is a check that costs one pass; it keeps the rows in pid order
 // under any other /proc (a fixture tree lists in directory order).
 Expected<std::vector<int>, int> list_pids(int proc_fd) {
-    int listing = ::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (listing < 0) return unexpected(errno);
-    DIR* directory = ::fdopendir(listing);
-    if (!directory) {
-        int error = errno;
-        ::close(listing);
-        return unexpected(error);
-    }
+    UniqueFd listing(::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!listing.valid()) return unexpected(errno);
+    UniqueDir directory = UniqueDir::adopt(std::move(listing));
+    if (!directory.valid()) return unexpected(errno);
     std::vector<int> pids;
-    while (dirent* entry = ::readdir(directory)) {
+    while (dirent* entry = ::readdir(directory.get())) {
         if (auto pid = pid_of(entry->d_name)) pids.push_back(*pid);
     }
-    ::closedir(directory);
     if (!std::is_sorted(pids.begin(), pids.end())) std::sort(pids.begin(), pids.end());
     return pids;
 }
@@ -71,8 +51,8 @@ Expected<std::vector<int>, int> list_pids(int proc_fd) {
 // Returns 0 or the errno; `truncated` says whether there was more than `cap`.
 int read_record_at(int dir_fd, const char* name, std::size_t cap, std::string& buffer,
                    bool& truncated) {
-    Fd fd(::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd) return errno;
+    UniqueFd fd(::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid()) return errno;
     buffer.resize(cap + 1);
     ssize_t got;
     do {
@@ -179,10 +159,10 @@ class Walk {
             if (!request_.processes && owners_missing() == 0) break;
             auto end = std::to_chars(name, name + sizeof name - 1, pid).ptr;
             *end = '\0';
-            Fd dir(::openat(proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            UniqueFd dir(::openat(proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
             if (request_.processes) {
                 Process process;
-                int error = dir ? read_process(dir.get(), name, process) : errno;
+                int error = dir.valid() ? read_process(dir.get(), name, process) : errno;
                 // Only an agent without privilege is blind to other users' executables; as
                 // root a refusal is a passing state of one process (a non-dumpable one
                 // mid-exec), not blindness.
@@ -198,7 +178,7 @@ class Walk {
                     ++part_.result.section.visibility.inaccessible;
                 }
             }
-            if (dir && owners_missing() > 0) find_sockets(dir.get(), pid);
+            if (dir.valid() && owners_missing() > 0) find_sockets(dir.get(), pid);
         }
         return std::move(part_);
     }
@@ -264,18 +244,14 @@ class Walk {
     // Looks for wanted socket inodes among the process's descriptors. Others' fd directories
     // are unreadable without privilege: those sockets stay without an owner.
     void find_sockets(int dir_fd, int pid) {
-        int fds_fd = ::openat(dir_fd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fds_fd < 0) return;
-        DIR* fds = ::fdopendir(fds_fd);
-        if (!fds) {
-            ::close(fds_fd);
-            return;
-        }
+        UniqueDir fds =
+            UniqueDir::adopt(UniqueFd(::openat(dir_fd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)));
+        if (!fds.valid()) return;
         bool found = false;
         char target[64];
-        while (dirent* fd = ::readdir(fds)) {
+        while (dirent* fd = ::readdir(fds.get())) {
             if (fd->d_name[0] == '.') continue;
-            ssize_t length = ::readlinkat(fds_fd, fd->d_name, target, sizeof target);
+            ssize_t length = ::readlinkat(fds.fd(), fd->d_name, target, sizeof target);
             if (length <= 0 || static_cast<std::size_t>(length) == sizeof target) continue;
             auto inode = socket_inode(std::string_view(target, static_cast<std::size_t>(length)));
             if (!inode || !request_.socket_inodes.count(*inode)) continue;
@@ -283,7 +259,7 @@ class Walk {
                 found = true;
             }
         }
-        ::closedir(fds);
+        fds.reset();
         if (!found) return;
         auto exe = read_link_at(dir_fd, "exe");
         for (auto& [inode, owner] : part_.result.socket_owners) {
@@ -314,8 +290,9 @@ ProcWalkResult walk_proc_in_parts(const std::string& root, const ProcessScanOpti
     WalkContext context(root, options, request.processes);
     ProcWalkResult merged;
     merged.section.visibility = context.visibility;
-    Fd proc(::open(context.tree.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    auto pids = proc ? list_pids(proc.get()) : Expected<std::vector<int>, int>(unexpected(errno));
+    UniqueFd proc(::open(context.tree.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    auto pids =
+        proc.valid() ? list_pids(proc.get()) : Expected<std::vector<int>, int>(unexpected(errno));
     if (!pids) {
         merged.section.status.error =
             "cannot list " + context.tree.dir + ": " + std::strerror(pids.error());

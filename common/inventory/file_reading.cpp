@@ -5,28 +5,13 @@
 
 #include <cerrno>
 
+#include "common/util/unique_fd.hpp"
+
 namespace monsys::inventory {
-namespace {
-
-class FileDescriptor {
-  public:
-    explicit FileDescriptor(int fd) : fd_(fd) {}
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    ~FileDescriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
-}  // namespace
 
 Expected<CappedText, int> read_file_capped(const std::string& path, std::size_t cap) {
-    FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (fd.get() < 0) return unexpected(errno);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid()) return unexpected(errno);
     CappedText result;
     // One byte past the cap tells a file of exactly `cap` bytes from a longer one.
     std::size_t want = cap + 1;
@@ -49,8 +34,8 @@ Expected<CappedText, int> read_file_capped(const std::string& path, std::size_t 
 }
 
 Expected<CappedText, int> read_proc_record(const std::string& path, std::size_t cap) {
-    FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (fd.get() < 0) return unexpected(errno);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid()) return unexpected(errno);
     CappedText result;
     char small[8192];
     std::string large;

@@ -12,6 +12,7 @@
 #include "common/inventory/file_reading.hpp"
 #include "common/inventory/observed_state.hpp"
 #include "common/inventory/process_identity.hpp"
+#include "common/util/unique_fd.hpp"
 
 namespace monsys::inventory {
 namespace {
@@ -214,13 +215,13 @@ ProcessesSection scan_processes_running(const ProcTree& tree, const PathScanOpti
         }
     }
 
-    DIR* directory = ::opendir(tree.dir.c_str());
-    if (!directory) {
+    UniqueDir directory(::opendir(tree.dir.c_str()));
+    if (!directory.valid()) {
         scan.section.status.error = "cannot list " + tree.dir + ": " + std::strerror(errno);
         return std::move(scan.section);
     }
     std::size_t seen = 0;
-    while (dirent* entry = ::readdir(directory)) {
+    while (dirent* entry = ::readdir(directory.get())) {
         if (!is_pid_name(entry->d_name)) continue;
         if (++seen > options.max_processes) {
             scan.section.status.error = "more than " + std::to_string(options.max_processes) +
@@ -241,7 +242,7 @@ ProcessesSection scan_processes_running(const ProcTree& tree, const PathScanOpti
                                 [&process](const Process& p) { return p.pid == process.pid; });
         if (!kept && scan.take(std::move(process))) break;
     }
-    ::closedir(directory);
+    directory.reset();
     sort_by_pid(scan.section.processes);
     return std::move(scan.section);
 }

@@ -40,9 +40,7 @@ bool write_all(int fd, std::string_view text) {
 
 TextSpool::TextSpool(const std::string& directory) : fd_(open_unlinked_file(directory)) {}
 
-TextSpool::~TextSpool() {
-    if (fd_ >= 0) ::close(fd_);
-}
+TextSpool::~TextSpool() = default;
 
 void TextSpool::write(std::string_view text) {
     size_ += text.size();
@@ -51,8 +49,8 @@ void TextSpool::write(std::string_view text) {
 }
 
 void TextSpool::flush_buffer() {
-    if (fd_ < 0 || failed_ || buffer_.empty()) return;
-    if (!write_all(fd_, buffer_)) {
+    if (!fd_.valid() || failed_ || buffer_.empty()) return;
+    if (!write_all(fd_.get(), buffer_)) {
         // A full disk: only the first in_file_ bytes of the file are read back; the rest of the
         // text stays in memory from here on.
         failed_ = true;
@@ -63,12 +61,12 @@ void TextSpool::flush_buffer() {
 }
 
 bool TextSpool::copy_to(TextSink& out) {
-    if (fd_ >= 0 && in_file_ > 0) {
+    if (fd_.valid() && in_file_ > 0) {
         std::string chunk(chunk_size, '\0');
         std::size_t offset = 0;
         while (offset < in_file_) {
             std::size_t want = std::min(chunk.size(), in_file_ - offset);
-            ssize_t got = ::pread(fd_, chunk.data(), want, static_cast<off_t>(offset));
+            ssize_t got = ::pread(fd_.get(), chunk.data(), want, static_cast<off_t>(offset));
             if (got < 0 && errno == EINTR) continue;
             if (got <= 0) return false;
             out.write(std::string_view(chunk.data(), static_cast<std::size_t>(got)));

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/inventory/json_writer.hpp"
+#include "common/util/unique_fd.hpp"
 
 namespace monsys::inventory {
 
@@ -23,7 +24,7 @@ class TextSpool final : public TextSink {
 
     void write(std::string_view text) override;
     std::size_t size() const { return size_; }
-    bool in_memory() const { return fd_ < 0; }
+    bool in_memory() const { return !fd_.valid(); }
 
     // Copies everything written so far to `out`, in chunks. False if the file could not be read
     // back (then `out` may have received part of it).
@@ -32,7 +33,7 @@ class TextSpool final : public TextSink {
   private:
     void flush_buffer();
 
-    int fd_ = -1;
+    UniqueFd fd_;
     std::size_t in_file_ = 0;  // bytes in the file; the rest is in buffer_
     bool failed_ = false;      // the file stopped taking text: the rest stays in memory
     std::string buffer_;
