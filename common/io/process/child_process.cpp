@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "common/io/process/captured_output.hpp"
+#include "common/util/unique_fd.hpp"
 
 namespace monsys::io::process {
 
@@ -25,26 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 // Without a pidfd (kernel < 5.3) the exit is noticed by polling at this interval.
 constexpr std::chrono::milliseconds kExitPollTick{20};
-
-class UniqueFd {
-  public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    UniqueFd& operator=(UniqueFd&& other) noexcept {
-        reset(std::exchange(other.fd_, -1));
-        return *this;
-    }
-    ~UniqueFd() { reset(); }
-    int get() const { return fd_; }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-  private:
-    int fd_ = -1;
-};
 
 std::string errno_text(int error) {
     return std::strerror(error);
