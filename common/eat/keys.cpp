@@ -8,16 +8,16 @@
 
 namespace monsys::eat {
 
-std::optional<std::string> public_key_problem(const PublicKey& key) {
+Expected<void, std::string> check_public_key(const PublicKey& key) {
     if (std::all_of(key.begin(), key.end(), [](unsigned char byte) { return byte == 0; })) {
-        return std::string("is all zeros, not a public key");
+        return unexpected(std::string("is all zeros, not a public key"));
     }
     if (crypto_core_ed25519_is_valid_point(key.data()) != 1) {
-        return std::string(
+        return unexpected(std::string(
             "is not a usable Ed25519 public key (a point of small order, a non-canonical "
-            "encoding or not a point of the prime-order group)");
+            "encoding or not a point of the prime-order group)"));
     }
-    return std::nullopt;
+    return ok();
 }
 
 Expected<PublicKey, std::string> decode_public_key(std::string_view text) {
@@ -32,7 +32,7 @@ Expected<PublicKey, std::string> decode_public_key(std::string_view text) {
     }
     PublicKey key;
     std::copy(bytes->begin(), bytes->end(), key.begin());
-    if (auto problem = public_key_problem(key)) return unexpected(std::move(*problem));
+    if (auto usable = check_public_key(key); !usable) return unexpected(std::move(usable.error()));
     return key;
 }
 
