@@ -37,29 +37,31 @@ std::optional<std::uint64_t> read_action_runtime_max_usec(std::chrono::milliseco
 
 }  // namespace
 
-std::optional<std::string> runtime_limit_conflict(std::uint64_t runtime_max_usec,
-                                                  std::int64_t restart_timeout_secs) {
-    if (runtime_max_usec == std::numeric_limits<std::uint64_t>::max()) return std::nullopt;
+Expected<void, std::string> check_runtime_limit(std::uint64_t runtime_max_usec,
+                                                std::int64_t restart_timeout_secs) {
+    if (runtime_max_usec == std::numeric_limits<std::uint64_t>::max()) return ok();
     const auto needed_secs = static_cast<std::uint64_t>(restart_timeout_secs) +
                              static_cast<std::uint64_t>(action_inspection_margin_secs);
-    if (runtime_max_usec >= needed_secs * 1000000U) return std::nullopt;
-    return "monsys-action@.service: RuntimeMaxSec=" + std::to_string(runtime_max_usec / 1000000U) +
-           "s ends a restart before restart_timeout_secs (" + std::to_string(restart_timeout_secs) +
-           " s) and its inspection (" + std::to_string(action_inspection_margin_secs) +
-           " s) are done; raise it to at least " + std::to_string(needed_secs) +
-           "s in the drop-in (systemctl cat monsys-action@.service) or lower "
-           "restart_timeout_secs";
+    if (runtime_max_usec >= needed_secs * 1000000U) return ok();
+    return unexpected(
+        "monsys-action@.service: RuntimeMaxSec=" + std::to_string(runtime_max_usec / 1000000U) +
+        "s ends a restart before restart_timeout_secs (" + std::to_string(restart_timeout_secs) +
+        " s) and its inspection (" + std::to_string(action_inspection_margin_secs) +
+        " s) are done; raise it to at least " + std::to_string(needed_secs) +
+        "s in the drop-in (systemctl cat monsys-action@.service) or lower "
+        "restart_timeout_secs");
 }
 
-std::optional<std::string> old_state_dir_problem(const std::string& state_dir,
-                                                 const std::string& config_path) {
+Expected<void, std::string> check_state_dir_layout(const std::string& state_dir,
+                                                   const std::string& config_path) {
     auto normal = std::filesystem::path(state_dir).lexically_normal();
     if (normal.has_relative_path() && !normal.has_filename()) normal = normal.parent_path();
-    if (normal != "/var/lib/monsys/eat") return std::nullopt;
-    return "state_dir " + state_dir +
-           ": the old layout's directory, inside the agent's own /var/lib/monsys, where the "
-           "agent's user could replace the replay store; remove the \"state_dir\" line from " +
-           config_path + " (the default /var/lib/monsys-action is the packaged one)";
+    if (normal != "/var/lib/monsys/eat") return ok();
+    return unexpected(
+        "state_dir " + state_dir +
+        ": the old layout's directory, inside the agent's own /var/lib/monsys, where the "
+        "agent's user could replace the replay store; remove the \"state_dir\" line from " +
+        config_path + " (the default /var/lib/monsys-action is the packaged one)");
 }
 
 int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::ostream& err) {
@@ -74,8 +76,10 @@ int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::
     if (auto token = hub::read_agent_token(config.hub_token_file); !token) {
         problems.push_back(token.error());
     }
-    if (auto old = old_state_dir_problem(config.state_dir.string(), setup->config_path.string())) {
-        problems.push_back(*old);
+    if (auto layout =
+            check_state_dir_layout(config.state_dir.string(), setup->config_path.string());
+        !layout) {
+        problems.push_back(layout.error());
     }
     // The agent's own state: its directory, or the nearest existing parent it would be made in.
     auto hub_dir = setup->paths.hub_dir;
@@ -99,8 +103,8 @@ int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::
         }
         const std::chrono::milliseconds timeout{config.source_timeout_secs * 1000};
         if (auto limit = read_action_runtime_max_usec(timeout)) {
-            if (auto conflict = runtime_limit_conflict(*limit, config.restart_timeout_secs)) {
-                problems.push_back(*conflict);
+            if (auto fits = check_runtime_limit(*limit, config.restart_timeout_secs); !fits) {
+                problems.push_back(fits.error());
             }
         }
     } else {

@@ -9,6 +9,8 @@
 #include <ostream>
 #include <string>
 
+#include "common/util/expected.hpp"
+
 namespace monsys::agent::commands {
 
 struct CheckConfigOptions {
@@ -22,13 +24,13 @@ int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::
 // inspection before and after it.
 inline constexpr std::int64_t action_inspection_margin_secs = 60;
 
-// The problem, when the unit's RuntimeMaxUSec (UINT64_MAX: no limit) would end monsys-action
-// before a restart of restart_timeout_secs and its inspection are done.
-std::optional<std::string> runtime_limit_conflict(std::uint64_t runtime_max_usec,
-                                                  std::int64_t restart_timeout_secs);
+// Fails, with the fix, when the unit's RuntimeMaxUSec (UINT64_MAX: no limit) would end
+// monsys-action before a restart of restart_timeout_secs and its inspection are done.
+Expected<void, std::string> check_runtime_limit(std::uint64_t runtime_max_usec,
+                                                std::int64_t restart_timeout_secs);
 
-// The problem, when state_dir is the old layout's /var/lib/monsys/eat.
-std::optional<std::string> old_state_dir_problem(const std::string& state_dir,
-                                                 const std::string& config_path);
+// Fails, with the fix, when state_dir is the old layout's /var/lib/monsys/eat.
+Expected<void, std::string> check_state_dir_layout(const std::string& state_dir,
+                                                   const std::string& config_path);
 
 }  // namespace monsys::agent::commands
