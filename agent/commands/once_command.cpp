@@ -178,10 +178,6 @@ int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
     }
     out << "sent inventory: " << inventory_summary(collected.inventory) << " ("
         << collect_ms.count() << " ms); hub acked seq " << *seq << "\n";
-    if (collected.abandoned_work) {
-        out.flush();
-        std::_Exit(once_acked);
-    }
     return once_acked;
 }
 

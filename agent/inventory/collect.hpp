@@ -41,9 +41,6 @@ struct CollectRequest {
 
 struct CollectResult {
     Inventory inventory;
-    // Always false: no section thread outlives the collection any more. Kept until its last
-    // reader (agent/commands/once_command.cpp) drops it.
-    bool abandoned_work = false;
 };
 
 CollectResult collect_inventory(const CollectRequest& request);
