@@ -212,9 +212,12 @@ class Daemon {
         persist_timer_.cancel();
         persist_pending_ = false;
         tracked_.states = states_.remembered();
-        if (auto saved = hub::save_tracked_apps(setup_.paths.tracked_apps_file, tracked_); !saved) {
-            log::error("cannot store the tracked apps: " + saved.error());
-        }
+        // On the disk worker, as every durable file of the agent: a copy, written in order.
+        disk_.post([path = setup_.paths.tracked_apps_file, copy = tracked_]() {
+            if (auto saved = hub::save_tracked_apps(path, copy); !saved) {
+                log::error("cannot store the tracked apps: " + saved.error());
+            }
+        });
     }
 
     void persist_soon() {
@@ -320,9 +323,11 @@ class Daemon {
     }
 
     void remember_inventory_acked() {
-        if (auto error = record_inventory_acked(setup_)) {
-            log::warning("cannot record the acked inventory: " + *error);
-        }
+        disk_.post([setup = setup_]() {
+            if (auto error = record_inventory_acked(setup)) {
+                log::warning("cannot record the acked inventory: " + *error);
+            }
+        });
     }
 
     // --- actions --------------------------------------------------------------------------
