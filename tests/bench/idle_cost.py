@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""Idle cost benchmark: the real monsys-agent, connected over wss to the reference hub
+(tests/hub/), tracking apps that do not change, measured over a quiet period:
+
+- CPU: utime + stime of the agent over the period, as % of one core;
+- memory at the end: VmRSS, Pss (from /proc/PID/smaps_rollup), and the agent's threads and fds;
+- state messages the hub received over the period (the 60 s report only, when nothing changes).
+
+Two sizes in one run: 10 apps (4 user units, 3 containers, 3 process apps) and 1,000 user units
+(instances of one template unit, started in batches). The state report interval is the default
+(60 s) and so is the observe interval (15 s): what an operator's host runs.
+
+Needs the test environment and the variables the e2e tests get (see state_latency.py for the
+command line). Options (environment): MONSYS_BENCH_IDLE_SECS (600), MONSYS_BENCH_IDLE_UNITS
+(1000). Prints the figures; exit status 0 when it ran.
+"""
+
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "e2e"))
+from e2e_support import E2ETestCase, unique  # noqa: E402
+
+IDLE_SECS = float(os.environ.get("MONSYS_BENCH_IDLE_SECS", "600"))
+MANY_UNITS = int(os.environ.get("MONSYS_BENCH_IDLE_UNITS", "1000"))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+RESULTS = {}
+
+
+def cpu_secs(pid):
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def status_field(pid, field):
+    with open(f"/proc/{pid}/status", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def pss_kib(pid):
+    with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+class IdleCost(E2ETestCase):
+
+    def measure(self, label, apps, prepare_secs=60):
+        agent = self.start_hub_and_agent(apps, state_interval_secs=None)
+        ids = [app["id"] for app in self.apps]
+
+        def all_running():
+            state = self.hub_agent()["last_state"]
+            if not state:
+                return False
+            observed = {app["id"]: app["observed"] for app in state["apps"]}
+            return all(observed.get(i) == "running" for i in ids)
+        self.wait(all_running, 180, "every app observed running at the hub")
+        # Let the start-up work (the first inventory, the first rounds) settle.
+        time.sleep(prepare_secs)
+        pid = agent.pid
+        states_before = self.hub_agent()["counters"]["state"]
+        cpu_before, t_before = cpu_secs(pid), time.monotonic()
+        time.sleep(IDLE_SECS)
+        elapsed = time.monotonic() - t_before
+        cpu = cpu_secs(pid) - cpu_before
+        states = self.hub_agent()["counters"]["state"] - states_before
+        RESULTS[label] = {
+            "cpu_pct": 100 * cpu / elapsed,
+            "elapsed": elapsed,
+            "rss_mib": status_field(pid, "VmRSS") / 1024,
+            "pss_mib": pss_kib(pid) / 1024,
+            "threads": status_field(pid, "Threads"),
+            "fds": len(os.listdir(f"/proc/{pid}/fd")),
+            "states": states,
+        }
+
+    def test_1_ten_apps(self):
+        apps = []
+        for _ in range(4):
+            unit = self.make_unit("idle-unit")
+            apps.append({"name": unit, "app_type": "systemd", "identifier": unit})
+        for _ in range(3):
+            name = self.make_container()
+            apps.append({"name": name, "app_type": "docker", "identifier": name})
+        for n in range(3):
+            worker = self.write_script(f"idle-worker-{n}.sh", "while :; do sleep 5; done\n")
+            self.kill_path_at_cleanup(worker)
+            self.start_process("/bin/sh", worker)
+            apps.append({"name": os.path.basename(worker), "app_type": "process",
+                         "identifier": worker})
+        self.measure("10 apps", apps)
+
+    def test_2_many_units(self):
+        template = unique("idle-many") + "@.service"
+        path = os.path.join(self.testenv["MONSYS_TEST_USER_UNIT_DIR"], template)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("[Unit]\nDescription=monsys idle benchmark unit %i\n\n"
+                    "[Service]\nExecStart=/bin/sleep 100000\n")
+        units = [template.replace("@", f"@{n}") for n in range(MANY_UNITS)]
+
+        def remove():
+            for start in range(0, len(units), 100):
+                self.systemctl("stop", *units[start:start + 100], check=False)
+            os.unlink(path)
+            self.systemctl("daemon-reload", check=False)
+        self.addCleanup(remove)
+        self.systemctl("daemon-reload")
+        for start in range(0, len(units), 100):
+            self.systemctl("start", *units[start:start + 100])
+        apps = [{"name": unit, "app_type": "systemd", "identifier": unit} for unit in units]
+        self.measure(f"{MANY_UNITS} units", apps)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        print()
+        print(f"idle cost over {IDLE_SECS:.0f} s (observe interval 15 s, state report 60 s, wss)")
+        for label, r in RESULTS.items():
+            print(f"  {label:11} CPU {r['cpu_pct']:.3f} % of a core  VmRSS {r['rss_mib']:.1f} MiB"
+                  f"  Pss {r['pss_mib']:.1f} MiB  threads {r['threads']}  fds {r['fds']}"
+                  f"  state messages {r['states']}")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
