@@ -6,21 +6,6 @@ namespace monsys::io::docker {
 
 namespace {
 
-// sockaddr_un holds 108 bytes including the terminating NUL.
-constexpr std::size_t kMaxSocketPath = 107;
-
-http::verb to_verb(Method method) {
-    switch (method) {
-        case Method::get:
-            return http::verb::get;
-        case Method::post:
-            return http::verb::post;
-        case Method::del:
-            return http::verb::delete_;
-    }
-    return http::verb::get;
-}
-
 // The engine closed a kept-alive connection before answering: nothing was processed, so an
 // idempotent request may be sent again on a fresh connection.
 bool closed_by_engine(beast::error_code ec) {
@@ -108,10 +93,10 @@ std::chrono::milliseconds AsyncDockerClient::step_timeout(const Pending& pending
 
 void AsyncDockerClient::connect() {
     const std::string& path = settings_.socket_path;
-    if (path.empty() || path.size() > kMaxSocketPath) {
+    if (path.empty() || path.size() > max_socket_path_bytes) {
         return fail_front("cannot connect to the Docker socket \"" + path +
-                          "\": the path is empty or longer than " + std::to_string(kMaxSocketPath) +
-                          " bytes");
+                          "\": the path is empty or longer than " +
+                          std::to_string(max_socket_path_bytes) + " bytes");
     }
     drop_connection();
     stream_.emplace(executor_);

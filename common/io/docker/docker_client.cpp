@@ -6,13 +6,6 @@
 
 namespace monsys::io::docker {
 
-namespace {
-
-using Stream = beast::basic_stream<asio::local::stream_protocol>;
-
-// sockaddr_un holds 108 bytes including the terminating NUL.
-constexpr std::size_t kMaxSocketPath = 107;
-
 http::verb to_verb(Method method) {
     switch (method) {
         case Method::get:
@@ -24,6 +17,10 @@ http::verb to_verb(Method method) {
     }
     return http::verb::get;
 }
+
+namespace {
+
+using Stream = beast::basic_stream<asio::local::stream_protocol>;
 
 // One request/response on a fresh connection, as an explicit chain of steps
 // (connect -> write -> read), each with its own deadline.
@@ -49,10 +46,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
 
     void start() {
-        if (socket_path_.empty() || socket_path_.size() > kMaxSocketPath) {
+        if (socket_path_.empty() || socket_path_.size() > max_socket_path_bytes) {
             return finish(unexpected("Docker socket path \"" + socket_path_ +
                                      "\" is empty or longer than " +
-                                     std::to_string(kMaxSocketPath) + " bytes"));
+                                     std::to_string(max_socket_path_bytes) + " bytes"));
         }
         stream_.expires_after(step_timeout_);
         stream_.async_connect(asio::local::stream_protocol::endpoint(socket_path_),

@@ -30,6 +30,10 @@ struct Limits {
 };
 
 enum class Method { get, post, del };
+http::verb to_verb(Method method);
+
+// The longest Unix socket path a client connects to: sockaddr_un holds 108 bytes with the NUL.
+inline constexpr std::size_t max_socket_path_bytes = 107;
 
 struct Request {
     Method method = Method::get;
