@@ -14,9 +14,10 @@ import pyotp
 
 import liveness
 import minting
+import signatures
 import validate
-from evidence import AuditLog, TransparencyLog, canonical_json, now_iso
-from store import Store, new_agent_record
+from evidence import AuditLog, TransparencyLog, canonical_json, now_iso, read_jsonl
+from store import Store, new_agent_record, verified_jti
 
 MAX_APPS_PER_AGENT = 1000
 FRAME_HISTORY = 2000
@@ -160,7 +161,102 @@ class Hub:
         rec["hello"] = {k: v for k, v in msg.items() if k != "type"}
         rec["hello"]["received_at"] = now_iso()
         rec["counters"]["hello"] += 1
+        self._on_action_key(agent_id, rec, msg.get("action_key"))
         self.store.save_agents()
+
+    def verify_transparency(self):
+        """The chain (evidence.py), then the signatures it carries (signatures.py)."""
+        verdict = self.transparency.verify()
+        if not verdict["ok"]:
+            return verdict
+        signed = signatures.verify_log_signatures(read_jsonl(self.transparency.path))
+        if not signed["ok"]:
+            return {**verdict, **signed}
+        return {**verdict, "signatures": signed["signatures"], "keys": signed["keys"]}
+
+    # ------------------------------------------------------------------ monsys-action's key
+
+    def _on_action_key(self, agent_id, rec, doc):
+        """Trust on first use, then only rotations signed by a trusted key (docs/protocol.md,
+        "Result signatures"). rec["action_key"] = {"kid", "jwk", "keys": {kid: jwk}, ...}."""
+        pinned = rec.get("action_key")
+        if doc is None:
+            if pinned is not None:
+                self.audit.append("agent.action_key_missing", agent_id=agent_id,
+                                  pinned_kid=pinned["kid"])
+                log("agent.action_key_missing", agent=agent_id, pinned=pinned["kid"])
+            return
+        try:
+            signatures.check_key_document(doc)
+        except signatures.SignatureProblem as e:
+            self.audit.append("agent.action_key_invalid", agent_id=agent_id, problem=str(e))
+            log("agent.action_key_invalid", agent=agent_id, problem=str(e))
+            return
+        if pinned is None:
+            rec["action_key"] = {"kid": doc["kid"], "jwk": doc["jwk"],
+                                 "keys": {doc["kid"]: doc["jwk"]}, "pinned_at": now_iso(),
+                                 "how": "first_use"}
+            details = {"agent_id": agent_id, "kid": doc["kid"], "jwk": doc["jwk"],
+                       "how": "first_use"}
+            self.audit.append("agent.action_key_pinned", **details)
+            self.transparency.append("agent.action_key", details)
+            log("agent.action_key_pinned", agent=agent_id, kid=doc["kid"])
+            return
+        if pinned["kid"] == doc["kid"]:
+            return
+        try:
+            chain = signatures.follow_rotations(pinned["kid"], pinned["jwk"], doc)
+        except signatures.SignatureProblem as e:
+            self.audit.append("agent.action_key_mismatch", agent_id=agent_id,
+                              pinned_kid=pinned["kid"], reported_kid=doc["kid"], problem=str(e))
+            log("agent.action_key_mismatch", agent=agent_id, pinned=pinned["kid"],
+                reported=doc["kid"], problem=str(e))
+            return
+        first_kid = previous = pinned["kid"]
+        for kid, jwk, statement in chain:
+            pinned["keys"][kid] = jwk
+            details = {"agent_id": agent_id, "kid": kid, "jwk": jwk, "how": "rotation",
+                       "previous_kid": previous, "statement": statement}
+            self.transparency.append("agent.action_key", details)
+            previous = kid
+        pinned.update(kid=doc["kid"], jwk=doc["jwk"], rotated_at=now_iso())
+        self.audit.append("agent.action_key_rotated", agent_id=agent_id,
+                          from_kid=first_kid,
+                          to_kid=doc["kid"], steps=len(chain))
+        log("agent.action_key_rotated", agent=agent_id, kid=doc["kid"], steps=len(chain))
+
+    def unpin_action_key(self, agent_id):
+        """An operator's reset: the next hello pins whatever key it reports."""
+        rec = self.store.agents.get(agent_id)
+        if rec is None or rec.get("action_key") is None:
+            raise ApiError(404, f"no action key pinned for {agent_id!r}")
+        old = rec["action_key"]
+        rec["action_key"] = None
+        self.store.save_agents()
+        self.audit.append("agent.action_key_unpinned", agent_id=agent_id, kid=old["kid"])
+        self.transparency.append("agent.action_key_unpinned", {"agent_id": agent_id,
+                                                               "kid": old["kid"]})
+        log("agent.action_key_unpinned", agent=agent_id, kid=old["kid"])
+        return {"agent_id": agent_id, "unpinned_kid": old["kid"]}
+
+    def result_signature(self, agent_id, msg):
+        """{"status": "verified" | "unverified" | "agent-reported", "kid", "problem"}."""
+        jws = msg.get("result_jws")
+        if msg["reported_by"] != "monsys-action":
+            if jws is None:
+                return {"status": "agent-reported", "kid": None, "problem": None}
+            return {"status": "unverified", "kid": signatures.jws_kid(jws),
+                    "problem": f"a result reported by {msg['reported_by']} carries a result_jws"}
+        pinned = (self.store.agents.get(agent_id) or {}).get("action_key")
+        if pinned is None:
+            return {"status": "unverified", "kid": signatures.jws_kid(jws) if jws else None,
+                    "problem": "no monsys-action key is pinned for this agent"}
+        try:
+            kid = signatures.check_result(msg["result"], jws, pinned["keys"])
+        except signatures.SignatureProblem as e:
+            return {"status": "unverified", "kid": signatures.jws_kid(jws) if jws else None,
+                    "problem": str(e)}
+        return {"status": "verified", "kid": kid, "problem": None}
 
     def on_data(self, agent_id, msg):
         """Stores one validated data message. Returns "stored", "duplicate" (a seq already
@@ -198,9 +294,14 @@ class Hub:
                                      "apps": msg["apps"], "received_at": received_at}
         elif kind == "action_result":
             jti = validate.result_jti(msg)
-            if jti is not None and jti in self.store.results:
+            first = self.store.results.get(jti) if jti is not None else None
+            if verified_jti(msg) and first is not None and verified_jti(first):
+                # At most one action_result per verified jti (docs/protocol.md): a second one
+                # with a new seq is the agent breaking the rule. The first stays filed; the
+                # second is evidence of the breach, so it goes to the audit log, not lost.
                 counters["duplicate_jti"] += 1
                 outcome = "duplicate_jti"
+                self._duplicate_jti(agent_id, msg, jti, first)
             else:
                 self._record_result(agent_id, msg, jti, received_at)
         rec["seen"][str(seq)] = {"type": kind, "sha256": digest}
@@ -209,11 +310,25 @@ class Hub:
         self.store.save_agents()
         return outcome
 
+    def _duplicate_jti(self, agent_id, msg, jti, first):
+        status, first_status = msg["result"].get("status"), first["result"].get("status")
+        details = {"agent_id": agent_id, "jti": jti, "seq": msg["seq"],
+                   "first_seq": first["seq"], "reported_by": msg["reported_by"],
+                   "first_reported_by": first["reported_by"], "status": status,
+                   "first_status": first_status, "reason": msg["result"].get("reason"),
+                   "contradicts": status != first_status}
+        self.audit.append("restart.result_duplicate_jti", **details)
+        log("restart.result_duplicate_jti", agent=agent_id, jti=jti, seq=msg["seq"],
+            first_seq=first["seq"], status=status, first_status=first_status,
+            contradicts=details["contradicts"])
+
     def _record_result(self, agent_id, msg, jti, received_at):
         result = msg["result"]
+        signature = self.result_signature(agent_id, msg)
         record = {"jti": jti, "agent_id": agent_id, "seq": msg["seq"],
                   "reported_by": msg["reported_by"], "received_at": received_at,
-                  "result": result}
+                  "result": result, "result_jws": msg.get("result_jws"),
+                  "signature": signature}
         action = self.store.actions.get(jti) if jti else None
         app_id = result.get("app_id") or (action or {}).get("app_id")
         self.store.append_result(record)
@@ -221,24 +336,35 @@ class Hub:
                    "reported_by": msg["reported_by"], "status": result.get("status"),
                    "reason": result.get("reason"), "message": result.get("message"),
                    "exit_code": result.get("exit_code"), "stdout": result.get("stdout"),
-                   "stderr": result.get("stderr"), "requested_by_hub": action is not None}
+                   "stderr": result.get("stderr"), "requested_by_hub": action is not None,
+                   "signature": signature["status"], "kid": signature["kid"]}
         self.audit.append("restart.result", **summary, result=result)
+        if signature["status"] == "unverified":
+            self.audit.append("restart.result_unverified", agent_id=agent_id, jti=jti,
+                              app_id=app_id, seq=msg["seq"], reported_by=msg["reported_by"],
+                              status=result.get("status"), kid=signature["kid"],
+                              problem=signature["problem"])
+            log("restart.result_unverified", agent=agent_id, jti=jti, seq=msg["seq"],
+                problem=signature["problem"])
         if result.get("status") == "rejected":
             self.audit.append("restart.rejected", agent_id=agent_id, jti=jti, app_id=app_id,
                               reason=result.get("reason"), message=result.get("message"),
                               reported_by=msg["reported_by"], seq=msg["seq"])
         self.transparency.append("restart.result", {
             "agent_id": agent_id, "jti": jti, "seq": msg["seq"],
-            "reported_by": msg["reported_by"], "result": result})
+            "reported_by": msg["reported_by"], "result": result,
+            "result_jws": msg.get("result_jws"), "kid": signature["kid"],
+            "signature": signature["status"]})
         if action is not None:
             action.update(status="done", result_status=result.get("status"),
                           result_reason=result.get("reason"), result_at=received_at,
-                          result_seq=msg["seq"])
+                          result_seq=msg["seq"], result_signature=signature["status"])
             action.pop("token", None)
             self.store.save_actions()
         log("restart.result", agent=agent_id, jti=jti, app=app_id,
             status=result.get("status"), reason=result.get("reason"),
-            reported_by=msg["reported_by"], exit_code=result.get("exit_code"))
+            reported_by=msg["reported_by"], exit_code=result.get("exit_code"),
+            signature=signature["status"])
 
     async def push_apps(self, agent_id):
         link = self.links.get(agent_id)
@@ -270,7 +396,8 @@ class Hub:
             return False
         action["status"] = "sent"
         action["sent_at"] = now_iso()
-        action.pop("token", None)
+        # The token stays until its result arrives (never in a REST view), so a test can send
+        # the very same action again (resend_action), as a hub unsure of a delivery would.
         self.store.save_actions()
         log("restart.sent", agent=action["agent_id"], jti=action["jti"], app=action["app_id"])
         return True
@@ -298,6 +425,10 @@ class Hub:
             "last_state": rec["last_state"],
             "counters": rec["counters"],
             "acks_enabled": self.acks_enabled.get(agent_id, True),
+            "action_key": ({"kid": rec["action_key"]["kid"],
+                            "kids": sorted(rec["action_key"]["keys"]),
+                            "pinned_at": rec["action_key"]["pinned_at"]}
+                           if rec.get("action_key") else None),
             "pending_actions": sum(1 for a in self.store.actions.values()
                                    if a["agent_id"] == agent_id and a["status"] == "pending"),
         }
@@ -532,6 +663,24 @@ class Hub:
             raise ApiError(400, "eat must be a string")
         return await self._register_action(agent_id, token, minting.peek_claims(token),
                                            source="test", remote=None)
+
+    async def resend_action(self, agent_id, jti):
+        """Test hook: the same `action` frame again, byte for byte the same token."""
+        action = self.store.actions.get(jti) if isinstance(jti, str) else None
+        if action is None or action["agent_id"] != agent_id:
+            raise ApiError(404, f"no action {jti!r} for {agent_id}")
+        if not action.get("token"):
+            raise ApiError(409, f"the token of {jti} is no longer kept (its result arrived)")
+        link = self.links.get(agent_id)
+        if link is None:
+            raise ApiError(409, f"{agent_id} is not connected")
+        if not await link.send_json({"type": "action", "eat": action["token"]}):
+            raise ApiError(409, "the connection closed")
+        action["resent"] = action.get("resent", 0) + 1
+        self.store.save_actions()
+        self.audit.append("restart.resent", jti=jti, agent_id=agent_id, app_id=action["app_id"])
+        log("restart.resent", agent=agent_id, jti=jti)
+        return {"jti": jti, "resent": action["resent"]}
 
     def action_view(self, action):
         return {k: v for k, v in action.items() if k != "token"}

@@ -153,6 +153,10 @@ def make_app(hub, test_endpoints=False):
             raise ApiError(404, "no action with this jti")
         return _json(hub.action_view(found))
 
+    @routes.delete("/api/v1/agents/{agent_id}/action-key")
+    async def unpin_action_key(request):
+        return _json(hub.unpin_action_key(request.match_info["agent_id"]))
+
     @routes.get("/api/v1/results")
     async def results(request):
         return _json({"results": hub.store.result_list})
@@ -166,7 +170,7 @@ def make_app(hub, test_endpoints=False):
 
     @routes.get("/api/v1/transparency/verify")
     async def transparency_verify(request):
-        return _json(hub.transparency.verify())
+        return _json(hub.verify_transparency())
 
     @routes.get("/api/v1/keys")
     async def keys(request):
@@ -209,6 +213,12 @@ def make_app(hub, test_endpoints=False):
             body = await _body(request)
             answer = await hub.send_test_action(request.match_info["agent_id"], body.get("eat"))
             return _json(answer, status=202)
+
+        @routes.post("/api/v1/test/agents/{agent_id}/resend-action")
+        async def test_resend_action(request):
+            body = await _body(request)
+            return _json(await hub.resend_action(request.match_info["agent_id"],
+                                                 body.get("jti")), status=202)
 
         @routes.post("/api/v1/test/agents/{agent_id}/collect")
         async def test_collect(request):

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 
 import evidence  # noqa: E402
 import liveness  # noqa: E402
+import signatures  # noqa: E402
 import testkit  # noqa: E402
 
 AGENTS = {f"agent-{n:02d}": f"token-{n:02d}-{os.urandom(8).hex()}" for n in range(1, 21)}
@@ -61,15 +62,22 @@ class FakeAgent:
             user_agent_header="monsys-agent/0.1.0+20261128 (fake)")
         return self.ws
 
-    async def connect(self, last_acked_seq=0):
+    async def connect(self, last_acked_seq=0, action_key=None):
         """Opens the connection, sends hello, returns the welcome."""
         await self.open()
         await self.send({"type": "hello", "agent_id": self.agent_id, "version": "0.1.0+test",
                          "hostname": f"{self.agent_id}.test", "boot_id": "b" * 32,
                          "tags": ["test"], "capabilities": ["inventory.extended", "state",
                                                             "restart-app"],
-                         "last_acked_seq": last_acked_seq})
+                         "last_acked_seq": last_acked_seq, "action_key": action_key})
         return await self.expect("welcome")
+
+    @staticmethod
+    def signed(msg, key):
+        """msg with result_jws over its result, as monsys-action prints it."""
+        line = json.dumps(msg["result"], separators=(",", ":"))
+        return {**msg, "result": json.loads(line),
+                "result_jws": signatures.sign_compact(key, signatures.RESULT_TYP, line)}
 
     async def send(self, msg):
         await self.ws.send(msg if isinstance(msg, (str, bytes)) else json.dumps(msg))
@@ -258,7 +266,8 @@ class TransparencyFile(unittest.TestCase):
         self.assertEqual(e["hash"], hashlib.sha256(
             (e["prev_hash"] + body).encode("utf-8")).hexdigest())
         run = self.cli()
-        self.assertEqual((run.returncode, run.stdout), (0, "ok: 4 entries\n"))
+        self.assertEqual((run.returncode, run.stdout),
+                         (0, "ok: 4 entries, 0 signed results, 0 keys\n"))
 
     def test_tampered_data(self):
         self.rewrite(lambda lines: lines.__setitem__(2, lines[2].replace('"n":2', '"n":7')))
@@ -393,6 +402,180 @@ class HubOverTls(HubTestCase):
                     if e["jti"] == "selftest-jti-2"]
         self.assertEqual(rejected[0]["reason"], "expired")
         self.assertIsNone(self.hub.result("no-such-jti"))
+
+    async def test_second_result_for_a_jti_is_audited_as_a_duplicate(self):
+        agent = self.agent("agent-17")
+        await agent.connect()
+        jti = "selftest-dup-1"
+        await agent.data(agent.action_result(jti, status="succeeded"))
+        # the issue's case: a second delivery answered "replayed", with a new seq
+        await agent.data(agent.action_result(jti, status="rejected", reason="replayed"))
+        # and one that agrees with the first
+        await agent.data(agent.action_result(jti, status="succeeded"))
+        events = [e for e in self.hub.audit("restart.result_duplicate_jti") if e["jti"] == jti]
+        self.assertEqual([(e["seq"], e["first_seq"], e["status"], e["first_status"],
+                           e["contradicts"]) for e in events],
+                         [(2, 1, "rejected", "succeeded", True),
+                          (3, 1, "succeeded", "succeeded", False)])
+        self.assertEqual(self.hub.result(jti)["result"]["status"], "succeeded")
+        self.assertEqual(self.hub.result(jti)["seq"], 1)
+        # a refusal of an unverifiable token names a jti it only claims (result.jti null):
+        # it neither counts as that jti's result nor blocks the real one
+        claimed = agent.action_result("selftest-dup-2", status="rejected", reported_by="agent",
+                                      reason="bad_signature")
+        claimed["result"]["jti"] = None
+        await agent.data(claimed)
+        await agent.data(agent.action_result("selftest-dup-2", status="succeeded"))
+        self.assertEqual(self.hub.result("selftest-dup-2")["result"]["status"], "succeeded")
+        self.assertFalse([e for e in self.hub.audit("restart.result_duplicate_jti")
+                          if e["jti"] == "selftest-dup-2"])
+
+    async def test_resend_action_hook_sends_the_same_token(self):
+        agent = self.agent("agent-18")
+        await agent.connect()
+        key = ed25519.Ed25519PrivateKey.generate()
+        token = jwt.encode({"jti": "selftest-resend-1", "app": {"id": "app-x"},
+                            "exp": int(time.time()) + 300}, key, algorithm="EdDSA")
+        self.hub.test_action("agent-18", token)
+        self.assertEqual(await agent.recv(), {"type": "action", "eat": token})
+        answer = self.hub.api("POST", "/api/v1/test/agents/agent-18/resend-action",
+                              {"jti": "selftest-resend-1"}, expect=202)
+        self.assertEqual(answer, {"jti": "selftest-resend-1", "resent": 1})
+        self.assertEqual(await agent.recv(), {"type": "action", "eat": token})
+        self.assertNotIn("token", self.hub.action("selftest-resend-1"))
+        # once the result is in, the token is gone and cannot be re-sent
+        await agent.data(agent.action_result("selftest-resend-1"))
+        status, _ = self.hub.call("POST", "/api/v1/test/agents/agent-18/resend-action",
+                                  {"jti": "selftest-resend-1"})
+        self.assertEqual(status, 409)
+        status, _ = self.hub.call("POST", "/api/v1/test/agents/agent-18/resend-action",
+                                  {"jti": "no-such"})
+        self.assertEqual(status, 404)
+
+    async def test_results_signed_by_the_pinned_key_verify(self):
+        host_key = ed25519.Ed25519PrivateKey.generate()
+        doc = signatures.key_document(host_key)
+        agent = self.agent("agent-19")
+        await agent.connect(action_key=doc)
+        self.assertEqual(self.hub.agent("agent-19")["action_key"]["kid"], doc["kid"])
+        pinned = [e for e in self.hub.audit("agent.action_key_pinned")
+                  if e["agent_id"] == "agent-19"]
+        self.assertEqual(len(pinned), 1)
+
+        def signature_of(jti):
+            return self.hub.result(jti)["signature"]
+
+        def unverified(jti):
+            return [e for e in self.hub.audit("restart.result_unverified") if e["jti"] == jti]
+
+        await agent.data(agent.signed(agent.action_result("sig-ok"), host_key))
+        self.assertEqual(signature_of("sig-ok"), {"status": "verified", "kid": doc["kid"],
+                                                  "problem": None})
+        self.assertEqual(unverified("sig-ok"), [])
+
+        # tampered: signed "failed", reported "succeeded"
+        msg = agent.signed(agent.action_result("sig-tampered", status="failed"), host_key)
+        msg["result"]["status"] = "succeeded"
+        await agent.data(msg)
+        self.assertEqual(signature_of("sig-tampered")["status"], "unverified")
+        self.assertIn("changed", signature_of("sig-tampered")["problem"])
+        self.assertEqual(len(unverified("sig-tampered")), 1)
+
+        # another host's key
+        other = ed25519.Ed25519PrivateKey.generate()
+        await agent.data(agent.signed(agent.action_result("sig-other"), other))
+        self.assertIn("not a key pinned", signature_of("sig-other")["problem"])
+        self.assertEqual(len(unverified("sig-other")), 1)
+
+        # another key claiming the pinned kid: the signature does not verify
+        msg = agent.signed(agent.action_result("sig-forged"), other)
+        header = {"alg": "EdDSA", "kid": doc["kid"], "typ": signatures.RESULT_TYP}
+        parts = msg["result_jws"].split(".")
+        head = signatures.b64url_encode(json.dumps(header, separators=(",", ":")).encode())
+        signing_input = f"{head}.{parts[1]}"
+        msg["result_jws"] = signing_input + "." + signatures.b64url_encode(
+            other.sign(signing_input.encode()))
+        await agent.data(msg)
+        self.assertEqual(signature_of("sig-forged")["problem"], "JWS signature does not verify")
+
+        # monsys-action's result without a signature
+        await agent.data(agent.action_result("sig-missing"))
+        self.assertEqual(signature_of("sig-missing")["problem"], "no result_jws")
+        self.assertEqual(len(unverified("sig-missing")), 1)
+
+        # a result the agent built: agent-reported, no audit as unverified
+        await agent.data(agent.action_result("sig-agent", status="rejected",
+                                             reported_by="agent", reason="expired"))
+        self.assertEqual(signature_of("sig-agent")["status"], "agent-reported")
+        self.assertEqual(unverified("sig-agent"), [])
+        audited = [e for e in self.hub.audit("restart.result") if e["jti"] == "sig-agent"]
+        self.assertEqual(audited[0]["signature"], "agent-reported")
+
+        # the transparency log carries the JWS and the kid, and the CLI checks them
+        entries = [e for e in evidence.read_jsonl(os.path.join(self.hub.state_dir,
+                                                               "transparency.jsonl"))
+                   if e["event"] == "restart.result" and e["data"]["jti"] == "sig-ok"]
+        self.assertEqual(entries[0]["data"]["kid"], doc["kid"])
+        self.assertEqual(entries[0]["data"]["signature"], "verified")
+        self.assertTrue(entries[0]["data"]["result_jws"].startswith("ey"))
+        verdict = self.hub.verify_transparency()
+        self.assertTrue(verdict["ok"], verdict)
+        self.assertGreaterEqual(verdict["signatures"], 1)
+        run = subprocess.run([testkit.PYTHON, testkit.VERIFY_SCRIPT,
+                              os.path.join(self.hub.state_dir, "transparency.jsonl")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.assertEqual(run.returncode, 0, run.stdout)
+        self.assertRegex(run.stdout, r"^ok: \d+ entries, [1-9]\d* signed results, [1-9]\d* keys")
+
+    async def test_rotation_is_followed_and_a_stranger_key_is_not(self):
+        first = ed25519.Ed25519PrivateKey.generate()
+        second = ed25519.Ed25519PrivateKey.generate()
+        third = ed25519.Ed25519PrivateKey.generate()
+        agent = self.agent("agent-20")
+        await agent.connect(action_key=signatures.key_document(first))
+        await agent.close()
+        rotations = [signatures.rotation_statement(first, second),
+                     signatures.rotation_statement(second, third)]
+        doc = signatures.key_document(third, rotations)
+        agent = self.agent("agent-20")
+        await agent.connect(action_key=doc)
+        view = self.hub.agent("agent-20")["action_key"]
+        self.assertEqual(view["kid"], doc["kid"])
+        self.assertEqual(len(view["kids"]), 3)
+        rotated = [e for e in self.hub.audit("agent.action_key_rotated")
+                   if e["agent_id"] == "agent-20"]
+        self.assertEqual((rotated[0]["to_kid"], rotated[0]["steps"]), (doc["kid"], 2))
+        await agent.data(agent.signed(agent.action_result("rot-new"), third))
+        self.assertEqual(self.hub.result("rot-new")["signature"]["status"], "verified")
+        # a result still in an outbox, signed by the older key of the chain
+        await agent.data(agent.signed(agent.action_result("rot-old"), first))
+        self.assertEqual(self.hub.result("rot-old")["signature"]["status"], "verified")
+        await agent.close()
+
+        # a key that no statement of a trusted key leads to: not pinned
+        stranger = ed25519.Ed25519PrivateKey.generate()
+        forged = signatures.key_document(
+            stranger, rotations + [signatures.rotation_statement(stranger, stranger)])
+        agent = self.agent("agent-20")
+        agent.seq = 2  # the seqs go on across connections
+        await agent.connect(action_key=forged)
+        mismatch = [e for e in self.hub.audit("agent.action_key_mismatch")
+                    if e["agent_id"] == "agent-20"]
+        self.assertEqual(mismatch[-1]["reported_kid"], forged["kid"])
+        self.assertEqual(self.hub.agent("agent-20")["action_key"]["kid"], doc["kid"])
+        await agent.data(agent.signed(agent.action_result("rot-stranger"), stranger))
+        self.assertEqual(self.hub.result("rot-stranger")["signature"]["status"], "unverified")
+
+        # an operator's reset: the next hello pins again
+        self.hub.api("DELETE", "/api/v1/agents/agent-20/action-key")
+        await agent.close()
+        agent = self.agent("agent-20")
+        await agent.connect(action_key=forged)
+        self.assertEqual(self.hub.agent("agent-20")["action_key"]["kid"], forged["kid"])
+        run = subprocess.run([testkit.PYTHON, testkit.VERIFY_SCRIPT,
+                              os.path.join(self.hub.state_dir, "transparency.jsonl")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.assertEqual(run.returncode, 0, run.stdout)
 
     async def test_malformed_frames_keep_the_connection(self):
         agent = self.agent("agent-07")

@@ -54,12 +54,19 @@ def new_agent_record(agent_id):
         "seen": {},                    # str(seq) -> {"type", "sha256"}
         "last_inventory": None,        # {"seq", "kind", "collected_at", "received_at", "rows"}
         "last_state": None,            # {"seq", "observed_at", "apps", "received_at"}
+        "action_key": None,            # the pinned monsys-action key (core.py, _on_action_key)
         "counters": {
             "frames": 0, "hello": 0, "inventory": 0, "state": 0, "action_result": 0,
             "duplicate_seq": 0, "duplicate_jti": 0, "seq_conflicts": 0, "bad_messages": 0,
             "unknown_types": 0, "connections": 0,
         },
     }
+
+
+def verified_jti(record):
+    """The jti the agent verified (result.jti), or None for a refusal of an unverifiable token."""
+    inner = (record.get("result") or {}).get("jti")
+    return inner if isinstance(inner, str) and inner else None
 
 
 class Store:
@@ -126,9 +133,16 @@ class Store:
         write_json_atomic(self._p("actions.json"), self.actions)
 
     def _index_result(self, record):
+        """By jti: the first result of a verified jti (result.jti set) wins; a refusal of an
+        unverifiable token (result.jti null, the jti only claimed) is found by its claimed jti
+        until a verified result for that jti arrives, and never blocks one."""
         self.result_list.append(record)
-        if record.get("jti"):
-            self.results.setdefault(record["jti"], record)
+        jti = record.get("jti")
+        if not jti:
+            return
+        known = self.results.get(jti)
+        if known is None or (verified_jti(record) and not verified_jti(known)):
+            self.results[jti] = record
 
     def append_result(self, record):
         append_jsonl(self._p("results.jsonl"), record)

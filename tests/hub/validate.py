@@ -167,6 +167,9 @@ def check_hello(msg):
             value = _require(msg, name, list, "an array of strings")
             if not all(isinstance(v, str) for v in value):
                 raise BadMessage(f"hello: {name} must be an array of strings")
+    if "action_key" in msg and msg["action_key"] is not None and not isinstance(
+            msg["action_key"], dict):
+        raise BadMessage("hello: action_key must be an object or null")
     seq = _require(msg, "last_acked_seq", "int", "an integer")
     if seq < 0:
         raise BadMessage("hello: last_acked_seq must not be negative")
@@ -224,6 +227,8 @@ def check_action_result(msg):
     if "exit_code" in result and result["exit_code"] is not None and not _is_int(
             result["exit_code"]):
         raise BadMessage("action_result: result.exit_code must be an integer or null")
+    if "result_jws" in msg and not isinstance(msg["result_jws"], str):
+        raise BadMessage("action_result: result_jws must be a string")
 
 
 DATA_CHECKS = {"inventory": check_inventory, "state": check_state,

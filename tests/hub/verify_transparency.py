@@ -3,15 +3,19 @@
 
     verify_transparency.py FILE
 
-Prints "ok: N entries" and exits 0, or names the first bad line and exits 1 (2: usage error or
-unreadable file)."""
+Checks the hash chain, then the signatures the log carries: each monsys-action key an agent was
+pinned to (on first use, or through a rotation statement signed by the previous key) and each
+result the hub filed as verified (its result_jws verifies with that key and signs exactly the
+result). Prints "ok: N entries, S signed results, K keys" and exits 0, or names the first bad
+entry and exits 1 (2: usage error or unreadable file)."""
 
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from evidence import verify_file  # noqa: E402
+from evidence import read_jsonl, verify_file  # noqa: E402
+from signatures import verify_log_signatures  # noqa: E402
 
 
 def main(argv):
@@ -23,11 +27,17 @@ def main(argv):
     except OSError as e:
         print(f"verify_transparency.py: {e}", file=sys.stderr)
         return 2
-    if result["ok"]:
-        print(f"ok: {result['entries']} entries")
-        return 0
-    print(f"{argv[0]}:{result['line']}: entry {result['bad_index']}: {result['error']}")
-    return 1
+    if not result["ok"]:
+        print(f"{argv[0]}:{result['line']}: entry {result['bad_index']}: {result['error']}")
+        return 1
+    signed = verify_log_signatures(read_jsonl(argv[0]))
+    if not signed["ok"]:
+        print(f"{argv[0]}:{signed['bad_index'] + 1}: entry {signed['bad_index']}: "
+              f"{signed['error']}")
+        return 1
+    print(f"ok: {result['entries']} entries, {signed['signatures']} signed results, "
+          f"{signed['keys']} keys")
+    return 0
 
 
 if __name__ == "__main__":
