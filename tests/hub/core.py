@@ -158,6 +158,7 @@ class Hub:
 
     def on_hello(self, agent_id, msg):
         rec = self.store.agent(agent_id)
+        self._on_dropped(agent_id, (rec.get("hello") or {}).get("dropped"), msg.get("dropped"))
         rec["hello"] = {k: v for k, v in msg.items() if k != "type"}
         rec["hello"]["received_at"] = now_iso()
         rec["counters"]["hello"] += 1
@@ -173,6 +174,19 @@ class Hub:
         if not signed["ok"]:
             return {**verdict, **signed}
         return {**verdict, "signatures": signed["signatures"], "keys": signed["keys"]}
+
+    def _on_dropped(self, agent_id, before, now):
+        """The agent's counts restart with its process: a rise against the previous hello, or
+        any count after a restart (fewer than before), is news."""
+        if not now:
+            return
+        before = before or {}
+        restarted = any(value < before.get(name, 0) for name, value in now.items())
+        baseline = {} if restarted else before
+        if any(value > baseline.get(name, 0) for name, value in now.items()):
+            self.audit.append("agent.outbox_dropped", agent_id=agent_id, dropped=now,
+                              previous=before or None)
+            log("agent.outbox_dropped", agent=agent_id, **{k: v for k, v in now.items()})
 
     # ------------------------------------------------------------------ monsys-action's key
 
@@ -433,6 +447,7 @@ class Hub:
                                    if a["agent_id"] == agent_id and a["status"] == "pending"),
         }
         if rec["hello"]:
+            view["dropped"] = rec["hello"].get("dropped")
             for name in ("version", "hostname", "boot_id", "tags", "capabilities",
                          "last_acked_seq"):
                 view[name] = rec["hello"].get(name)

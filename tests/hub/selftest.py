@@ -33,7 +33,7 @@ import liveness  # noqa: E402
 import signatures  # noqa: E402
 import testkit  # noqa: E402
 
-AGENTS = {f"agent-{n:02d}": f"token-{n:02d}-{os.urandom(8).hex()}" for n in range(1, 21)}
+AGENTS = {f"agent-{n:02d}": f"token-{n:02d}-{os.urandom(8).hex()}" for n in range(1, 23)}
 ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
@@ -576,6 +576,37 @@ class HubOverTls(HubTestCase):
                               os.path.join(self.hub.state_dir, "transparency.jsonl")],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.assertEqual(run.returncode, 0, run.stdout)
+
+    async def test_outbox_drops_in_hello_are_audited_when_they_rise(self):
+        counts = dict.fromkeys(("results_evicted", "refusals_evicted", "refusals_suppressed",
+                                "action_frames_dropped"), 0)
+
+        async def hello(dropped):
+            agent = self.agent("agent-21")
+            await agent.open()
+            await agent.send({"type": "hello", "agent_id": "agent-21", "last_acked_seq": 0,
+                              "dropped": dropped})
+            await agent.expect("welcome")
+            await agent.close()
+
+        def audited():
+            return [e for e in self.hub.audit("agent.outbox_dropped")
+                    if e["agent_id"] == "agent-21"]
+
+        await hello(counts)
+        self.assertEqual(audited(), [])
+        await hello({**counts, "refusals_suppressed": 5})
+        self.assertEqual(len(audited()), 1)
+        await hello({**counts, "refusals_suppressed": 5})   # no change: nothing new
+        self.assertEqual(len(audited()), 1)
+        await hello({**counts, "refusals_suppressed": 2})   # a restarted agent dropped again
+        self.assertEqual(len(audited()), 2)
+        self.assertEqual(self.hub.agent("agent-21")["dropped"]["refusals_suppressed"], 2)
+        agent = self.agent("agent-21")
+        await agent.open()
+        await agent.send({"type": "hello", "agent_id": "agent-21", "last_acked_seq": 0,
+                          "dropped": {"results_evicted": -1}})
+        self.assertEqual((await agent.expect("error"))["code"], "bad_message")
 
     async def test_malformed_frames_keep_the_connection(self):
         agent = self.agent("agent-07")

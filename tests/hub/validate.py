@@ -13,6 +13,8 @@ OBSERVED_STATES = ("running", "stopped", "unknown")
 EXPECTED_STATES = ("running", "stopped")
 REPORTED_BY = ("monsys-action", "agent", "agent-recovery")
 RESULT_STATUSES = ("succeeded", "failed", "rejected", "timeout")
+DROP_COUNTS = ("results_evicted", "refusals_evicted", "refusals_suppressed",
+               "action_frames_dropped")
 
 UNIT_SUFFIXES = (".service", ".socket", ".target", ".timer", ".path", ".mount", ".automount",
                  ".swap", ".slice", ".scope", ".device")
@@ -170,6 +172,12 @@ def check_hello(msg):
     if "action_key" in msg and msg["action_key"] is not None and not isinstance(
             msg["action_key"], dict):
         raise BadMessage("hello: action_key must be an object or null")
+    if "dropped" in msg:
+        dropped = msg["dropped"]
+        if not isinstance(dropped, dict) or set(dropped) != set(DROP_COUNTS) or not all(
+                _is_int(v) and v >= 0 for v in dropped.values()):
+            raise BadMessage("hello: dropped must be an object of the non-negative integers "
+                             + ", ".join(DROP_COUNTS))
     seq = _require(msg, "last_acked_seq", "int", "an integer")
     if seq < 0:
         raise BadMessage("hello: last_acked_seq must not be negative")
