@@ -13,6 +13,8 @@
 #include "action-wrapper/restart_app.hpp"
 #include "action-wrapper/restart_command/run_restart_command.hpp"
 #include "action-wrapper/token_input.hpp"
+#include "common/action/action_key.hpp"
+#include "common/action/wrapper_output.hpp"
 #include "common/build_info.hpp"
 #include "common/config/config.hpp"
 #include "common/eat/replay_store.hpp"
@@ -36,13 +38,35 @@ int to_int(ExitCode code) {
 }
 
 // Output from restarted programs may be any bytes: replace what is not UTF-8 rather than fail.
+std::string to_text(const nlohmann::json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void print_json(const nlohmann::json& value) {
-    std::cout << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    std::cout << to_text(value) << '\n';
+}
+
+// The result, then (when the key could be loaded) the JWS over exactly the bytes of that line
+// (docs/protocol.md, "Result signatures").
+// Off until the agent relays line 2 (it would otherwise take the two lines for a broken result).
+constexpr bool print_signature_line = false;
+
+void print_result(const nlohmann::json& result, const monsys::results::ActionSigningKey* key) {
+    const std::string line = to_text(result);
+    if (key == nullptr || !print_signature_line) {
+        std::cout << line << '\n';
+        return;
+    }
+    std::cout << monsys::results::format_wrapper_output(
+        line, monsys::results::sign_compact(*key, monsys::results::result_jws_type, line));
 }
 
 // The config and policy decide which keys are trusted and what may run, so they are only read
 // from files that nobody but root (or this user) can change, whatever path the caller passed.
-monsys::Expected<monsys::config::Config, std::string> load_trusted_config(const std::string& path) {
+// `for_actions`: also require what acting on a token needs (hub keys, agent id); the key commands
+// run at install time, before the admin filled those in.
+monsys::Expected<monsys::config::Config, std::string> load_trusted_config(const std::string& path,
+                                                                          bool for_actions = true) {
     // Opened once without following links and read from the descriptor that was checked.
     constexpr std::size_t max_config_bytes = 1 << 20;  // as config::load_config
     auto text = monsys::read_trusted_file(path, max_config_bytes);
@@ -52,6 +76,7 @@ monsys::Expected<monsys::config::Config, std::string> load_trusted_config(const 
     }
     auto config = monsys::config::parse_config(*text);
     if (!config) return monsys::unexpected("config " + path + ": " + config.error());
+    if (!for_actions) return config;
     if (auto missing = monsys::config::missing_for_actions(*config)) {
         return monsys::unexpected("config " + path + ": " + *missing);
     }
@@ -75,18 +100,21 @@ monsys::Expected<std::string, std::string> read_token(const Options& options) {
     return monsys::action::read_token(stdin);
 }
 
-// A failure before the token could be looked at: still one JSON result, for the audit log.
-int fail_early(const Options& options, const std::string& message) {
+// A failure before the token could be looked at: still one JSON result, for the audit log
+// (signed when the key was loaded by then).
+int fail_early(const Options& options, const std::string& message,
+               const monsys::results::ActionSigningKey* key = nullptr,
+               ExitCode exit = ExitCode::usage, const std::string& reason = "usage") {
     std::cerr << "monsys-action: " << message << '\n';
     ActionResult result;
     result.app_id = options.app_id;
     result.status = ActionStatus::failed;
-    result.reason = "usage";
+    result.reason = reason;
     result.message = message;
     result.started_at = result.finished_at = std::chrono::system_clock::now();
-    result.exit = ExitCode::usage;
-    print_json(monsys::action::to_json(result));
-    return to_int(ExitCode::usage);
+    result.exit = exit;
+    print_result(monsys::action::to_json(result), key);
+    return to_int(exit);
 }
 
 // `token` is read by the caller only after the config and the policy loaded.
@@ -96,14 +124,41 @@ int restart_with_token(const Options& options,
     if (!config) return fail_early(options, config.error());
     auto policy = load_local_policy(options.policy_path);
     if (!policy) return fail_early(options, "policy " + policy.error());
+    // Nothing is done that could not be signed: the key is loaded (made on first use) before the
+    // token is even read.
+    auto key = monsys::results::load_action_key(config->state_dir, /*create=*/true);
+    if (!key) {
+        return fail_early(options, "signing key: " + key.error(), nullptr,
+                          ExitCode::internal_error, "signing_key_error");
+    }
     auto token = read();
-    if (!token) return fail_early(options, token.error());
+    if (!token) return fail_early(options, token.error(), &key->key);
 
     monsys::action::RestartAppRequest request{options.app_id, std::move(*token),
                                               std::time(nullptr)};
     ActionResult result = monsys::action::restart_app(*config, *policy, request);
-    print_json(monsys::action::to_json(result));
+    print_result(monsys::action::to_json(result), &key->key);
     return to_int(result.exit);
+}
+
+// init-key, show-key, rotate-key: the key in the configuration's state_dir. Prints the public
+// document (what the agent reports in hello).
+enum class KeyCommand { init, show, rotate };
+
+int run_key_command(const Options& options, KeyCommand command) {
+    auto fail = [](const std::string& message, ExitCode code) {
+        std::cerr << "monsys-action: " << message << '\n';
+        return to_int(code);
+    };
+    auto config = load_trusted_config(options.config_path, /*for_actions=*/false);
+    if (!config) return fail(config.error(), ExitCode::usage);
+    const auto& dir = config->state_dir;
+    auto state = command == KeyCommand::rotate
+                     ? monsys::results::rotate_action_key(dir, std::chrono::system_clock::now())
+                     : monsys::results::load_action_key(dir, command == KeyCommand::init);
+    if (!state) return fail(state.error(), ExitCode::internal_error);
+    print_json(monsys::results::public_key_document(*state));
+    return to_int(ExitCode::succeeded);
 }
 
 int run_restart_app(const Options& options) {
@@ -234,6 +289,17 @@ int main(int argc, char** argv) {
                      "The only user besides root allowed to connect (the agent's)")
         ->capture_default_str();
 
+    auto* init_key = app.add_subcommand(
+        "init-key",
+        "Make the signing key in the configuration's state_dir unless there is one (what the "
+        "package's postinst runs); print its public document");
+    auto* show_key = app.add_subcommand(
+        "show-key", "Print the public document of the signing key (kid, jwk, rotations)");
+    auto* rotate_key = app.add_subcommand(
+        "rotate-key",
+        "Make a new signing key; the old key signs a statement naming the new one, so a hub that "
+        "pinned the old key follows it. Run as root (or as the key's owner)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -241,6 +307,9 @@ int main(int argc, char** argv) {
     }
     if (restart->parsed()) return run_restart_app(options);
     if (serve->parsed()) return run_serve_connection(options, peer_user);
+    if (init_key->parsed()) return run_key_command(options, KeyCommand::init);
+    if (show_key->parsed()) return run_key_command(options, KeyCommand::show);
+    if (rotate_key->parsed()) return run_key_command(options, KeyCommand::rotate);
     if (run_command->parsed()) {
         restart_command.policy_path = options.policy_path;
         restart_command.limits.timeout = std::chrono::seconds(command_timeout_secs);
