@@ -5,6 +5,7 @@ MONSYS_ACTION_SOCKET=monsys-action.socket
 MONSYS_CONFIG=/etc/monsys/agent.json
 MONSYS_TOKEN=/etc/monsys/agent.token
 MONSYS_AGENT=/usr/bin/monsys-agent
+MONSYS_ACTION=/usr/libexec/monsys/monsys-action
 
 monsys_have() { command -v "$1" >/dev/null 2>&1; }
 monsys_systemd_running() { [ -d /run/systemd/system ]; }
@@ -94,6 +95,20 @@ monsys_create_layout() {
         fi
     fi
     monsys_create_token
+}
+
+# monsys-action's result-signing key (docs/monsys-action.md, "The signing key"): made once, as
+# user monsys-action, so root follows nothing in its directory; an existing key is kept (an
+# upgrade never replaces it). When this cannot run, the wrapper makes it on first use.
+monsys_create_action_key() {
+    [ -x "$MONSYS_ACTION" ] || return 0
+    if monsys_have runuser; then
+        runuser -u monsys-action -- "$MONSYS_ACTION" --config "$MONSYS_CONFIG" init-key \
+            >/dev/null || monsys_warn "could not make monsys-action's signing key now; it is made on first use"
+    else
+        "$MONSYS_ACTION" --config "$MONSYS_CONFIG" init-key >/dev/null ||
+            monsys_warn "could not make monsys-action's signing key now; it is made on first use"
+    fi
 }
 
 # The hub token: readable by the agent alone. Never overwritten once it exists, never followed
