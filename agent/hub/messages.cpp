@@ -293,6 +293,12 @@ std::string encode_hello(const HelloFields& hello) {
         {"tags", hello.tags},
         {"capabilities", {"inventory.extended", "state", "restart-app"}},
         {"last_acked_seq", hello.last_acked_seq},
+        {"action_key", hello.action_key ? *hello.action_key : Json(nullptr)},
+        {"dropped",
+         {{"results_evicted", hello.dropped.results_evicted},
+          {"refusals_evicted", hello.dropped.refusals_evicted},
+          {"refusals_suppressed", hello.dropped.refusals_suppressed},
+          {"action_frames_dropped", hello.dropped.action_frames_dropped}}},
     };
     return dump(message);
 }
@@ -325,13 +331,16 @@ Json make_state_message(const std::vector<AppStateReport>& apps,
     };
 }
 
-Json make_action_result_message(std::string_view jti, std::string_view reported_by, Json result) {
-    return Json{
+Json make_action_result_message(std::string_view jti, std::string_view reported_by, Json result,
+                                std::optional<std::string> result_jws) {
+    Json message{
         {"type", "action_result"},
         {"jti", std::string(jti)},
         {"reported_by", std::string(reported_by)},
         {"result", std::move(result)},
     };
+    if (result_jws) message["result_jws"] = std::move(*result_jws);
+    return message;
 }
 
 }  // namespace monsys::agent::hub

@@ -74,6 +74,16 @@ nlohmann::json to_json(const TrackedApp& app);
 Expected<TrackedApp, std::string> tracked_app_from_json(const nlohmann::json& entry);
 
 // agent -> hub
+
+// What the bounded outbox had to drop since the agent process started (docs/protocol.md,
+// "The outbox"), so the hub learns of it on the next hello.
+struct OutboxDrops {
+    std::uint64_t results_evicted = 0;
+    std::uint64_t refusals_evicted = 0;
+    std::uint64_t refusals_suppressed = 0;
+    std::uint64_t action_frames_dropped = 0;
+};
+
 struct HelloFields {
     std::string agent_id;
     std::string version;
@@ -81,6 +91,10 @@ struct HelloFields {
     std::string boot_id;
     std::vector<std::string> tags;
     std::uint64_t last_acked_seq = 0;
+    // monsys-action's public key document (results::read_action_public_key): kid, jwk and the
+    // rotation statements. None (JSON null in hello) when the agent could not read it.
+    std::optional<nlohmann::json> action_key;
+    OutboxDrops dropped;
 };
 std::string encode_hello(const HelloFields& hello);
 
@@ -96,8 +110,11 @@ nlohmann::json make_inventory_message(const nlohmann::json& inventory,
                                       std::chrono::system_clock::time_point collected_at);
 nlohmann::json make_state_message(const std::vector<AppStateReport>& apps,
                                   std::chrono::system_clock::time_point observed_at);
-// reported_by: "monsys-action", "agent" or "agent-recovery".
+// reported_by: "monsys-action", "agent" or "agent-recovery". `result_jws` is the JWS monsys-action
+// printed with its result (docs/protocol.md, "Result signatures"), relayed unchanged; results the
+// agent builds itself have none, and then the member is absent.
 nlohmann::json make_action_result_message(std::string_view jti, std::string_view reported_by,
-                                          nlohmann::json result);
+                                          nlohmann::json result,
+                                          std::optional<std::string> result_jws = std::nullopt);
 
 }  // namespace monsys::agent::hub

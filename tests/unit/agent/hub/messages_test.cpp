@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "agent/hub/messages.hpp"
+#include "common/action/action_key.hpp"
+#include "common/action/result_signature.hpp"
 #include "common/util/time_format.hpp"
 
 using namespace monsys::agent::hub;
@@ -506,6 +508,11 @@ TEST_CASE("messages: hello is exactly the documented example") {
     hello.boot_id = example.at("boot_id");
     hello.tags = example.at("tags").get<std::vector<std::string>>();
     hello.last_acked_seq = example.at("last_acked_seq");
+    hello.action_key = example.at("action_key");
+    hello.dropped.results_evicted = example.at("dropped").at("results_evicted");
+    hello.dropped.refusals_evicted = example.at("dropped").at("refusals_evicted");
+    hello.dropped.refusals_suppressed = example.at("dropped").at("refusals_suppressed");
+    hello.dropped.action_frames_dropped = example.at("dropped").at("action_frames_dropped");
     const std::string text = encode_hello(hello);
     CHECK(Json::parse(text) == example);
     CHECK(text.find('\n') == std::string::npos);
@@ -515,6 +522,16 @@ TEST_CASE("messages: hello is exactly the documented example") {
     Json fresh = Json::parse(encode_hello(empty));
     CHECK(fresh.at("tags") == Json::array());
     CHECK(fresh.at("last_acked_seq") == 0);
+    CHECK(fresh.at("action_key").is_null());  // present, null: the agent could not read the key
+    CHECK(fresh.at("dropped") == Json{{"results_evicted", 0},
+                                      {"refusals_evicted", 0},
+                                      {"refusals_suppressed", 0},
+                                      {"action_frames_dropped", 0}});
+}
+
+TEST_CASE("messages: the documented action_key is a valid key document") {
+    const Json key = documented_examples().at("hello").at("action_key");
+    CHECK(monsys::results::check_public_key_document(key));
 }
 
 TEST_CASE("messages: hello with bytes that are not UTF-8 does not throw") {
@@ -562,10 +579,29 @@ TEST_CASE("messages: action_result is exactly the documented example once stampe
     const Json example = documented_examples().at("action_result");
     Json message = make_action_result_message(example.at("jti").get<std::string>(),
                                               example.at("reported_by").get<std::string>(),
-                                              example.at("result"));
+                                              example.at("result"),
+                                              example.at("result_jws").get<std::string>());
     CHECK_FALSE(message.contains("seq"));
     message["seq"] = example.at("seq");
     CHECK(message == example);
+
+    // Without a JWS (a result the agent built) the member is absent, not null.
+    Json unsigned_message = make_action_result_message("j", "agent", Json::object());
+    CHECK_FALSE(unsigned_message.contains("result_jws"));
+}
+
+TEST_CASE("messages: the documented result_jws verifies with the documented key over result") {
+    const auto examples = documented_examples();
+    const Json& example = examples.at("action_result");
+    auto key = monsys::results::public_key_from_jwk(
+        examples.at("hello").at("action_key").at("jwk"));
+    REQUIRE(key);
+    auto verified = monsys::results::verify_compact(example.at("result_jws").get<std::string>(),
+                                                    monsys::results::result_jws_type, *key);
+    REQUIRE(verified);
+    CHECK(verified->kid == examples.at("hello").at("action_key").at("kid"));
+    // The payload is the result as monsys-action prints it (one line, nlohmann's member order).
+    CHECK(verified->payload == example.at("result").dump());
 }
 
 TEST_CASE("messages: every documented hub message decodes") {
