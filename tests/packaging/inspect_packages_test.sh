@@ -126,6 +126,9 @@ deb)
   has "ships tmpfiles.d" ' \./usr/lib/tmpfiles\.d/monsys-agent\.conf$' "$out"
   has "ships the copyright file" ' \./usr/share/doc/monsys-agent/copyright$' "$out"
   has "ships the restart template unit" ' \./usr/lib/systemd/system/monsys-restart@\.service$' "$out"
+  for page in man8/monsys-agent.8 man8/monsys-action.8 man5/monsys-agent.json.5; do
+    has "ships the man page $page" " \\./usr/share/man/${page//./\\.}\\.gz\$" "$out"
+  done
   if grep -qE ' \./var/lib/monsys' "$out"; then
     fail "ships no /var/lib directory (tmpfiles.d creates them with their owners)"
   else
@@ -179,6 +182,9 @@ rpm)
   has "ships the polkit rule" ' /usr/share/polkit-1/rules\.d/50-monsys-action\.rules$' "$out"
   has "ships the service" ' /usr/lib/systemd/system/monsys-agent\.service$' "$out"
   has "ships the restart template unit" ' /usr/lib/systemd/system/monsys-restart@\.service$' "$out"
+  for page in man8/monsys-agent.8 man8/monsys-action.8 man5/monsys-agent.json.5; do
+    has "ships the man page $page" " /usr/share/man/${page//./\\.}\\.gz\$" "$out"
+  done
   if grep -qE ' (/|/etc|/usr|/usr/lib|/usr/libexec|/usr/lib/systemd/system)$' "$out"; then
     fail "claims a directory owned by the base system"
   else
