@@ -3,7 +3,10 @@
 (tests/hub/), tracking apps that do not change, measured over a quiet period:
 
 - CPU: utime + stime of the agent over the period, as % of one core;
-- memory at the end: VmRSS, Pss (from /proc/PID/smaps_rollup), and the agent's threads and fds;
+- memory at the end: VmRSS and its parts (RssAnon: the heap and the threads' stacks; RssFile:
+  the pages of the binary and the libraries it touched; RssShmem), Pss (from
+  /proc/PID/smaps_rollup), the agent's threads and fds, and the mappings holding the most of
+  it (from /proc/PID/smaps), to show where the memory goes;
 - state messages the hub received over the period (the 60 s report only, when nothing changes).
 
 Two sizes in one run: 10 apps (4 user units, 3 containers, 3 process apps) and 1,000 user units
@@ -16,6 +19,7 @@ command line). Options (environment): MONSYS_BENCH_IDLE_SECS (600), MONSYS_BENCH
 """
 
 import os
+import re
 import sys
 import time
 import unittest
@@ -42,6 +46,29 @@ def status_field(pid, field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def largest_mappings(pid, count=8):
+    """The `count` mappings with the most resident memory: (Rss KiB, name) pairs, the name being
+    the file, [heap], [stack] or [anon] (malloc arenas and thread stacks are anonymous)."""
+    mappings = []
+    name, rss = None, 0
+    with open(f"/proc/{pid}/smaps", encoding="utf-8") as f:
+        for line in f:
+            head = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                if name is not None:
+                    mappings.append((rss, name))
+                name = head[5] if len(head) > 5 else "[anon]"
+                rss = 0
+            elif head and head[0] == "Rss:":
+                rss = int(head[1])
+    if name is not None:
+        mappings.append((rss, name))
+    by_name = {}
+    for rss, name in mappings:
+        by_name[name] = by_name.get(name, 0) + rss
+    return sorted(((rss, name) for name, rss in by_name.items()), reverse=True)[:count]
 
 
 def pss_kib(pid):
@@ -78,6 +105,10 @@ class IdleCost(E2ETestCase):
             "cpu_pct": 100 * cpu / elapsed,
             "elapsed": elapsed,
             "rss_mib": status_field(pid, "VmRSS") / 1024,
+            "anon_mib": status_field(pid, "RssAnon") / 1024,
+            "file_mib": status_field(pid, "RssFile") / 1024,
+            "shmem_mib": status_field(pid, "RssShmem") / 1024,
+            "mappings": largest_mappings(pid),
             "pss_mib": pss_kib(pid) / 1024,
             "threads": status_field(pid, "Threads"),
             "fds": len(os.listdir(f"/proc/{pid}/fd")),
@@ -129,6 +160,10 @@ class IdleCost(E2ETestCase):
             print(f"  {label:11} CPU {r['cpu_pct']:.3f} % of a core  VmRSS {r['rss_mib']:.1f} MiB"
                   f"  Pss {r['pss_mib']:.1f} MiB  threads {r['threads']}  fds {r['fds']}"
                   f"  state messages {r['states']}")
+            print(f"  {'':11} RssAnon {r['anon_mib']:.1f} MiB  RssFile {r['file_mib']:.1f} MiB"
+                  f"  RssShmem {r['shmem_mib']:.1f} MiB; largest: " +
+                  ", ".join(f"{os.path.basename(name)} {rss / 1024:.1f}"
+                            for rss, name in r["mappings"]))
         sys.stdout.flush()
 
 

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # How `monsys-agent inventory` scales with the host, against the shell way of collecting the same
-# facts (six commands, as in scripts/bench-inventory.sh) and against the floor (one ListUnits, one
-# containers/json), on a small and on a large host prepared in the test environment. Optionally
-# compares a second build of the agent (e.g. the version before a change) in the same runs.
-# Prints, per host, the median wall time, the median CPU time (user + sys) and the median peak RSS
-# of each way, and removes everything it made.
+# facts (six commands) and against the floor (one ListUnits, one containers/json), on a small and
+# on a large host prepared in the test environment. Optionally compares a second build of the
+# agent (e.g. the version before a change) in the same runs, and times the daemon's observation
+# rounds there (bench_observe_state). Prints, per host, the median wall time, the median CPU time
+# (user + sys), the median peak RSS of each way and the median CPU time the services it asks (the
+# user manager, its bus daemon, podman) spent meanwhile, and removes everything it made.
+# scripts/bench-inventory.sh runs this on the small host only, with the observation rounds.
 #
 # Usage: flock /tmp/monsys-integration.lock tests/bench/inventory_scale.sh BUILD_DIR [OTHER_BUILD_DIR]
 #   BENCH_RUNS (default 7) runs per way, interleaved so that load elsewhere hits every way alike.
+#   BENCH_HOSTS (default "small large"): which hosts, in that order (the large one grows out of
+#   the small one).
 #   Host sizes (units, containers, processes in all): BENCH_SMALL="300 40 1450",
 #   BENCH_LARGE="1000 100 3000". The units are instances of one template, each running a sleep;
 #   the containers are busybox sleeps in compose projects; sleeping processes fill up the count.
+#   BENCH_OBSERVE=1: after each host's table, time the observation of 10 tracked apps there with
+#   BUILD_DIR/tests/bench_observe_state (skipped when it is not built).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:?usage: inventory_scale.sh BUILD_DIR [OTHER_BUILD_DIR]}
@@ -18,6 +24,9 @@ other=${2:-}
 agent=$build/agent/monsys-agent
 other_agent=${other:+$other/agent/monsys-agent}
 runs=${BENCH_RUNS:-7}
+hosts=${BENCH_HOSTS:-small large}
+observe=${BENCH_OBSERVE:-0}
+observe_bench=$build/tests/bench_observe_state
 read -r small_units small_containers small_processes <<<"${BENCH_SMALL:-300 40 1450}"
 # The large host of the issue had 5,100 processes; the build machines are shared and refuse to
 # fork near 5,000 tasks (threads included, all users together), so the bench adds at most about
@@ -103,13 +112,32 @@ busctl --user call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freede
 curl -s --unix-socket "$socket" "http://d/v1.41/containers/json?all=1" >/dev/null
 SH
 
+# The services every way asks, on the same two cores: the user manager, its bus daemon and
+# podman. Their CPU time counts towards the wall time of whoever waits for them.
+manager_pid=$(cat "$MONSYS_TESTENV_ROOT/systemd.pid")
+podman_pid=$(cat "$MONSYS_TESTENV_ROOT/podman.pid")
+service_ticks() {
+  local pid total=0 bus_pid
+  # The bus daemon is socket-activated: look it up each time.
+  bus_pid=$(pgrep -P "$manager_pid" dbus-daemon | head -1 || true)
+  for pid in $manager_pid $bus_pid $podman_pid; do
+    [ -r "/proc/$pid/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo $total
+}
+tick_ms=$((1000 / $(getconf CLK_TCK)))
+
 # One measurement: wall seconds (from the shell's microsecond clock: time's own is in 10 ms
-# steps), user+sys seconds, peak RSS (KiB) of the largest process.
+# steps), user+sys seconds, peak RSS (KiB) of the largest process, and the CPU seconds the
+# services spent meanwhile.
 measure() {
-  local start=$EPOCHREALTIME
+  local start=$EPOCHREALTIME ticks
+  ticks=$(service_ticks)
   /usr/bin/time -f '%U %S %M' -o "$work/t" "$@" >/dev/null 2>"$work/err" || true
   local end=$EPOCHREALTIME
-  awk -v us=$(( ${end/./} - ${start/./} )) '{printf "%.4f %.3f %s\n", us / 1e6, $1 + $2, $3}' "$work/t"
+  ticks=$(( ($(service_ticks) - ticks) * tick_ms ))
+  awk -v us=$(( ${end/./} - ${start/./} )) -v services="$ticks" \
+    '{printf "%.4f %.3f %s %.3f\n", us / 1e6, $1 + $2, $3, services / 1000}' "$work/t"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
@@ -141,33 +169,59 @@ print("agent sections ms: " + " ".join("%s=%.1f" % (k, d[k]["duration_ms"]) for 
 errors = [k for k in ("systemd", "docker", "processes", "packages", "ports") if d[k]["error"]]
 print("errors: " + (", ".join("%s: %s" % (k, d[k]["error"]) for k in errors) or "none"))
 ' "$work/inventory.json"
-  printf '%-30s %9s %9s %14s\n' "way ($runs runs, medians)" "wall ms" "cpu ms" "peak RSS MiB"
+  printf '%-30s %9s %9s %14s %15s\n' "way ($runs runs, medians)" "wall ms" "cpu ms" "peak RSS MiB" \
+    "services cpu ms"
   for way in "${ways[@]}"; do
     local name=$way
     [ "$way" = agent ] && name="monsys-agent inventory"
     [ "$way" = other ] && name="  other build"
     [ "$way" = shell ] && name="shell way (6 commands)"
     [ "$way" = floor ] && name="floor (ListUnits + list)"
-    local w c r
+    local w c r v
     w=$(awk '{print $1}' "$work/$way.txt" | median)
     c=$(awk '{print $2}' "$work/$way.txt" | median)
     r=$(awk '{print $3}' "$work/$way.txt" | median)
     echo "$w" >"$work/$way.wall"
-    awk -v l="$name" -v w="$w" -v c="$c" -v r="$r" \
-      'BEGIN { printf "%-30s %9.1f %9.1f %14.1f\n", l, w * 1000, c * 1000, r / 1024 }'
+    v=$(awk '{print $4}' "$work/$way.txt" | median)
+    awk -v l="$name" -v w="$w" -v c="$c" -v r="$r" -v v="$v" \
+      'BEGIN { printf "%-30s %9.1f %9.1f %14.1f %15.0f\n", l, w * 1000, c * 1000, r / 1024, v * 1000 }'
   done
   awk -v a="$(cat "$work/agent.wall")" -v s="$(cat "$work/shell.wall")" -v f="$(cat "$work/floor.wall")" \
-    'BEGIN { printf "agent/shell wall: %.2f   agent/floor wall: %.2f\n", a / s, a / f }'
+    'BEGIN { printf "agent/shell wall: %.2f (goal <= 0.33)   agent/floor wall: %.2f\n", a / s, a / f }'
   if [ -n "$other_agent" ]; then
     awk -v a="$(cat "$work/other.wall")" -v s="$(cat "$work/shell.wall")" \
       'BEGIN { printf "other build/shell wall: %.2f\n", a / s }'
   fi
 }
 
-echo "inventory_scale: preparing the small host ($small_units units, $small_containers containers, $small_processes processes)"
-grow_to "$small_units" "$small_containers" "$small_processes"
-bench_host small
-echo
-echo "inventory_scale: growing to the large host ($large_units units, $large_containers containers, $large_processes processes)"
-grow_to "$large_units" "$large_containers" "$large_processes"
-bench_host large
+# The daemon's observation of 10 tracked apps on the host as it is: units, containers and compose
+# services of the bench, a process app, and a 10th that makes the process scan read all of /proc.
+observe_apps() {
+  [ "$observe" = 1 ] || return 0
+  if [ ! -x "$observe_bench" ]; then
+    echo "inventory_scale: no $observe_bench; observation rounds skipped"
+    return 0
+  fi
+  local apps=(systemd:monsys-scale@1.service systemd:monsys-scale@2.service
+              systemd:monsys-scale@3.service systemd:dbus.socket docker:scale1 docker:scale22
+              compose:scale3::web compose:scale4::worker process:/usr/bin/sleep)
+  echo
+  echo "observing 10 tracked apps (the 10th: a path that does not exist)"
+  "$observe_bench" --bus user --docker-socket "$socket" "${apps[@]}" process:/nonexistent/app
+  echo
+  echo "observing 10 tracked apps (the 10th: a stopped process app, so the whole of /proc is read)"
+  "$observe_bench" --bus user --docker-socket "$socket" "${apps[@]}" process:/usr/bin/true | grep '^live'
+}
+
+for host in $hosts; do
+  case $host in
+    small) size=("$small_units" "$small_containers" "$small_processes") ;;
+    large) size=("$large_units" "$large_containers" "$large_processes") ;;
+    *) echo "inventory_scale: unknown host \"$host\" in BENCH_HOSTS (small, large)" >&2; exit 2 ;;
+  esac
+  echo
+  echo "inventory_scale: growing to the $host host (${size[0]} units, ${size[1]} containers, ${size[2]} processes)"
+  grow_to "${size[@]}"
+  bench_host "$host"
+  observe_apps
+done
