@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # toolchain
   g++ cmake ninja-build pkg-config git
+  # fuzzing: clang 14 with libFuzzer and its sanitizer runtimes (scripts/fuzz.sh, the fuzz preset)
+  clang-14 libclang-rt-14-dev
   # libraries
   libboost-dev libsodium-dev libsystemd-dev libssl-dev nlohmann-json3-dev libcli11-dev doctest-dev
   # test environment: a real systemd user manager and a Docker-compatible engine

@@ -24,7 +24,8 @@ int nesting_depth(std::string_view text, int stop_after) {
     int deepest = 0;
     bool in_string = false;
     bool escaped = false;
-    for (char c : text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
         if (in_string) {
             if (escaped) {
                 escaped = false;
@@ -39,6 +40,25 @@ int nesting_depth(std::string_view text, int stop_after) {
             case '"':
                 in_string = true;
                 break;
+            case '/': {
+                // A comment is skipped the way the parser skips it (a quote in it opens no
+                // string, a bracket in it opens nothing): "/* */", or "//" up to a line end,
+                // which for nlohmann is '\n' or '\r'. Where comments are not allowed the parser
+                // refuses the text anyway; an unterminated one likewise.
+                if (i + 1 >= text.size()) return deepest;
+                std::size_t end = std::string_view::npos;
+                if (text[i + 1] == '*') {
+                    end = text.find("*/", i + 2);
+                    if (end != std::string_view::npos) ++end;
+                } else if (text[i + 1] == '/') {
+                    end = text.find_first_of("\n\r", i + 2);
+                } else {
+                    break;
+                }
+                if (end == std::string_view::npos) return deepest;
+                i = end;
+                break;
+            }
             case '[':
             case '{':
                 if (++depth > deepest) deepest = depth;
@@ -67,8 +87,7 @@ Expected<Json, ParseError> parse(std::string_view text, const Limits& limits) {
     if (text.find('\0') != std::string_view::npos) {
         return unexpected(ParseError{ParseFailure::syntax, "not valid JSON (NUL byte)"});
     }
-    // Comments could hide brackets from the scan only in the direction of overcounting, which
-    // errs on the side of refusing.
+    // The scan skips comments as the parser does, so a quote inside one cannot hide brackets.
     if (nesting_depth(text, limits.max_depth) > limits.max_depth) {
         return unexpected(ParseError{ParseFailure::too_deep,
                                      "nesting deeper than " + std::to_string(limits.max_depth)});

@@ -34,6 +34,7 @@ const char* to_string(ParseFailure kind);
 Expected<Json, ParseError> parse(std::string_view text, const Limits& limits = {});
 
 // Returns the deepest nesting of arrays and objects in text, stopping early past `stop_after`.
+// Brackets inside strings and comments do not count.
 int nesting_depth(std::string_view text, int stop_after);
 
 }  // namespace monsys::json

@@ -78,3 +78,20 @@ TEST_CASE("capped json: a NUL byte anywhere is a syntax error, not the end of th
     REQUIRE(escaped);
     CHECK(escaped->at("a").get<std::string>() == std::string("x\0y", 3));
 }
+
+TEST_CASE("capped json: a quote inside a comment does not hide brackets from the depth cap") {
+    // Found by tests/fuzz (capped_json): the scan read the quote as the start of a string and
+    // skipped the brackets behind it, which the parser then read as real nesting.
+    Limits config;
+    config.allow_comments = true;
+    config.max_depth = 4;
+    for (const std::string text : {"/*\"*/[[[[[[]]]]]]//\"\n", "//\"\r[[[[[[]]]]]]//\"\n",
+                                   "{\"a\": /* \" */ [[[[[1]]]]]} // \""}) {
+        auto v = parse(text, config);
+        REQUIRE_FALSE(v);
+        CHECK(v.error().kind == ParseFailure::too_deep);
+    }
+    CHECK(monsys::json::nesting_depth("/* [[[ */ [1] // [[[\n", 10) == 1);
+    CHECK(monsys::json::nesting_depth("\"/* [[ */\" [1]", 10) == 1);
+    CHECK(parse("/* \" */ [[1]] // \"\n", config));
+}
