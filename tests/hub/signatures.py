@@ -65,7 +65,10 @@ def public_key(jwk):
     raw = b64url_decode(jwk["x"])
     if len(raw) != 32:
         raise SignatureProblem("jwk x is not 32 bytes")
-    return Ed25519PublicKey.from_public_bytes(raw)
+    try:
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError as e:
+        raise SignatureProblem(f"jwk x is not an Ed25519 key: {e}") from None
 
 
 def check_key_document(doc):
@@ -85,7 +88,8 @@ def jws_kid(jws):
     """The header's kid without verifying anything, or None."""
     try:
         header = json.loads(b64url_decode(jws.split(".")[0]))
-        return header.get("kid") if isinstance(header, dict) else None
+        kid = header.get("kid") if isinstance(header, dict) else None
+        return kid if isinstance(kid, str) else None
     except (ValueError, AttributeError, SignatureProblem):
         return None
 
