@@ -608,6 +608,19 @@ class HubOverTls(HubTestCase):
                           "dropped": {"results_evicted": -1}})
         self.assertEqual((await agent.expect("error"))["code"], "bad_message")
 
+    async def test_a_malformed_action_key_is_audited_and_pins_nothing(self):
+        agent = self.agent("agent-22")
+        await agent.connect(action_key={"kid": ["x"], "jwk": {"kty": "OKP", "crv": "Ed25519",
+                                                             "x": "AA"}, "rotations": []})
+        invalid = [e for e in self.hub.audit("agent.action_key_invalid")
+                   if e["agent_id"] == "agent-22"]
+        self.assertEqual(len(invalid), 1)
+        self.assertIsNone(self.hub.agent("agent-22")["action_key"])
+        # a result then is unverified (nothing pinned), filed all the same
+        header = signatures.b64url_encode(json.dumps({"kid": [1]}).encode())
+        await agent.data({**agent.action_result("bad-key-1"), "result_jws": header + ".e30.AA"})
+        self.assertEqual(self.hub.result("bad-key-1")["signature"]["status"], "unverified")
+
     async def test_malformed_frames_keep_the_connection(self):
         agent = self.agent("agent-07")
         await agent.open()
