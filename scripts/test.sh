@@ -1,12 +1,50 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the whole test suite: unit tests, integration tests against a real
-# systemd user manager and podman (started and stopped by the suite itself).
-# Usage: scripts/test.sh [PRESET]   (PRESET: default or asan; default: default)
+# Sets everything up and runs the test suite; what CI runs (.ci/run). Stages, in this order:
+#   default  the whole suite (unit, integration, e2e, packaging) built with the default preset
+#   asan     the unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   fuzz     every fuzz target for MONSYS_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh)
+#   tsan     the agent's and the I/O adapters' unit tests (its threads) under ThreadSanitizer;
+#            only when named: not yet part of CI's run (docs/testing.md, "Sanitizers")
+# Usage: scripts/test.sh [STAGE...]   (no stage: default asan fuzz)
+# Each stage prints its wall time; the first failing stage stops the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-preset=${1:-default}
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(default asan fuzz)
 
 scripts/install-deps.sh
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset"
-ctest --preset "$preset"
+
+run_default() {
+  cmake --preset default >/dev/null
+  cmake --build --preset default
+  ctest --preset default
+}
+
+# The sanitizer builds make only what their tests run (no packages, no benchmarks).
+run_asan() {
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan --target unit_common unit_io unit_action-wrapper unit_agent \
+    integration_tests monsys-action
+  ctest --preset asan -L 'unit|integration'
+}
+
+run_fuzz() {
+  scripts/fuzz.sh "${MONSYS_FUZZ_SECONDS:-20}"
+}
+
+run_tsan() {
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan --target unit_agent unit_io
+  ctest --preset tsan -L unit -R '^unit\.(agent|io): '
+}
+
+for stage in "${stages[@]}"; do
+  case "$stage" in
+    default | asan | fuzz | tsan) ;;
+    *) echo "test: unknown stage '$stage' (default, asan, fuzz, tsan)" >&2; exit 2 ;;
+  esac
+  started=$(date +%s)
+  echo "test: stage $stage"
+  "run_$stage"
+  echo "test: stage $stage passed in $(( $(date +%s) - started )) s"
+done
