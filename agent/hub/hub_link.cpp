@@ -16,6 +16,7 @@ struct HubLink::Session {
         : connection(std::move(c)), wake(executor) {}
     std::unique_ptr<HubConnection> connection;
     std::deque<std::string> queue;
+    std::size_t queued_bytes = 0;
     asio::steady_timer wake;  // cancelled to wake the writer
     bool over = false;
 };
@@ -44,6 +45,11 @@ std::string ending_of(const std::exception_ptr& error, const char* which) {
     }
 }
 
+std::uint64_t total(const OutboxDrops& drops) {
+    return drops.results_evicted + drops.refusals_evicted + drops.refusals_suppressed +
+           drops.action_frames_dropped;
+}
+
 }  // namespace
 
 HubLink::HubLink(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
@@ -70,7 +76,12 @@ HubLink::HubLink(asio::any_io_executor executor, Outbox& outbox, LinkCallbacks c
       retry_timer_(executor),
       stall_timer_(executor),
       own_disk_(io_.disk ? nullptr : std::make_unique<DiskWorker>()),
-      disk_(io_.disk ? io_.disk : own_disk_.get()) {
+      disk_(io_.disk ? io_.disk : own_disk_.get()),
+      action_frames_(outbox.limits().action_burst, outbox.limits().actions_per_second),
+      unverified_refusals_(outbox.limits().unverified_refusal_burst,
+                           outbox.limits().unverified_refusals_per_second),
+      drop_log_timer_(executor) {
+    if (!io_.now) io_.now = []() { return std::chrono::steady_clock::now(); };
     if (!io_.uniform01) {
         auto random = std::make_shared<std::mt19937_64>(std::random_device{}());
         io_.uniform01 = [random]() {
@@ -142,6 +153,12 @@ void HubLink::send(MessageKind kind, nlohmann::json message, PreSerialized membe
 }
 
 void HubLink::send(MessageKind kind, nlohmann::json message, std::optional<PreSerialized> member) {
+    if (kind == MessageKind::action_result && is_unverified_refusal(message) &&
+        !unverified_refusals_.take(io_.now())) {
+        ++drops_.refusals_suppressed;
+        dropped();
+        return;
+    }
     std::shared_ptr<WaitingMessage> waiting;
     if (replaces_older(kind)) {
         auto& slot = waiting_[kind];
@@ -253,22 +270,99 @@ void HubLink::on_written(std::uint64_t seq, std::optional<std::string> problem) 
 void HubLink::release(PendingMessage message) {
     --storing_[message.kind];
     std::string text = message.text;
-    outbox_.insert(std::move(message));
+    auto evicted = outbox_.insert(std::move(message));
     enqueue(std::move(text));
+    if (evicted.empty()) return;
+    for (const PendingMessage& gone : evicted) {
+        if (gone.unverified) {
+            ++drops_.refusals_evicted;
+        } else {
+            ++drops_.results_evicted;
+            log::error("the outbox is over its bound for action results (" +
+                       std::to_string(outbox_.limits().max_results) + " messages, " +
+                       std::to_string(outbox_.limits().max_result_bytes) +
+                       " bytes); dropped the oldest unacked one, seq " + std::to_string(gone.seq) +
+                       " for action " + gone.jti);
+            if (callbacks_.on_evicted) callbacks_.on_evicted(gone);
+        }
+    }
+    // Behind the evicted messages' own writes on the worker, so no file comes back after this.
+    disk_->post([files = outbox_.files(), evicted = std::move(evicted)]() {
+        for (const PendingMessage& gone : evicted) {
+            if (auto problem = files->discard(gone.seq, gone.kind)) {
+                log::warning("outbox: " + *problem);
+            }
+        }
+    });
+    dropped();
+}
+
+// Something was dropped by the bounds: say so now, then at most once per drop_log_interval, so a
+// flood of junk costs one log line a minute.
+void HubLink::dropped() {
+    if (drop_log_armed_) return;
+    log_drops();
+    drop_log_armed_ = true;
+    std::weak_ptr<int> alive = alive_;
+    drop_log_timer_.expires_after(drop_log_interval);
+    drop_log_timer_.async_wait([this, alive](beast::error_code ec) {
+        if (ec || !alive.lock()) return;
+        drop_log_armed_ = false;
+        if (total(drops_) != total(drops_logged_)) dropped();
+    });
+}
+
+void HubLink::log_drops() {
+    const OutboxDrops& now = drops_;
+    const OutboxDrops& then = drops_logged_;
+    std::string line = "bounds of the hub link: dropped";
+    bool first = true;
+    auto part = [&line, &first](std::uint64_t count, const char* what) {
+        if (count == 0) return;
+        line += (first ? " " : ", ") + std::to_string(count) + " " + what;
+        first = false;
+    };
+    part(now.refusals_suppressed - then.refusals_suppressed,
+         "refusal(s) of unverifiable tokens over the rate (not stored)");
+    part(now.refusals_evicted - then.refusals_evicted,
+         "unacked refusal(s) of unverifiable tokens over the outbox's bound");
+    part(now.results_evicted - then.results_evicted,
+         "unacked action result(s) over the outbox's bound");
+    part(now.action_frames_dropped - then.action_frames_dropped,
+         "action frame(s) over the rate (not read)");
+    line += "; the next lines of this kind come at most once a minute";
+    log::warning(line);
+    drops_logged_ = drops_;
 }
 
 void HubLink::on_ack(std::uint64_t seq) {
     auto acked = outbox_.take_acked(seq);
     log::debug("hub acked seq " + std::to_string(seq));
     if (!acked) return;
+    // First the owner (it may post work of its own to the disk worker, e.g. the result ledger's
+    // copy of an acked result), then the file's removal: the worker keeps that order, so the
+    // ledger's copy is durable before the outbox's goes.
+    if (callbacks_.on_acked) callbacks_.on_acked(*acked);
     disk_->post([files = outbox_.files(), seq, kind = acked->kind]() {
         if (auto problem = files->acknowledge(seq, kind)) log::warning("outbox: " + *problem);
     });
-    if (callbacks_.on_acked) callbacks_.on_acked(*acked);
+}
+
+void HubLink::resend(std::string frame) {
+    enqueue(std::move(frame));
 }
 
 void HubLink::enqueue(std::string text) {
     if (!session_) return;  // the outbox re-sends it after the next connect
+    if (session_->queued_bytes + text.size() > outbox_.limits().max_queued_bytes) {
+        log::event(log::Level::warning, log::Event::hub_disconnected,
+                   "the hub reads nothing: " + std::to_string(session_->queued_bytes) +
+                       " bytes wait to be written; dropping the connection (the outbox is sent "
+                       "again on the next one)");
+        end_session();
+        return;
+    }
+    session_->queued_bytes += text.size();
     session_->queue.push_back(std::move(text));
     session_->wake.cancel();
 }
@@ -309,10 +403,14 @@ asio::awaitable<void> HubLink::run() {
             break;
         }
         const auto connected_at = std::chrono::steady_clock::now();
-        log::notice("connected to the hub; " + std::to_string(outbox_.pending().size()) +
-                    " message(s) waiting in the outbox");
+        log::event(log::Level::notice, log::Event::hub_connected,
+                   "connected to the hub; " + std::to_string(outbox_.pending().size()) +
+                       " message(s) waiting in the outbox");
         session_ = session;
-        enqueue(encode_hello(callbacks_.hello()));
+        action_frames_.reset(io_.now());
+        HelloFields hello = callbacks_.hello();
+        hello.dropped = drops_;  // so the hub learns what the bounds dropped
+        enqueue(encode_hello(hello));
         for (const PendingMessage& message : outbox_.pending()) enqueue(message.text);
         if (callbacks_.on_connected) callbacks_.on_connected();
 
@@ -339,10 +437,13 @@ asio::awaitable<void> HubLink::write_loop(std::shared_ptr<Session> session) {
         }
         std::string text = std::move(session->queue.front());
         session->queue.pop_front();
+        session->queued_bytes -= text.size();
         auto error = co_await session->connection->write(std::move(text));
         if (error) {
-            if (!session->over)
-                log::warning("lost the hub connection while sending: " + error.message());
+            if (!session->over) {
+                log::event(log::Level::warning, log::Event::hub_disconnected,
+                           "lost the hub connection while sending: " + error.message());
+            }
             session->connection->abort();  // the reader ends too, and run() reconnects
             co_return;
         }
@@ -359,7 +460,8 @@ asio::awaitable<void> HubLink::read_loop(std::shared_ptr<Session> session) {
                 log::warning("the hub sent a frame over " + std::to_string(max_hub_frame_bytes) +
                              " bytes; reconnecting");
             } else if (!stopping_) {
-                log::warning("hub connection lost: " + frame.error.message());
+                log::event(log::Level::warning, log::Event::hub_disconnected,
+                           "hub connection lost: " + frame.error.message());
             }
             co_return;
         }
@@ -388,6 +490,11 @@ void HubLink::handle_frame(const Frame& frame) {
                 for (const auto& reason : decoded.dropped_apps) log::warning("apps: " + reason);
                 if (callbacks_.on_apps) callbacks_.on_apps(decoded);
             } else if constexpr (std::is_same_v<T, ActionRequest>) {
+                if (!action_frames_.take(io_.now())) {
+                    ++drops_.action_frames_dropped;
+                    dropped();
+                    return;
+                }
                 if (callbacks_.on_action) callbacks_.on_action(decoded.eat);
             } else if constexpr (std::is_same_v<T, CollectRequest>) {
                 if (callbacks_.on_collect) callbacks_.on_collect();

@@ -17,8 +17,10 @@
 #include "agent/hub/backoff.hpp"
 #include "agent/hub/disk_worker.hpp"
 #include "agent/hub/hub_connection.hpp"
+#include "agent/hub/limits.hpp"
 #include "agent/hub/messages.hpp"
 #include "agent/hub/outbox.hpp"
+#include "agent/hub/token_bucket.hpp"
 
 namespace monsys::agent::hub {
 
@@ -33,6 +35,10 @@ struct LinkCallbacks {
     std::function<void(std::string eat)> on_action;
     std::function<void()> on_collect;
     std::function<void(const PendingMessage&)> on_acked;
+    // A verified action_result the outbox's bound dropped before its ack (it was sent at least
+    // once if a connection was up): keep its frame where a re-delivered action finds it (the
+    // result ledger), as for an acked one. Called before its file is removed, on the reactor.
+    std::function<void(const PendingMessage&)> on_evicted;
 };
 
 // Makes one connection object per attempt; the real one speaks WebSocket over TCP or TLS, tests
@@ -52,6 +58,8 @@ struct LinkIo {
     // stalled disk delays the hub's view by this much at most, and the message is lost only if
     // the agent stops before both the write and the ack.
     std::chrono::milliseconds disk_stall_bound{5000};
+    // The clock of the rate limits; empty: steady_clock::now.
+    std::function<std::chrono::steady_clock::time_point()> now;
 };
 
 // The real I/O: WebSocket connections with `tls` (null for ws://), the outbox on `disk`.
@@ -84,7 +92,9 @@ class HubLink {
     static constexpr std::chrono::milliseconds progress_slice{5000};
 
     // Stores the message in the outbox, then sends it when connected (else after the next
-    // connect). The seq is allocated and the file written on the disk worker, in the order of the
+    // connect). A refusal of an unverifiable token (is_unverified_refusal) over its rate is
+    // counted and dropped instead; an action_result over the outbox's bounds pushes out the
+    // oldest (limits.hpp). The seq is allocated and the file written on the disk worker, in the order of the
     // calls; a frame goes on the wire only once its file is durable (or after disk_stall_bound,
     // logged), in seq order. A newer inventory or state that arrives while the older one still
     // waits for the worker takes its place. When no seq can be allocated the message is dropped
@@ -93,6 +103,16 @@ class HubLink {
     // The same, with one member whose value is JSON text put into the frame unchanged (the
     // wrapper's result as it printed it; an inventory written as a stream).
     void send(MessageKind kind, nlohmann::json message, PreSerialized member);
+
+    // Puts a frame that the hub acked before on the wire again, byte for byte, same seq: not
+    // stored, not stamped; dropped when not connected (the hub re-delivers the action after it
+    // reconnects and gets it then).
+    void resend(std::string frame);
+
+    // What the bounds (the outbox's LinkLimits) dropped since the link was made.
+    const OutboxDrops& drops() const { return drops_; }
+    // How often the summary of drops is logged at most.
+    static constexpr std::chrono::seconds drop_log_interval{60};
 
     // Whether a message of this kind was sent and is not among the outbox's pending ones yet
     // (its seq or its file is still being written).
@@ -114,6 +134,8 @@ class HubLink {
     void on_written(std::uint64_t seq, std::optional<std::string> problem);
     void on_store_failed(MessageKind kind, std::string error);
     void release(PendingMessage message);
+    void dropped();
+    void log_drops();
     void on_ack(std::uint64_t seq);
     asio::awaitable<void> run();
     asio::awaitable<void> write_loop(std::shared_ptr<Session> session);
@@ -142,6 +164,12 @@ class HubLink {
     std::unique_ptr<DiskWorker> own_disk_;  // last: joined first, while the rest still exists
     DiskWorker* disk_;
     std::set<std::string> unknown_types_logged_;
+    TokenBucket action_frames_;       // per connection: reset at every connect
+    TokenBucket unverified_refusals_;  // across connections
+    OutboxDrops drops_;  // reported in every hello
+    OutboxDrops drops_logged_;
+    asio::steady_timer drop_log_timer_;
+    bool drop_log_armed_ = false;
 };
 
 }  // namespace monsys::agent::hub

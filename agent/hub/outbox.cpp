@@ -6,6 +6,8 @@
 #include <map>
 #include <system_error>
 
+#include <sys/statvfs.h>
+
 #include "common/json/capped_json.hpp"
 #include "common/util/durable_file.hpp"
 
@@ -83,6 +85,7 @@ Expected<PendingMessage, std::string> load_message(const fs::path& file, const P
         return unexpected(std::string("seq does not match the file name"));
     }
     PendingMessage pending{name.seq, name.kind, {}, std::move(**text), true};
+    pending.unverified = is_unverified_refusal(message);
     if (name.kind == MessageKind::action_result) {
         auto jti = message.find("jti");
         if (jti == message.end() || !jti->is_string() ||
@@ -140,9 +143,9 @@ const char* to_string(MessageKind kind) {
 }
 
 Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory,
-                                           SequenceCounter counter) {
+                                           SequenceCounter counter, LinkLimits limits) {
     if (auto problem = ensure_directory(directory)) return unexpected(std::move(*problem));
-    Outbox outbox(std::move(directory), std::move(counter));
+    Outbox outbox(std::move(directory), std::move(counter), limits);
     const fs::path& dir = outbox.directory_;
 
     // Names first, then the files: moving files aside while iterating would leave it unspecified
@@ -209,6 +212,15 @@ Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory,
         outbox.files_->found(message);
         outbox.pending_.push_back(std::move(message));
     }
+    // Limits lowered since these were stored: keep within them now.
+    for (const PendingMessage& dropped : outbox.evict_over_limits()) {
+        std::string line = file_name(dropped.seq, dropped.kind) +
+                           ": dropped, over the outbox's bound for action results";
+        if (auto problem = outbox.files_->discard(dropped.seq, dropped.kind)) {
+            line += "; " + *problem;
+        }
+        outbox.problems_.push_back(std::move(line));
+    }
 
     if (!outbox.pending_.empty()) {
         auto moved = outbox.counter().ensure_above(outbox.pending_.back().seq);
@@ -236,6 +248,7 @@ Expected<PendingMessage, std::string> OutboxFiles::stamp(MessageKind kind, nlohm
             pending.jti = jti->get_ref<const std::string&>();
         }
     }
+    pending.unverified = kind == MessageKind::action_result && is_unverified_refusal(message);
     pending.text = message.dump(-1, ' ', false, Json::error_handler_t::replace);
     if (member) {
         const std::size_t value = top_level_value(pending.text, member->name);
@@ -245,13 +258,26 @@ Expected<PendingMessage, std::string> OutboxFiles::stamp(MessageKind kind, nlohm
     return pending;
 }
 
+std::optional<std::uint64_t> OutboxFiles::free_bytes() const {
+    if (free_bytes_) return free_bytes_();
+    struct statvfs info {};
+    if (::statvfs(directory_.c_str(), &info) != 0) return std::nullopt;
+    return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
+}
+
 std::optional<std::string> OutboxFiles::write(const PendingMessage& message) {
     if (before_write_) before_write_(message.seq);
+    if (message.kind == MessageKind::action_result) return write_result(message);
+    const auto free = free_bytes();
+    if (free && *free < limits_.disk_reserve_bytes + message.text.size()) {
+        return "not stored: " + std::to_string(*free) + " bytes free on the file system of " +
+               directory_.string() + ", below the " + std::to_string(limits_.disk_reserve_bytes) +
+               " bytes kept for action results";
+    }
     if (auto problem = write_file_atomically(directory_ / file_name(message.seq, message.kind),
                                              message.text)) {
         return problem;
     }
-    if (!replaces_older(message.kind)) return std::nullopt;
     auto older = newest_stored_.find(message.kind);
     std::optional<std::string> problem;
     if (older != newest_stored_.end() && older->second != message.seq) {
@@ -259,6 +285,30 @@ std::optional<std::string> OutboxFiles::write(const PendingMessage& message) {
     }
     newest_stored_[message.kind] = message.seq;
     return problem;
+}
+
+// Results before states: when the disk refuses a result, the stored inventory and state give way
+// (they stay pending in memory, and a newer one is made anyway after a restart).
+std::optional<std::string> OutboxFiles::write_result(const PendingMessage& message) {
+    const fs::path file = directory_ / file_name(message.seq, message.kind);
+    auto problem = write_file_atomically(file, message.text);
+    if (!problem || newest_stored_.empty()) return problem;
+    std::string freed;
+    for (const auto& [kind, seq] : newest_stored_) {
+        if (remove_file_durably(directory_ / file_name(seq, kind))) continue;
+        freed += (freed.empty() ? "" : ", ") + file_name(seq, kind);
+    }
+    newest_stored_.clear();
+    if (freed.empty()) return problem;
+    auto retried = write_file_atomically(file, message.text);
+    if (!retried) return std::nullopt;
+    return *problem + " (again after removing " + freed + " to make room: " + *retried + ")";
+}
+
+std::optional<std::string> OutboxFiles::discard(std::uint64_t seq, MessageKind kind) {
+    auto newest = newest_stored_.find(kind);
+    if (newest != newest_stored_.end() && newest->second == seq) newest_stored_.erase(newest);
+    return remove_file_durably(directory_ / file_name(seq, kind));
 }
 
 std::optional<std::string> OutboxFiles::acknowledge(std::uint64_t seq, MessageKind kind) {
@@ -285,7 +335,9 @@ Expected<PendingMessage, std::string> Outbox::add(MessageKind kind, nlohmann::js
     } else {
         stamped->persisted = true;
     }
-    insert(*stamped);
+    for (const PendingMessage& dropped : insert(*stamped)) {
+        if (auto problem = files_->discard(dropped.seq, dropped.kind)) last_error_ = *problem;
+    }
     return stamped;
 }
 
@@ -296,7 +348,8 @@ std::optional<PendingMessage> Outbox::acknowledge(std::uint64_t seq) {
     return acked;
 }
 
-void Outbox::insert(PendingMessage message) {
+std::vector<PendingMessage> Outbox::insert(PendingMessage message) {
+    const bool result = message.kind == MessageKind::action_result;
     if (replaces_older(message.kind)) {
         std::erase_if(pending_, [&message](const PendingMessage& other) {
             return other.kind == message.kind;
@@ -306,6 +359,43 @@ void Outbox::insert(PendingMessage message) {
         pending_.begin(), pending_.end(), message.seq,
         [](std::uint64_t seq, const PendingMessage& other) { return seq < other.seq; });
     pending_.insert(position, std::move(message));
+    if (!result) return {};
+    return evict_over_limits();
+}
+
+std::vector<PendingMessage> Outbox::evict_over_limits() {
+    std::vector<ResultEntry> results;
+    for (const PendingMessage& message : pending_) {
+        if (message.kind != MessageKind::action_result) continue;
+        results.push_back({message.seq, message.text.size(), message.unverified});
+    }
+    const auto chosen = results_to_evict(results, limits_);
+    std::vector<PendingMessage> evicted;
+    if (chosen.empty()) return evicted;
+    std::erase_if(pending_, [&chosen, &evicted](PendingMessage& message) {
+        if (message.kind != MessageKind::action_result ||
+            std::find(chosen.begin(), chosen.end(), message.seq) == chosen.end()) {
+            return false;
+        }
+        evicted.push_back(std::move(message));
+        return true;
+    });
+    return evicted;
+}
+
+std::size_t Outbox::result_count() const {
+    return static_cast<std::size_t>(
+        std::count_if(pending_.begin(), pending_.end(), [](const PendingMessage& message) {
+            return message.kind == MessageKind::action_result;
+        }));
+}
+
+std::size_t Outbox::result_bytes() const {
+    std::size_t bytes = 0;
+    for (const PendingMessage& message : pending_) {
+        if (message.kind == MessageKind::action_result) bytes += message.text.size();
+    }
+    return bytes;
 }
 
 std::optional<PendingMessage> Outbox::take_acked(std::uint64_t seq) {

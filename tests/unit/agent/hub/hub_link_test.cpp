@@ -21,13 +21,14 @@ using namespace monsys;
 using namespace monsys::agent::hub;
 using namespace monsys::agent::test;
 using Json = nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 
-Outbox open_outbox(const TempDir& dir) {
+Outbox open_outbox(const TempDir& dir, LinkLimits limits = {}) {
     auto counter = SequenceCounter::open(dir.path() / "seq");
     REQUIRE(counter);
-    auto outbox = Outbox::open(dir.path() / "outbox", std::move(*counter));
+    auto outbox = Outbox::open(dir.path() / "outbox", std::move(*counter), limits);
     REQUIRE(outbox);
     return std::move(*outbox);
 }
@@ -57,7 +58,8 @@ std::vector<std::uint64_t> seqs_of(const std::vector<std::string>& frames) {
 
 // A link wired to fake connections: every attempt gets a new FakeWire, kept in `wires`.
 struct Harness {
-    explicit Harness(const TempDir& dir) : outbox(open_outbox(dir)) {}
+    explicit Harness(const TempDir& dir, LinkLimits limits = {})
+        : outbox(open_outbox(dir, limits)) {}
 
     asio::io_context io;
     Outbox outbox;
@@ -67,6 +69,7 @@ struct Harness {
     std::optional<std::string> died;
     DiskWorker* disk = nullptr;
     std::chrono::milliseconds stall_bound{5000};
+    std::chrono::steady_clock::time_point clock{std::chrono::hours(1000)};  // the rate limits'
     LinkCallbacks callbacks = default_callbacks();
     std::unique_ptr<HubLink> link;
 
@@ -99,6 +102,7 @@ struct Harness {
         fakes.uniform01 = []() { return 0.0; };  // no back-off wait
         fakes.disk = disk;
         fakes.disk_stall_bound = stall_bound;
+        fakes.now = [this]() { return clock; };
         link = std::make_unique<HubLink>(io.get_executor(), outbox, callbacks, fakes);
         link->start([this](std::string why) { died = std::move(why); });
     }
@@ -394,4 +398,128 @@ TEST_CASE("hub link: a pre-serialized member goes out byte for byte, and is foun
     REQUIRE(reopened);
     REQUIRE(reopened->pending().size() == 2);
     CHECK(reopened->pending()[0].text == frames[1]);
+}
+
+namespace {
+
+Json unverified_refusal(int n) {
+    return Json{{"type", "action_result"},
+                {"jti", "junk-" + std::to_string(n)},
+                {"reported_by", "agent"},
+                {"result", {{"jti", nullptr}, {"status", "rejected"}, {"reason", "malformed"}}}};
+}
+
+// Lets the link read what the fake hub sent, and the disk worker finish.
+void settle(Harness& hub) {
+    REQUIRE(run_until(hub.io, [&hub]() { return hub.wires.back()->inbox.empty(); }));
+    hub.io.restart();
+    hub.io.run_for(std::chrono::milliseconds(100));
+}
+
+std::size_t files_in(const fs::path& directory) {
+    std::size_t count = 0;
+    for (const auto& entry : fs::directory_iterator(directory)) {
+        if (entry.is_regular_file()) ++count;
+    }
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE("hub link: action frames over the rate are dropped unread, per connection") {
+    TempDir dir;
+    LinkLimits limits;
+    limits.action_burst = 5;
+    limits.actions_per_second = 1;
+    Harness hub(dir, limits);
+    std::vector<std::string> actions;
+    hub.callbacks.on_action = [&actions](std::string eat) { actions.push_back(std::move(eat)); };
+    hub.start();
+    hub.written(1);
+    for (int i = 0; i < 50; ++i) {
+        hub.wires.back()->push_text(R"({"type":"action","eat":"t)" + std::to_string(i) + R"("})");
+    }
+    settle(hub);
+    CHECK(actions == std::vector<std::string>{"t0", "t1", "t2", "t3", "t4"});
+    CHECK(hub.link->drops().action_frames_dropped == 45);
+
+    // Two seconds later: two more.
+    hub.clock += std::chrono::seconds(2);
+    for (int i = 50; i < 55; ++i) {
+        hub.wires.back()->push_text(R"({"type":"action","eat":"t)" + std::to_string(i) + R"("})");
+    }
+    settle(hub);
+    CHECK(actions.size() == 7);
+
+    // A new connection starts with a full burst.
+    hub.wires.back()->drop();
+    REQUIRE(run_until(hub.io, [&hub]() { return hub.wires.size() == 2; }));
+    // Its hello tells the hub what was dropped so far.
+    const Json hello = Json::parse(hub.written(1)[0]);
+    CHECK(hello["dropped"]["action_frames_dropped"] == 48);
+    CHECK(hello["dropped"]["refusals_suppressed"] == 0);
+    for (int i = 0; i < 10; ++i) hub.wires.back()->push_text(R"({"type":"action","eat":"n"})");
+    settle(hub);
+    CHECK(actions.size() == 12);
+    CHECK(hub.link->drops().action_frames_dropped == 45 + 3 + 5);
+    CHECK(hub.died == std::nullopt);
+}
+
+TEST_CASE("hub link: a flood of unverifiable refusals is rate-limited and bounded on disk") {
+    TempDir dir;
+    LinkLimits limits;
+    limits.unverified_refusal_burst = 8;
+    limits.unverified_refusals_per_second = 0.1;
+    limits.max_unverified_refusals = 3;
+    Harness hub(dir, limits);
+    hub.start();
+    hub.written(1);
+    REQUIRE(hub.outbox.add(MessageKind::action_result, result_message("verified-1")));
+
+    for (int i = 0; i < 200; ++i) hub.link->send(MessageKind::action_result, unverified_refusal(i));
+    // The burst went out (hello + 8), the rest was counted, never stored.
+    REQUIRE(run_until(hub.io, [&hub]() {
+        return !hub.link->storing(MessageKind::action_result) &&
+               hub.wires.back()->written.size() == 9;
+    }));
+    hub.io.restart();
+    hub.io.run_for(std::chrono::milliseconds(100));  // the discards on the worker
+    CHECK(hub.wires.back()->written.size() == 9);
+    CHECK(hub.link->drops().refusals_suppressed == 192);
+    CHECK(hub.link->drops().refusals_evicted == 5);
+    // Pending: the verified result and the newest three refusals; the files match.
+    REQUIRE(hub.outbox.pending().size() == 4);
+    CHECK(hub.outbox.has_action_result("verified-1"));
+    CHECK(hub.outbox.pending().back().jti == "junk-7");
+    CHECK(files_in(dir.path() / "outbox") == 4);
+
+    // A reconnect re-sends only what is pending: four, not two hundred.
+    hub.wires.back()->drop();
+    REQUIRE(run_until(hub.io, [&hub]() { return hub.wires.size() == 2; }));
+    CHECK(hub.written(5).size() == 5);
+}
+
+TEST_CASE("hub link: verified results over the bound push out the oldest, file included") {
+    TempDir dir;
+    LinkLimits limits;
+    limits.max_results = 2;
+    Harness hub(dir, limits);
+    std::vector<std::string> evicted;
+    hub.callbacks.on_evicted = [&evicted](const PendingMessage& message) {
+        evicted.push_back(message.jti);
+    };
+    hub.start();
+    hub.written(1);
+    for (const char* jti : {"a", "b", "c", "d"}) {
+        hub.link->send(MessageKind::action_result, result_message(jti));
+    }
+    hub.written(5);  // every one was sent once
+    REQUIRE(run_until(hub.io, [&hub]() { return hub.link->drops().results_evicted == 2; }));
+    hub.io.restart();
+    hub.io.run_for(std::chrono::milliseconds(100));
+    CHECK(hub.outbox.has_action_result("c"));
+    CHECK(hub.outbox.has_action_result("d"));
+    CHECK_FALSE(hub.outbox.has_action_result("a"));
+    CHECK(files_in(dir.path() / "outbox") == 2);
+    CHECK(evicted == std::vector<std::string>{"a", "b"});  // handed on, for the result ledger
 }

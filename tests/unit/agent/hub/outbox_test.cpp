@@ -23,10 +23,10 @@ Paths paths_in(const TempDir& dir) {
     return {dir.path() / "hub" / "outbox", dir.path() / "seq"};
 }
 
-Outbox open_ok(const Paths& paths) {
+Outbox open_ok(const Paths& paths, LinkLimits limits = {}) {
     auto counter = SequenceCounter::open(paths.counter);
     REQUIRE(counter);
-    auto outbox = Outbox::open(paths.outbox, *counter);
+    auto outbox = Outbox::open(paths.outbox, *counter, limits);
     if (!outbox) FAIL_CHECK(outbox.error());
     REQUIRE(outbox);
     return std::move(*outbox);
@@ -54,6 +54,13 @@ Json action_result(const std::string& jti) {
                 {"jti", jti},
                 {"reported_by", "monsys-action"},
                 {"result", {{"jti", jti}, {"status", "succeeded"}}}};
+}
+
+Json unverified_refusal(const std::string& claimed_jti) {
+    return Json{{"type", "action_result"},
+                {"jti", claimed_jti},
+                {"reported_by", "agent"},
+                {"result", {{"jti", nullptr}, {"status", "rejected"}, {"reason", "bad_signature"}}}};
 }
 
 std::string name_of(std::uint64_t seq, MessageKind kind) {
@@ -345,4 +352,91 @@ TEST_CASE("outbox: a message that is not an object is refused") {
     Outbox outbox = open_ok(paths_in(dir));
     CHECK_FALSE(outbox.add(MessageKind::state, Json::array()));
     CHECK(outbox.pending().empty());
+}
+
+TEST_CASE("outbox: action results stay within their bound; unverifiable refusals go first") {
+    TempDir dir;
+    const Paths paths = paths_in(dir);
+    LinkLimits limits;
+    limits.max_results = 3;
+    limits.max_unverified_refusals = 1;
+    Outbox outbox = open_ok(paths, limits);
+    add_ok(outbox, MessageKind::action_result, action_result("v1"));        // seq 1
+    add_ok(outbox, MessageKind::action_result, unverified_refusal("u2"));   // seq 2
+    add_ok(outbox, MessageKind::state, state(1));                           // seq 3
+    PendingMessage u4 = add_ok(outbox, MessageKind::action_result, unverified_refusal("u4"));
+    CHECK(u4.unverified);
+    // Two refusals of unverifiable tokens: over their own cap of one, the older goes.
+    CHECK(seqs_of(outbox) == std::vector<std::uint64_t>{1, 3, 4});
+    add_ok(outbox, MessageKind::action_result, action_result("v5"));  // seq 5
+    add_ok(outbox, MessageKind::action_result, action_result("v6"));  // seq 6
+    // Four results over a cap of three: the refusal goes before any verified result.
+    CHECK(seqs_of(outbox) == std::vector<std::uint64_t>{1, 3, 5, 6});
+    add_ok(outbox, MessageKind::action_result, action_result("v7"));  // seq 7
+    CHECK(seqs_of(outbox) == std::vector<std::uint64_t>{3, 5, 6, 7});
+    CHECK(outbox.result_count() == 3);
+    CHECK_FALSE(outbox.has_action_result("v1"));
+    // The files follow: the state is untouched.
+    CHECK(files_in(paths.outbox) == std::vector<std::string>{
+                                        name_of(3, MessageKind::state),
+                                        name_of(5, MessageKind::action_result),
+                                        name_of(6, MessageKind::action_result),
+                                        name_of(7, MessageKind::action_result)});
+
+    // Reopened under a lower bound: the oldest results go, each named.
+    LinkLimits lower = limits;
+    lower.max_results = 1;
+    Outbox reopened = open_ok(paths, lower);
+    CHECK(seqs_of(reopened) == std::vector<std::uint64_t>{3, 7});
+    REQUIRE(reopened.problems().size() == 2);
+    CHECK(reopened.problems()[0].find(name_of(5, MessageKind::action_result)) != std::string::npos);
+    CHECK(files_in(paths.outbox) == std::vector<std::string>{name_of(3, MessageKind::state),
+                                                             name_of(7, MessageKind::action_result)});
+}
+
+TEST_CASE("outbox: the bytes of the pending results are bounded too") {
+    TempDir dir;
+    LinkLimits limits;
+    Outbox probe = open_ok(paths_in(dir));
+    const std::size_t one = add_ok(probe, MessageKind::action_result, action_result("x")).text.size();
+    limits.max_result_bytes = 2 * one + one / 2;  // room for two
+    TempDir other;
+    Outbox outbox = open_ok(paths_in(other), limits);
+    for (const char* jti : {"a", "b", "c", "d"}) {
+        add_ok(outbox, MessageKind::action_result, action_result(jti));
+    }
+    CHECK(outbox.result_count() == 2);
+    CHECK(outbox.result_bytes() <= limits.max_result_bytes);
+    CHECK(outbox.has_action_result("c"));
+    CHECK(outbox.has_action_result("d"));
+}
+
+TEST_CASE("outbox: results before states: near a full disk only results are written") {
+    TempDir dir;
+    const Paths paths = paths_in(dir);
+    LinkLimits limits;
+    limits.disk_reserve_bytes = 1 << 20;
+    Outbox outbox = open_ok(paths, limits);
+    PendingMessage first = add_ok(outbox, MessageKind::state, state(1));
+    outbox.files()->set_free_bytes([]() -> std::optional<std::uint64_t> { return 512u << 10; });
+
+    auto later = outbox.add(MessageKind::state, state(2));
+    REQUIRE(later);
+    CHECK_FALSE(later->persisted);  // sent from memory
+    CHECK(outbox.last_error().find("kept for action results") != std::string::npos);
+    auto big = outbox.add(MessageKind::inventory, inventory(1));
+    REQUIRE(big);
+    CHECK_FALSE(big->persisted);
+
+    PendingMessage result = add_ok(outbox, MessageKind::action_result, action_result("r"));
+    CHECK(result.persisted);
+    // The older state's file stays (stale beats none after a restart); no newer one was written.
+    CHECK(files_in(paths.outbox) ==
+          std::vector<std::string>{name_of(first.seq, MessageKind::state),
+                                   name_of(result.seq, MessageKind::action_result)});
+
+    // Space again: states are written as before.
+    outbox.files()->set_free_bytes([]() -> std::optional<std::uint64_t> { return 1u << 30; });
+    PendingMessage again = add_ok(outbox, MessageKind::state, state(3));
+    CHECK(again.persisted);
 }
