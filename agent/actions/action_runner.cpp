@@ -5,6 +5,7 @@
 #include "agent/actions/agent_results.hpp"
 #include "agent/actions/token_check.hpp"
 #include "common/action/action_result.hpp"
+#include "common/action/wrapper_output.hpp"
 #include "common/eat/replay_store.hpp"
 #include "common/util/log.hpp"
 #include "common/util/time_format.hpp"
@@ -25,12 +26,12 @@ std::int64_t now_unix() {
 }  // namespace
 
 std::optional<nlohmann::json> parse_wrapper_result(const std::string& stdout_text) {
-    auto checked = results::check_result_json(stdout_text);
-    if (!checked) {
-        log::warning("monsys-action printed no valid result: " + checked.error());
+    auto output = results::parse_wrapper_output(stdout_text);
+    if (!output) {
+        log::warning("monsys-action printed no valid result: " + output.error());
         return std::nullopt;
     }
-    return std::move(*checked);
+    return std::move(output->result);
 }
 
 ActionRunner::ActionRunner(asio::any_io_executor io, ActionSettings settings,
@@ -65,7 +66,7 @@ void ActionRunner::reject(const std::string& token, const std::string& reason,
     log::warning("refused an action token: " + reason + " (" + detail + ")");
     auto fields = refusal_fields(std::nullopt, std::nullopt, reason, detail, now_utc());
     fields.app_id = ids.app_id.value_or("");  // for correlation only; jti and type stay null
-    report_({ids.jti.value_or(""), "agent", agent_result(fields)});
+    report_(make_report(ids.jti.value_or(""), "agent", agent_result(fields)));
 }
 
 void ActionRunner::submit(std::string token) {
@@ -103,17 +104,34 @@ void ActionRunner::after_check(std::string token, Expected<eat::Claims, eat::Rej
     }
     if (jtis_taken_.count(claims->jti) != 0) {
         // Not consumed yet (the wrapper has not run or is running), but already handed over.
-        report_({claims->jti, "agent",
-                 agent_result(refusal_fields(claims->jti, claims->app, "replayed",
-                                             "this token is already being acted on", now_utc()))});
+        report_(make_report(
+            claims->jti, "agent",
+            agent_result(refusal_fields(claims->jti, claims->app, "replayed",
+                                        "this token is already being acted on", now_utc()))));
         return;
     }
     if (jtis_taken_.size() >= max_jtis_remembered) jtis_taken_.clear();  // the store remembers
     jtis_taken_.insert(claims->jti);
-    log::info("action " + claims->jti + ": restart of app " + claims->app.id + " (" +
-              app::to_string(claims->app.type) + " " + claims->app.identifier + ") accepted");
-    const std::string app_id = claims->app.id;
-    queued_[app_id].push_back(Job{std::move(token), claims->jti, claims->app, received});
+    run(Accepted{std::move(token), std::move(*claims), received});
+}
+
+void ActionRunner::run(Accepted action) {
+    const eat::Claims& claims = action.claims;
+    if (shutting_down_) {
+        report_(make_report(claims.jti, "agent",
+                            agent_result(refusal_fields(
+                                claims.jti, claims.app, "agent_shutting_down",
+                                "the agent is shutting down; nothing was restarted", now_utc()))));
+        return;
+    }
+    const std::string type = app::to_string(claims.app.type);
+    log::event(log::Level::info, log::Event::action_accepted,
+               "action " + claims.jti + ": restart of app " + claims.app.id + " (" + type + " " +
+                   claims.app.identifier + ") accepted",
+               {claims.jti, claims.app.id, type, ""});
+    const std::string app_id = claims.app.id;
+    queued_[app_id].push_back(
+        Job{std::move(action.token), claims.jti, claims.app, claims.exp, action.received});
     if (running_apps_.count(app_id) == 0) start_next(app_id);
 }
 
@@ -127,8 +145,8 @@ void ActionRunner::start_next(const std::string& app_id) {
     queue->second.pop_front();
     running_apps_.insert(app_id);
 
-    InflightAction record{job.jti, job.app.id, app::to_string(job.app.type), job.app.identifier,
-                          now_utc()};
+    InflightAction record{job.jti,   job.app.id, app::to_string(job.app.type), job.app.identifier,
+                          now_utc(), job.exp};
     // The record is durable before the wrapper starts (both on the disk worker, in order), so a
     // crash while it runs is found at the next start. The journal is a directory name: a copy
     // keeps the job independent of the runner's lifetime.
@@ -162,6 +180,10 @@ void ActionRunner::finish(const std::string& app_id, ActionReport report, Timing
                      "reports it as interrupted");
     } else {
         const std::string status = report.result.value("status", std::string("?"));
+        auto type_of = report.result.find("type");  // null when no app type is known
+        const std::string type = type_of != report.result.end() && type_of->is_string()
+                                     ? type_of->get<std::string>()
+                                     : std::string();
         const std::string reported_by = report.reported_by;
         report_(std::move(report));  // into the outbox, before the in-flight record goes
         // The agent's own share: frame to result handed to the link, minus monsys-action's run.
@@ -170,10 +192,12 @@ void ActionRunner::finish(const std::string& app_id, ActionReport report, Timing
         auto total =
             duration_cast<microseconds>(std::chrono::steady_clock::now() - timing.received);
         auto wrapper = duration_cast<microseconds>(timing.wrapper);
-        log::notice("action " + jti + ": app " + app_id + " " + status + " (reported by " +
-                    reported_by + "); frame to result " + std::to_string(total.count()) +
-                    " us, monsys-action " + std::to_string(wrapper.count()) +
-                    " us, agent overhead " + std::to_string((total - wrapper).count()) + " us");
+        log::event(log::Level::notice, log::Event::action_result,
+                   "action " + jti + ": app " + app_id + " " + status + " (reported by " +
+                       reported_by + "); frame to result " + std::to_string(total.count()) +
+                       " us, monsys-action " + std::to_string(wrapper.count()) +
+                       " us, agent overhead " + std::to_string((total - wrapper).count()) + " us",
+                   {jti, app_id, type, status});
         // Queued behind the result's own store when the link shares this worker.
         disk_->post([journal = journal_, jti]() mutable { journal.remove(jti); });
     }
@@ -200,11 +224,12 @@ void ActionRunner::shut_down(std::function<void()> on_idle, std::chrono::millise
     shutting_down_ = true;
     for (auto& [app_id, jobs] : queued_) {
         for (const Job& job : jobs) {
-            report_({job.jti, "agent",
-                     agent_result(refusal_fields(job.jti, job.app, "agent_shutting_down",
-                                                 "the agent stopped before running this action; "
-                                                 "nothing was restarted",
-                                                 now_utc()))});
+            report_(make_report(
+                job.jti, "agent",
+                agent_result(refusal_fields(job.jti, job.app, "agent_shutting_down",
+                                            "the agent stopped before running this action; "
+                                            "nothing was restarted",
+                                            now_utc()))));
         }
     }
     queued_.clear();

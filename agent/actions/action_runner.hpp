@@ -58,8 +58,19 @@ class ActionRunner {
     // Cancels what still runs and joins the threads: returns within the launcher's cancel bound.
     ~ActionRunner();
 
-    // Called on `io` with the token from an `action` frame.
+    // Called on `io` with the token from an `action` frame: checks it (token_check), refuses a
+    // jti already handed over, runs the rest. ActionDelivery replaces this path (it checks the
+    // ledger first); kept until the daemon uses ActionDelivery.
     void submit(std::string token);
+
+    // Called on `io` with a token that verified and that nothing has acted on yet (ActionDelivery
+    // decided): queued behind its app's running action, or started.
+    struct Accepted {
+        std::string token;
+        eat::Claims claims;
+        std::chrono::steady_clock::time_point received;  // when the action frame arrived
+    };
+    void run(Accepted action);
 
     // Stops taking actions: queued ones are reported as rejected (agent_shutting_down, nothing
     // ran); `on_idle` is called on `io` once no wrapper runs any more. Running wrappers get
@@ -75,6 +86,7 @@ class ActionRunner {
         std::string token;
         std::string jti;
         app::AppRef app;
+        std::int64_t exp = 0;
         std::chrono::steady_clock::time_point received;  // when the action frame arrived
     };
     struct Timing {
@@ -105,8 +117,8 @@ class ActionRunner {
     hub::DiskWorker* disk_;
 };
 
-// The wrapper's stdout, if it is a result of the one result type (results::check_result_json,
-// every field there with its type); nothing otherwise (logged).
+// The result in the wrapper's stdout (results::parse_wrapper_output: line 1 of the one result
+// type, every field there with its type; line 2 its JWS, if any); nothing otherwise (logged).
 std::optional<nlohmann::json> parse_wrapper_result(const std::string& stdout_text);
 
 }  // namespace monsys::agent::actions

@@ -1,10 +1,9 @@
 #include "agent/actions/inflight_journal.hpp"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <system_error>
 
+#include "agent/actions/jti_file_name.hpp"
 #include "common/action/action_result.hpp"
 #include "common/json/capped_json.hpp"
 #include "common/util/durable_file.hpp"
@@ -16,28 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-constexpr std::size_t jti_hash_bytes = 16;
 constexpr std::size_t max_record_bytes = 64u << 10;
 constexpr const char* record_suffix = ".json";
 constexpr const char* corrupt_directory = "corrupt";
-
-// The file name stands for the jti without carrying it: a jti is whatever the token says, and
-// only a hash keeps '/', "..", control bytes and length out of the path.
-std::string jti_hash_hex(const std::string& jti) {
-    static const bool ready = sodium_init() >= 0;
-    (void)ready;  // crypto_generichash works without sodium_init; it only picks faster code
-    unsigned char hash[jti_hash_bytes];
-    crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(jti.data()),
-                       jti.size(), nullptr, 0);
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(2 * sizeof hash);
-    for (unsigned char byte : hash) {
-        hex += digits[byte >> 4];
-        hex += digits[byte & 0xF];
-    }
-    return hex;
-}
 
 bool ends_with(std::string_view text, std::string_view suffix) {
     return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -66,6 +46,12 @@ Expected<InflightAction, std::string> parse_record(const fs::path& file) {
         *out = it->get_ref<const std::string&>();
     }
     if (action.jti.empty()) return unexpected(std::string("jti is empty"));
+    // Records written before the token's exp was kept have none; the ledger then keeps the
+    // recovery result for the longest lifetime a token may have.
+    if (auto exp = parsed->find("exp"); exp != parsed->end()) {
+        if (!exp->is_number_integer()) return unexpected(std::string("exp is not an integer"));
+        action.exp = exp->get<std::int64_t>();
+    }
     return action;
 }
 
@@ -75,15 +61,16 @@ std::filesystem::path InflightJournal::file_for(const std::string& jti) const {
     return directory_ / (jti_hash_hex(jti) + record_suffix);
 }
 
-Expected<bool, std::string> InflightJournal::record(const InflightAction& action) {
+Expected<void, std::string> InflightJournal::record(const InflightAction& action) {
     if (auto problem = ensure_directory(directory_)) return unexpected(std::move(*problem));
-    const Json record = {
+    Json record = {
         {"jti", action.jti},
         {"app_id", action.app_id},
         {"type", action.type},
         {"identifier", action.identifier},
         {"started_at", action.started_at},
     };
+    if (action.exp) record["exp"] = *action.exp;
     const std::string text = record.dump(-1, ' ', false, Json::error_handler_t::replace);
     // The file is found again by the hash of the jti as read back, so the jti must survive the
     // round trip; one that is not UTF-8 would not (tokens that pass verification always are).
@@ -95,7 +82,7 @@ Expected<bool, std::string> InflightJournal::record(const InflightAction& action
     if (auto problem = write_file_atomically(file_for(action.jti), text)) {
         return unexpected(std::move(*problem));
     }
-    return true;
+    return {};
 }
 
 void InflightJournal::remove(const std::string& jti) {

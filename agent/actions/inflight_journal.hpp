@@ -3,7 +3,9 @@
 // each under <hub_state_dir>/inflight/. When the agent dies while monsys-action runs, the next
 // start finds the record and reports the action as interrupted (docs/protocol.md,
 // reported_by "agent-recovery"), so the hub never waits forever for a result.
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +20,8 @@ struct InflightAction {
     std::string app_id;
     std::string type;  // app type as in the token, e.g. "systemd"
     std::string identifier;
-    std::string started_at;  // UTC, format_utc_millis
+    std::string started_at;           // UTC, format_utc_millis
+    std::optional<std::int64_t> exp;  // the token's exp (unix seconds); absent in older records
 };
 
 class InflightJournal {
@@ -26,7 +29,7 @@ class InflightJournal {
     explicit InflightJournal(std::filesystem::path directory) : directory_(std::move(directory)) {}
 
     // Creates the directory (0700) if needed and writes the record durably before returning.
-    Expected<bool, std::string> record(const InflightAction& action);
+    Expected<void, std::string> record(const InflightAction& action);
     // Removes the record of this jti (no error if it is not there).
     void remove(const std::string& jti);
     // Every record left behind, oldest first; files that do not parse are moved to

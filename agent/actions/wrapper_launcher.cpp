@@ -9,14 +9,16 @@
 #include "agent/actions/action_socket.hpp"
 #include "agent/actions/agent_results.hpp"
 #include "common/action/action_result.hpp"
+#include "common/action/wrapper_output.hpp"
 #include "common/io/process/child_process.hpp"
+#include "common/util/log.hpp"
 #include "common/util/time_format.hpp"
 #include "common/util/unique_fd.hpp"
 
 namespace monsys::agent::actions {
 namespace {
 
-constexpr std::size_t max_wrapper_output = results::max_result_bytes;
+constexpr std::size_t max_wrapper_output = results::max_wrapper_output_bytes;
 
 std::string now_utc() {
     return format_utc_millis(std::chrono::system_clock::now());
@@ -47,17 +49,20 @@ ActionReport wrapper_failed(const WrapperRequest& request, const RunStart& start
     failure.measured =
         std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started.steady);
     failure.wrapper_exit_code = wrapper_exit_code;
-    return {request.jti, "agent", agent_result(failure)};
+    return make_report(request.jti, "agent", agent_result(failure));
 }
 
-// A result monsys-action printed, kept both parsed and as its exact bytes.
-ActionReport relayed(const WrapperRequest& request, nlohmann::json result, std::string printed) {
-    while (!printed.empty() && (printed.back() == '\n' || printed.back() == '\r' ||
-                                printed.back() == ' ' || printed.back() == '\t')) {
-        printed.pop_back();
+// What monsys-action printed, if it is a result (and, from a wrapper that signs, its JWS): the
+// result kept both parsed and as its exact bytes, the JWS as printed. Nothing otherwise (logged).
+std::optional<ActionReport> relayed(const WrapperRequest& request, const std::string& printed) {
+    auto output = results::parse_wrapper_output(printed);
+    if (!output) {
+        log::warning("monsys-action printed no valid result: " + output.error());
+        return std::nullopt;
     }
-    ActionReport report{request.jti, "monsys-action", std::move(result)};
-    report.result_text = std::move(printed);
+    ActionReport report = make_report(request.jti, "monsys-action", std::move(output->result));
+    report.result_text = std::move(output->result_text);
+    report.result_jws = std::move(output->result_jws);
     return report;
 }
 
@@ -92,9 +97,7 @@ class RealLauncher final : public WrapperLauncher {
             settings_.action_socket, connection_request(request.app.id, request.token),
             settings_.wrapper_timeout, max_wrapper_output, cancel_read_.get());
         if (answer) {
-            if (auto result = parse_wrapper_result(*answer)) {
-                return relayed(request, std::move(*result), *answer);
-            }
+            if (auto report = relayed(request, *answer)) return std::move(*report);
         }
         if (!answer) return wrapper_failed(request, started, answer.error());
         return wrapper_failed(request, started,
@@ -119,9 +122,7 @@ class RealLauncher final : public WrapperLauncher {
         const RunStart started;
         auto ran = io::process::run_child(spec, limits);
         if (!ran) return wrapper_failed(request, started, ran.error());
-        if (auto result = parse_wrapper_result(ran->out.text)) {
-            return relayed(request, std::move(*result), ran->out.text);
-        }
+        if (auto report = relayed(request, ran->out.text)) return std::move(*report);
         std::string stderr_text = ran->err.text.substr(0, 4096);
         switch (ran->ending) {
             case io::process::ChildEnding::timed_out:

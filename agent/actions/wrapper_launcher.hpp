@@ -3,6 +3,7 @@
 // process (docs/security.md). The runner takes it as an interface, so its queueing and shutdown
 // are tested with a fake.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -20,10 +21,22 @@ struct ActionReport {
     // When reported_by is "monsys-action": what it printed, byte for byte (without the final
     // newline), to relay unchanged (HubLink::send with PreSerialized{"result", result_text}).
     std::string result_text;
+    // monsys-action's signature over result_text (a compact JWS, its stdout's line 2), relayed
+    // unchanged as the frame's result_jws; none from an older wrapper and for agent-built results.
+    std::optional<std::string> result_jws;
     // The run was ended by cancel(): what the wrapper did is unknown, nothing is reported now and
     // the in-flight record stays, so the next start reports the action as interrupted.
     bool cancelled = false;
 };
+
+// A report with the result object only (no wrapper output to relay byte for byte).
+inline ActionReport make_report(std::string jti, std::string reported_by, nlohmann::json result) {
+    ActionReport report;
+    report.jti = std::move(jti);
+    report.reported_by = std::move(reported_by);
+    report.result = std::move(result);
+    return report;
+}
 
 struct WrapperRequest {
     std::string token;

@@ -20,7 +20,7 @@ constexpr const char* documented_jti = "3f0c6b1e-2d4f-4d55-9a51-0f1c2b7e9a10";
 constexpr const char* documented_jti_file = "62330f81527b9466e35bf3ee54165283.json";
 
 InflightAction action(std::string jti, std::string started_at = "2026-11-28T09:16:40.101Z") {
-    return {std::move(jti), "app-9", "systemd", "nginx.service", std::move(started_at)};
+    return {std::move(jti), "app-9", "systemd", "nginx.service", std::move(started_at), 1800000300};
 }
 
 void record_ok(InflightJournal& journal, const InflightAction& entry) {
@@ -63,8 +63,9 @@ TEST_CASE("inflight journal: record, find, remove") {
     InflightJournal journal(directory);
     CHECK(journal.leftovers().empty());  // no directory yet
 
-    const InflightAction entry{documented_jti, "app-9", "systemd", "nginx.service",
-                               "2026-11-28T09:16:40.101Z"};
+    const InflightAction entry{
+        documented_jti, "app-9", "systemd", "nginx.service", "2026-11-28T09:16:40.101Z",
+        std::nullopt};
     record_ok(journal, entry);
     CHECK(mode_of(directory) == 0700);
     CHECK(files_in(directory) == std::vector<std::string>{documented_jti_file});
@@ -85,6 +86,16 @@ TEST_CASE("inflight journal: record, find, remove") {
     CHECK(left[0].type == entry.type);
     CHECK(left[0].identifier == entry.identifier);
     CHECK(left[0].started_at == entry.started_at);
+    CHECK_FALSE(left[0].exp);  // a record without exp (as older agents wrote) reads back as such
+
+    // With the token's exp, it is kept and read back (the ledger keeps a recovery until then).
+    auto with_exp = entry;
+    with_exp.exp = 1800000300;
+    record_ok(journal, with_exp);
+    CHECK(Json::parse(read_all(directory / documented_jti_file))["exp"] == 1800000300);
+    auto again = InflightJournal(directory).leftovers();
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].exp == 1800000300);
 
     journal.remove(documented_jti);
     CHECK(files_in(directory).empty());
@@ -187,8 +198,9 @@ TEST_CASE("inflight journal: a record that cannot be written is an error naming 
 }
 
 TEST_CASE("inflight journal: interrupted_result has the shape monsys-action prints") {
-    const InflightAction entry{documented_jti, "app-9", "systemd", "nginx.service",
-                               "2026-11-28T09:16:40.101Z"};
+    const InflightAction entry{
+        documented_jti, "app-9", "systemd", "nginx.service", "2026-11-28T09:16:40.101Z",
+        std::nullopt};
     const Json consumed = interrupted_result(entry, true, "2026-11-28T09:18:00.000Z");
     CHECK(keys_of(consumed) == keys_of(documented_result()));
     CHECK(consumed == Json{
