@@ -73,17 +73,17 @@ Expected<Record, std::string> parse_record(std::string_view data, const fs::path
 // Creates the file with its first record, complete or not at all: written to a temporary file and
 // linked into place, so a crash cannot leave an empty counter that looks fresh, and two processes
 // creating it at once cannot both win.
-std::optional<std::string> create_if_missing(const fs::path& file) {
+Expected<void, std::string> create_if_missing(const fs::path& file) {
     struct stat st {};
-    if (::lstat(file.c_str(), &st) == 0) return std::nullopt;
-    if (errno != ENOENT) return errno_message("cannot stat", file, errno);
+    if (::lstat(file.c_str(), &st) == 0) return ok();
+    if (errno != ENOENT) return unexpected(errno_message("cannot stat", file, errno));
 
     std::string temp = file.string() + ".new-XXXXXX";
     UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
-    if (!fd.valid()) return errno_message("cannot create", temp, errno);
-    auto fail = [&temp](std::string message) {
+    if (!fd.valid()) return unexpected(errno_message("cannot create", temp, errno));
+    auto fail = [&temp](std::string message) -> Expected<void, std::string> {
         ::unlink(temp.c_str());
-        return std::optional<std::string>(std::move(message));
+        return unexpected(std::move(message));
     };
     if (::fchmod(fd.get(), private_file_mode) != 0) {
         return fail(errno_message("cannot chmod", temp, errno));
@@ -98,7 +98,10 @@ std::optional<std::string> create_if_missing(const fs::path& file) {
     }
     ::unlink(temp.c_str());
     fs::path directory = file.parent_path();
-    return fsync_directory(directory.empty() ? fs::path(".") : directory);
+    if (auto problem = fsync_directory(directory.empty() ? fs::path(".") : directory)) {
+        return unexpected(std::move(*problem));
+    }
+    return ok();
 }
 
 // The counter file, open and exclusively locked until this object goes away. Every operation
@@ -129,18 +132,18 @@ class LockedCounter {
     }
 
     // In place and fsync'd before the caller uses anything it allocated.
-    std::optional<std::string> write(const Record& record) const {
+    Expected<void, std::string> write(const Record& record) const {
         const std::string data = format_record(record);
         std::size_t done = 0;
         while (done < data.size()) {
             ssize_t n = ::pwrite(fd_.get(), data.data() + done, data.size() - done,
                                  static_cast<off_t>(done));
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return errno_message("cannot write", file_, errno);
+            if (n < 0) return unexpected(errno_message("cannot write", file_, errno));
             done += static_cast<std::size_t>(n);
         }
-        if (::fsync(fd_.get()) != 0) return errno_message("cannot fsync", file_, errno);
-        return std::nullopt;
+        if (::fsync(fd_.get()) != 0) return unexpected(errno_message("cannot fsync", file_, errno));
+        return ok();
     }
 
   private:
@@ -152,7 +155,9 @@ class LockedCounter {
 }  // namespace
 
 Expected<SequenceCounter, std::string> SequenceCounter::open(std::filesystem::path file) {
-    if (auto problem = create_if_missing(file)) return unexpected(std::move(*problem));
+    if (auto created = create_if_missing(file); !created) {
+        return unexpected(std::move(created.error()));
+    }
     auto locked = LockedCounter::open(file);
     if (!locked) return unexpected(std::move(locked.error()));
     auto record = locked->read();
@@ -172,8 +177,8 @@ Expected<std::uint64_t, std::string> SequenceCounter::allocate() {
         return unexpected(file_.string() + ": the seq range is exhausted");
     }
     const std::uint64_t seq = record->next;
-    if (auto problem = locked->write(Record{seq + 1, record->last_acked})) {
-        return unexpected(std::move(*problem));
+    if (auto written = locked->write(Record{seq + 1, record->last_acked}); !written) {
+        return unexpected(std::move(written.error()));
     }
     return seq;
 }
@@ -186,8 +191,8 @@ Expected<bool, std::string> SequenceCounter::ensure_above(std::uint64_t seq) {
     last_acked_ = record->last_acked;
     if (record->next > seq) return false;
     if (seq == max_seq) return unexpected(file_.string() + ": the seq range is exhausted");
-    if (auto problem = locked->write(Record{seq + 1, record->last_acked})) {
-        return unexpected(std::move(*problem));
+    if (auto written = locked->write(Record{seq + 1, record->last_acked}); !written) {
+        return unexpected(std::move(written.error()));
     }
     return true;
 }
@@ -203,7 +208,9 @@ Expected<bool, std::string> SequenceCounter::record_ack(std::uint64_t seq) {
     // An acked seq was handed out, so `next` is above it already; keeping that true regardless
     // means a confused hub cannot make this file unreadable.
     Record updated{std::max(record->next, seq + 1), seq};
-    if (auto problem = locked->write(updated)) return unexpected(std::move(*problem));
+    if (auto written = locked->write(updated); !written) {
+        return unexpected(std::move(written.error()));
+    }
     last_acked_ = seq;
     return true;
 }

@@ -21,9 +21,11 @@ class SequenceCounter {
     // The next seq (first is 1). Never returns the same number twice, across processes too.
     Expected<std::uint64_t, std::string> allocate();
     // Makes sure later allocations are above `seq` (used when the outbox holds higher seqs).
+    // True when the file was moved up, false when it was above `seq` already.
     Expected<bool, std::string> ensure_above(std::uint64_t seq);
 
-    // Remembers the highest seq the hub acked (sent in hello); lower values are ignored.
+    // Remembers the highest seq the hub acked (sent in hello); lower values are ignored. True
+    // when `seq` was recorded, false when it was not above the one recorded already.
     Expected<bool, std::string> record_ack(std::uint64_t seq);
     std::uint64_t last_acked() const { return last_acked_; }
 

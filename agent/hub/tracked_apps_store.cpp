@@ -90,7 +90,7 @@ Expected<TrackedAppsFile, std::string> load_tracked_apps(const std::filesystem::
     return contents;
 }
 
-Expected<bool, std::string> save_tracked_apps(const std::filesystem::path& file,
+Expected<void, std::string> save_tracked_apps(const std::filesystem::path& file,
                                               const TrackedAppsFile& contents) {
     Json apps = Json::array();
     for (const TrackedApp& app : contents.apps) apps.push_back(to_json(app));
@@ -110,7 +110,7 @@ Expected<bool, std::string> save_tracked_apps(const std::filesystem::path& file,
         if (auto problem = ensure_directory(directory)) return unexpected(std::move(*problem));
     }
     if (auto problem = write_file_atomically(file, text)) return unexpected(std::move(*problem));
-    return true;
+    return ok();
 }
 
 }  // namespace monsys::agent::hub

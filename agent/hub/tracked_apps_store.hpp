@@ -28,7 +28,7 @@ struct TrackedAppsFile {
 // A missing file is an empty list; a file that does not parse is an error naming it.
 Expected<TrackedAppsFile, std::string> load_tracked_apps(const std::filesystem::path& file);
 // Writes a temporary file, fsyncs it, renames it over `file` and fsyncs the directory.
-Expected<bool, std::string> save_tracked_apps(const std::filesystem::path& file,
+Expected<void, std::string> save_tracked_apps(const std::filesystem::path& file,
                                               const TrackedAppsFile& contents);
 
 }  // namespace monsys::agent::hub
