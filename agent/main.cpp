@@ -7,7 +7,7 @@
 
 #include "agent/commands/check_config_command.hpp"
 #include "agent/commands/once_command.hpp"
-#include "agent/daemon/daemon.hpp"
+#include "agent/daemon/run_daemon.hpp"
 #include "agent/inventory/inventory_command.hpp"
 #include "common/build_info.hpp"
 

@@ -10,6 +10,7 @@
 #include "agent/hub/messages.hpp"
 #include "agent/hub/sequence_counter.hpp"
 #include "agent/inventory/collect.hpp"
+#include "common/action/action_key.hpp"
 #include "common/inventory/inventory_json.hpp"
 
 namespace monsys::agent::commands {
@@ -134,8 +135,19 @@ int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
     auto message = hub::make_inventory_message(inventory::to_json(collected.inventory),
                                                std::chrono::system_clock::now());
     message["seq"] = *seq;
-    hub::HelloFields hello{setup->config.agent_id, build_info::version, setup->host.hostname,
-                           setup->host.boot_id,    setup->config.tags,  counter->last_acked()};
+    hub::HelloFields hello;
+    hello.agent_id = setup->config.agent_id;
+    hello.version = build_info::version;
+    hello.hostname = setup->host.hostname;
+    hello.boot_id = setup->host.boot_id;
+    hello.tags = setup->config.tags;
+    hello.last_acked_seq = counter->last_acked();
+    // monsys-action's public key, as the daemon's hello carries it; without it, null.
+    if (auto key = results::read_action_public_key(setup->config.state_dir)) {
+        hello.action_key = std::move(*key);
+    } else {
+        err << prefix << "warning: hello carries no action key: " << key.error() << "\n";
+    }
 
     asio::io_context io(1);
     auto connection = hub::make_hub_connection(io.get_executor(), setup->tls, std::move(*connect));
@@ -143,10 +155,10 @@ int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
     OnceOutcome outcome;
     asio::steady_timer deadline(io);
     deadline.expires_after(std::chrono::seconds(options.ack_timeout_secs));
-    deadline.async_wait([&](beast::error_code ec) {
+    deadline.async_wait([&timed_out, open = connection.get()](beast::error_code ec) {
         if (ec) return;
         timed_out = true;
-        connection->abort();
+        open->abort();
     });
     asio::co_spawn(io,
                    exchange(*connection, hub::encode_hello(hello),
@@ -171,8 +183,8 @@ int run_once(const OnceOptions& options, std::ostream& out, std::ostream& err) {
         err << prefix << "warning: " << recorded.error() << "\n";
     }
     // The daemon then does not send the same inventory again at its next connect.
-    if (auto error = daemon::record_inventory_acked(*setup)) {
-        err << prefix << "warning: " << *error << "\n";
+    if (auto recorded = daemon::record_inventory_acked(*setup); !recorded) {
+        err << prefix << "warning: " << recorded.error() << "\n";
     } else {
         keep_owner_of_directory(setup->paths.hub_dir, setup->paths.inventory_acked_file);
     }

@@ -20,6 +20,7 @@ AgentPaths agent_paths(const config::Config& config) {
     paths.seq_file = paths.hub_dir / "seq";
     paths.tracked_apps_file = paths.hub_dir / "tracked-apps.json";
     paths.inflight_dir = paths.hub_dir / "inflight";
+    paths.ledger_dir = paths.hub_dir / "ledger";
     paths.inventory_acked_file = paths.hub_dir / "inventory-acked-boot";
     return paths;
 }
@@ -50,13 +51,14 @@ Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>
     return setup;
 }
 
-Expected<bool, std::string> prepare_state_dirs(const AgentPaths& paths) {
-    for (const auto& dir : {paths.hub_dir, paths.outbox_dir, paths.inflight_dir}) {
+Expected<void, std::string> prepare_state_dirs(const AgentPaths& paths) {
+    for (const auto& dir :
+         {paths.hub_dir, paths.outbox_dir, paths.inflight_dir, paths.ledger_dir}) {
         if (auto error = ensure_directory(dir)) {
             return unexpected(*error + " (the agent's user must be able to write there)");
         }
     }
-    return true;
+    return ok();
 }
 
 bool inventory_acked_this_boot(const AgentSetup& setup) {
@@ -64,8 +66,11 @@ bool inventory_acked_this_boot(const AgentSetup& setup) {
     return recorded && *recorded && **recorded == setup.host.boot_id;
 }
 
-std::optional<std::string> record_inventory_acked(const AgentSetup& setup) {
-    return write_file_atomically(setup.paths.inventory_acked_file, setup.host.boot_id);
+Expected<void, std::string> record_inventory_acked(const AgentSetup& setup) {
+    if (auto error = write_file_atomically(setup.paths.inventory_acked_file, setup.host.boot_id)) {
+        return unexpected(std::move(*error));
+    }
+    return ok();
 }
 
 Expected<hub::ConnectOptions, std::string> connect_options(const AgentSetup& setup) {

@@ -22,6 +22,7 @@ struct AgentPaths {
     std::filesystem::path seq_file;              // <hub_state_dir>/seq
     std::filesystem::path tracked_apps_file;     // <hub_state_dir>/tracked-apps.json
     std::filesystem::path inflight_dir;          // <hub_state_dir>/inflight
+    std::filesystem::path ledger_dir;            // <hub_state_dir>/ledger
     std::filesystem::path inventory_acked_file;  // <hub_state_dir>/inventory-acked-boot
 };
 AgentPaths agent_paths(const config::Config& config);
@@ -42,12 +43,12 @@ struct AgentSetup {
 Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>& config_path);
 
 // Creates <hub_state_dir> and its subdirectories (mode 0700) if missing.
-Expected<bool, std::string> prepare_state_dirs(const AgentPaths& paths);
+Expected<void, std::string> prepare_state_dirs(const AgentPaths& paths);
 
 // Whether the hub has acked an inventory since this boot, and recording that it has (the daemon
 // and --once share the record, so a daemon started after --once does not send it again).
 bool inventory_acked_this_boot(const AgentSetup& setup);
-std::optional<std::string> record_inventory_acked(const AgentSetup& setup);
+Expected<void, std::string> record_inventory_acked(const AgentSetup& setup);
 
 // Reads the agent token and fills in everything a connection attempt needs.
 Expected<hub::ConnectOptions, std::string> connect_options(const AgentSetup& setup);

@@ -1,0 +1,455 @@
+// The Daemon's wiring with fakes for all its I/O (DaemonIo): a hub that is an in-memory
+// connection, a unit source the test moves, a monsys-action that runs until the test lets it, a
+// clock the test sets. Everything else is the real code: HubLink, Outbox, Observer, StateTracker,
+// ActionRunner with the real token verifier, the in-flight journal, the disk worker.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "../hub/fake_hub_connection.hpp"
+#include "../temp_dir.hpp"
+#include "agent/daemon/daemon.hpp"
+#include "agent/hub/sequence_counter.hpp"
+#include "common/util/time_format.hpp"
+#include "tests/unit/trusted_dir.hpp"
+
+using namespace monsys;
+using namespace monsys::agent;
+using namespace monsys::agent::daemon;
+using namespace monsys::agent::test;
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+using SystemTime = std::chrono::system_clock::time_point;
+
+namespace {
+
+// systemd as the test wants it: each unit's ActiveState, and the events a real source pushes
+// (units_resync after the bus came back, unit_changed after a PropertiesChanged).
+struct FakeSystemd {
+    std::map<std::string, std::string> active;
+    int lists = 0;
+    observe::SourceEvents events;
+};
+
+class FakeUnits final : public observe::UnitSource {
+  public:
+    FakeUnits(asio::any_io_executor executor, std::shared_ptr<FakeSystemd> systemd)
+        : executor_(executor), systemd_(std::move(systemd)) {}
+    void list_units(std::vector<std::string> names,
+                    std::function<void(inventory::SystemdSection)> done) override {
+        ++systemd_->lists;
+        inventory::SystemdSection section;
+        for (const auto& name : names) {
+            auto found = systemd_->active.find(name);
+            if (found == systemd_->active.end()) continue;
+            inventory::Unit unit;
+            unit.name = name;
+            unit.load_state = "loaded";
+            unit.active_state = found->second;
+            unit.sub_state = found->second == "active" ? "running" : "dead";
+            section.units.push_back(unit);
+        }
+        asio::post(executor_, [done, section]() { done(section); });
+    }
+    void watch(std::vector<std::string>) override {}
+    void stop() override {}
+
+  private:
+    asio::any_io_executor executor_;
+    std::shared_ptr<FakeSystemd> systemd_;
+};
+
+// monsys-action as the test wants it: each run waits until the test finishes it or cancel().
+class FakeLauncher final : public actions::WrapperLauncher {
+  public:
+    actions::ActionReport run(const actions::WrapperRequest& request) override {
+        std::unique_lock<std::mutex> lock(mutex_);
+        started_.push_back(request.jti);
+        changed_.notify_all();
+        changed_.wait(
+            lock, [this, &request]() { return cancelled_ || finished_.count(request.jti) != 0; });
+        actions::ActionReport report;
+        report.jti = request.jti;
+        report.reported_by = "monsys-action";
+        report.result = {{"jti", request.jti}, {"app_id", request.app.id}, {"status", "succeeded"}};
+        // As printed: not in nlohmann's key order, so a re-serialized result would differ.
+        report.result_text = R"({"status": "succeeded", "jti": ")" + request.jti +
+                             R"(", "app_id": ")" + request.app.id + R"("})";
+        report.result_jws = "header.payload.signature";
+        report.cancelled = finished_.count(request.jti) == 0;
+        return report;
+    }
+    void cancel() override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        cancelled_ = true;
+        changed_.notify_all();
+    }
+    void finish(const std::string& jti) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        finished_.insert(jti);
+        changed_.notify_all();
+    }
+    std::size_t started() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return started_.size();
+    }
+    bool cancelled() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return cancelled_;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<std::string> started_;
+    std::set<std::string> finished_;
+    bool cancelled_ = false;
+};
+
+// An action token for this agent, signed with the fixture key hub-1 (tests/tools/mint_eat.py,
+// as the action runner's tests do), valid from now.
+std::string mint(const std::string& jti, const std::string& app_id) {
+    const std::string command =
+        std::string("/usr/bin/python3 " MONSYS_SOURCE_DIR
+                    "/tests/tools/mint_eat.py --key " MONSYS_FIXTURES_DIR "/eat/hub-1.pem --jti ") +
+        jti + " --app-id " + app_id;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buffer[4096];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+    REQUIRE(::pclose(pipe) == 0);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+}
+
+// The agent's configuration for the fixture tokens (tests/fixtures/eat/tokens.json): rounds and
+// state reports an hour apart, so whatever the test sees was caused by an event or a reply.
+config::Config test_config(const TempDir& hub_dir, const monsys::test::TrustedDir& state_dir) {
+    std::ifstream in(MONSYS_FIXTURES_DIR "/eat/tokens.json");
+    const auto settings = Json::parse(in)["settings"];
+    config::Config config;
+    config.agent_id = settings["agent_id"];
+    config.issuer = settings["issuer"];
+    config.clock_skew_secs = settings["clock_skew_secs"];
+    config.max_token_lifetime_secs = settings["max_lifetime_secs"];
+    for (const auto& [kid, key] : settings["keys"].items()) {
+        config.hub_keys.emplace(kid, *eat::parse_public_key(key.get<std::string>()));
+    }
+    config.hub_url = "ws://127.0.0.1:1/agent";
+    config.hub_state_dir = hub_dir.path() / "hub";
+    config.hub_token_file = hub_dir.path() / "agent.token";
+    // The replay store checks its directory's ancestors (which /tmp fails); it does not exist
+    // yet, so it holds nothing.
+    config.state_dir = state_dir.path() / "replay";
+    config.observe_interval_secs = 3600;
+    config.state_interval_secs = 3600;
+    return config;
+}
+
+DaemonTimings short_timings() {
+    DaemonTimings timings;
+    timings.action_grace = 300ms;
+    timings.backstop_margin = 2000ms;
+    timings.result_flush = 2000ms;
+    timings.close_wait = 20ms;
+    timings.persist_delay = 50ms;
+    return timings;
+}
+
+const SystemTime t0 = SystemTime(std::chrono::seconds(1795910400));  // 2026-11-29T00:00:00Z
+
+const char* welcome_web =
+    R"({"type":"welcome","apps":[{"id":"app-1","name":"web","app_type":"systemd",)"
+    R"("identifier":"web.service","expected_state":"running"}]})";
+
+// One daemon over the state in `hub_dir`; a second harness on the same directories is the same
+// agent started again.
+struct Harness {
+    Harness(const TempDir& hub_dir, const monsys::test::TrustedDir& state_dir,
+            DaemonTimings timings = short_timings()) {
+        AgentSetup setup;
+        setup.config = test_config(hub_dir, state_dir);
+        auto url = hub::parse_hub_url(setup.config.hub_url, false);
+        REQUIRE(url);
+        setup.url = *url;
+        setup.paths = agent_paths(setup.config);
+        setup.host.hostname = "test-host";
+        setup.host.boot_id = "boot-1";
+        REQUIRE(prepare_state_dirs(setup.paths));
+        std::ofstream(setup.config.hub_token_file) << "agent-token\n";
+        REQUIRE(::chmod(setup.config.hub_token_file.c_str(), 0600) == 0);
+        journal_dir = setup.paths.inflight_dir;
+
+        auto counter = hub::SequenceCounter::open(setup.paths.seq_file);
+        REQUIRE(counter);
+        auto outbox = hub::Outbox::open(setup.paths.outbox_dir, std::move(*counter));
+        REQUIRE(outbox);
+        auto tracked = hub::load_tracked_apps(setup.paths.tracked_apps_file);
+        REQUIRE(tracked);
+
+        DaemonIo fakes;
+        fakes.connect = [this](hub::ConnectOptions) -> std::unique_ptr<hub::HubConnection> {
+            auto wire = std::make_shared<FakeWire>(io.get_executor());
+            wires.push_back(wire);
+            return std::make_unique<FakeHubConnection>(wire);
+        };
+        fakes.uniform01 = []() { return 0.0; };
+        fakes.sources.units = [this](observe::SourceEvents events) {
+            systemd->events = std::move(events);
+            return std::make_unique<FakeUnits>(io.get_executor(), systemd);
+        };
+        fakes.launcher = launcher;
+        fakes.collect_inventory = [](const inventory::CollectRequest&) {
+            return std::string(R"({"host":{"hostname":"test-host"}})");
+        };
+        fakes.notify = [this](const std::string& text) { notes.push_back(text); };
+        fakes.now = [this]() { return clock; };
+        fakes.path_exists = [](const std::string&) { return false; };
+        daemon = std::make_unique<Daemon>(io.get_executor(), std::move(setup), std::move(*outbox),
+                                          std::move(*tracked), std::move(fakes), timings);
+    }
+
+    ~Harness() {
+        if (!finished) {
+            daemon->stop("the test ends");
+            run_until(
+                io, [this]() { return finished.has_value(); }, 5000ms);
+        }
+        launcher->cancel();
+        daemon.reset();
+    }
+
+    void start() {
+        daemon->start([this](int code) { finished = code; });
+    }
+
+    // Every frame of this type written so far, over every connection, in order.
+    std::vector<Json> frames(const std::string& type) const {
+        std::vector<Json> found;
+        for (const auto& wire : wires) {
+            for (const auto& text : wire->written) {
+                auto frame = Json::parse(text);
+                if (frame.value("type", "") == type) found.push_back(std::move(frame));
+            }
+        }
+        return found;
+    }
+
+    std::vector<std::string> raw_frames(const std::string& type) const {
+        std::vector<std::string> found;
+        for (const auto& wire : wires) {
+            for (const auto& text : wire->written) {
+                if (Json::parse(text).value("type", "") == type) found.push_back(text);
+            }
+        }
+        return found;
+    }
+
+    bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds limit = 3000ms) {
+        return run_until(io, done, limit);
+    }
+    FakeWire& hub() {
+        REQUIRE(wait_for([this]() { return !wires.empty() && !wires.back()->written.empty(); }));
+        return *wires.back();
+    }
+    void ack_all_results() {
+        for (const auto& result : frames("action_result")) {
+            hub().push_text(Json{{"type", "ack"}, {"seq", result["seq"]}}.dump());
+        }
+    }
+
+    // The last state frame's entry for the app, if a state frame was sent.
+    std::optional<Json> last_state_of(const std::string& app_id) const {
+        auto states = frames("state");
+        if (states.empty()) return std::nullopt;
+        for (const auto& app : states.back()["apps"]) {
+            if (app["id"] == app_id) return app;
+        }
+        return std::nullopt;
+    }
+
+    std::size_t inflight_records() const {
+        return actions::InflightJournal(journal_dir).leftovers().size();
+    }
+
+    bool noted(const std::string& text) const {
+        return std::find(notes.begin(), notes.end(), text) != notes.end();
+    }
+
+    asio::io_context io;
+    std::shared_ptr<FakeSystemd> systemd = std::make_shared<FakeSystemd>();
+    std::shared_ptr<FakeLauncher> launcher = std::make_shared<FakeLauncher>();
+    std::vector<std::shared_ptr<FakeWire>> wires;
+    std::vector<std::string> notes;
+    SystemTime clock = t0;
+    std::filesystem::path journal_dir;
+    std::optional<int> finished;
+    std::unique_ptr<Daemon> daemon;
+};
+
+// Starts the daemon, tracks app-1 (web.service, running) and waits for its first state report.
+void start_tracking_web(Harness& agent) {
+    agent.systemd->active["web.service"] = "active";
+    agent.start();
+    CHECK(agent.noted("READY=1\nSTATUS=connecting to the hub"));
+    CHECK(agent.hub().written.front().find(R"("type":"hello")") != std::string::npos);
+    agent.hub().push_text(welcome_web);
+    REQUIRE(agent.wait_for([&agent]() {
+        auto web = agent.last_state_of("app-1");
+        return web && (*web)["observed"] == "running";
+    }));
+    CHECK((*agent.last_state_of("app-1"))["changed_at"] == "2026-11-29T00:00:00.000Z");
+}
+
+}  // namespace
+
+TEST_CASE("daemon: an event for a tracked unit becomes a state message with the event's time") {
+    TempDir dir;
+    monsys::test::TrustedDir state;
+    Harness agent(dir, state);
+    start_tracking_web(agent);
+    const std::size_t states_before = agent.frames("state").size();
+
+    // The unit stops; its source reports the change with systemd's time of it.
+    agent.clock = t0 + 2s;
+    agent.systemd->active["web.service"] = "inactive";
+    const auto event_at = t0 + 1234ms;
+    const auto pushed = std::chrono::steady_clock::now();
+    agent.systemd->events.unit_changed("web.service", event_at);
+
+    REQUIRE(agent.wait_for([&agent]() {
+        auto web = agent.last_state_of("app-1");
+        return web && (*web)["observed"] == "stopped";
+    }));
+    // Within the 1 s budget (on a loaded machine this is tens of ms: coalesce + one list).
+    CHECK(std::chrono::steady_clock::now() - pushed < 1s);
+    CHECK(agent.frames("state").size() == states_before + 1);
+    auto web = *agent.last_state_of("app-1");
+    CHECK(web["changed_at"] == format_utc_millis(event_at));
+    CHECK(agent.frames("state").back()["observed_at"] == "2026-11-29T00:00:02.000Z");
+    CHECK(agent.finished == std::nullopt);
+}
+
+TEST_CASE("daemon: a resync after a bus reconnect reports a change whose event was lost") {
+    TempDir dir;
+    monsys::test::TrustedDir state;
+    Harness agent(dir, state);
+    start_tracking_web(agent);
+    const std::size_t states_before = agent.frames("state").size();
+    const int lists_before = agent.systemd->lists;
+
+    // The bus goes away; the unit stops meanwhile, and no event says so.
+    agent.clock = t0 + 5s;
+    agent.systemd->active["web.service"] = "failed";
+    agent.wait_for([]() { return false; }, 400ms);
+    CHECK(agent.frames("state").size() == states_before);
+
+    // The source is back on the bus: it asks for a resync of every unit, as it does after every
+    // (re)connect.
+    agent.systemd->events.units_resync();
+    REQUIRE(agent.wait_for([&agent]() {
+        auto web = agent.last_state_of("app-1");
+        return web && (*web)["observed"] == "stopped";
+    }));
+    CHECK(agent.systemd->lists > lists_before);
+    CHECK((*agent.last_state_of("app-1"))["changed_at"] == "2026-11-29T00:00:05.000Z");
+}
+
+TEST_CASE("daemon: a stop waits for a running action that ends within the grace") {
+    TempDir dir;
+    monsys::test::TrustedDir state;
+    DaemonTimings timings = short_timings();
+    timings.action_grace = 10s;
+    {
+        Harness agent(dir, state, timings);
+        start_tracking_web(agent);
+        agent.hub().push_text(Json{{"type", "action"}, {"eat", mint("jti-wait", "app-1")}}.dump());
+        REQUIRE(agent.wait_for([&agent]() { return agent.launcher->started() == 1; }));
+        CHECK(agent.inflight_records() == 1);
+
+        agent.daemon->stop("the test stops the agent");
+        CHECK(agent.noted("STOPPING=1"));
+        agent.wait_for([]() { return false; }, 200ms);
+        CHECK(agent.finished == std::nullopt);  // still waiting for the action
+
+        agent.launcher->finish("jti-wait");
+        REQUIRE(agent.wait_for([&agent]() { return agent.frames("action_result").size() == 1; }));
+        auto result = agent.frames("action_result").front();
+        CHECK(result["jti"] == "jti-wait");
+        CHECK(result["reported_by"] == "monsys-action");
+        CHECK(result["result"]["status"] == "succeeded");
+        CHECK(result["result_jws"] == "header.payload.signature");
+        // Relayed byte for byte, as monsys-action printed it.
+        CHECK(
+            agent.raw_frames("action_result")
+                .front()
+                .find(
+                    R"("result":{"status": "succeeded", "jti": "jti-wait", "app_id": "app-1"})") !=
+            std::string::npos);
+        // The stop gives the hub a moment to ack the result, then ends cleanly.
+        CHECK(agent.finished == std::nullopt);
+        agent.ack_all_results();
+        REQUIRE(agent.wait_for([&agent]() { return agent.finished.has_value(); }));
+        CHECK(*agent.finished == 0);
+        CHECK_FALSE(agent.launcher->cancelled());
+        CHECK(agent.inflight_records() == 0);
+    }
+    // Started again: nothing to recover, nothing reported a second time.
+    Harness again(dir, state);
+    again.start();
+    again.hub();
+    again.wait_for([]() { return false; }, 300ms);
+    CHECK(again.frames("action_result").empty());
+}
+
+TEST_CASE(
+    "daemon: a stop cancels an action still running after the grace; the next start "
+    "reports it once, as interrupted") {
+    TempDir dir;
+    monsys::test::TrustedDir state;
+    {
+        Harness agent(dir, state);
+        start_tracking_web(agent);
+        agent.hub().push_text(Json{{"type", "action"}, {"eat", mint("jti-cut", "app-1")}}.dump());
+        REQUIRE(agent.wait_for([&agent]() { return agent.launcher->started() == 1; }));
+
+        const auto stopped = std::chrono::steady_clock::now();
+        agent.daemon->stop("the test stops the agent");
+        REQUIRE(agent.wait_for([&agent]() { return agent.finished.has_value(); }));
+        const auto took = std::chrono::steady_clock::now() - stopped;
+        CHECK(*agent.finished == 0);
+        CHECK(agent.launcher->cancelled());
+        CHECK(took >= 300ms);  // the grace
+        CHECK(took < 2300ms);  // well before the backstop
+        // Nothing was reported for it now; its in-flight record stays for the next start.
+        CHECK(agent.frames("action_result").empty());
+        CHECK(agent.inflight_records() == 1);
+    }
+    {
+        Harness again(dir, state);
+        again.start();
+        REQUIRE(again.wait_for([&again]() { return again.frames("action_result").size() == 1; }));
+        auto result = again.frames("action_result").front();
+        CHECK(result["jti"] == "jti-cut");
+        CHECK(result["reported_by"] == "agent-recovery");
+        CHECK(result["result"]["status"] != "succeeded");
+        // The record goes once the result is in the outbox (on the disk worker, after it).
+        CHECK(again.wait_for([&again]() { return again.inflight_records() == 0; }));
+        again.ack_all_results();
+        again.wait_for([]() { return false; }, 200ms);
+    }
+    // A third start: the interrupted action was reported once and is not reported again.
+    Harness third(dir, state);
+    third.start();
+    third.hub();
+    third.wait_for([]() { return false; }, 300ms);
+    CHECK(third.frames("action_result").empty());
+}
