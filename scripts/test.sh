@@ -4,13 +4,13 @@
 #   asan     the unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   fuzz     every fuzz target for MONSYS_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh)
 #   tsan     the agent's and the I/O adapters' unit tests (its threads) under ThreadSanitizer;
-#            only when named: not yet part of CI's run (docs/testing.md, "Sanitizers")
-# Usage: scripts/test.sh [STAGE...]   (no stage: default asan fuzz)
+#            asan and tsan run only when named: not yet part of CI's run (docs/testing.md)
+# Usage: scripts/test.sh [STAGE...]   (no stage: default fuzz)
 # Each stage prints its wall time; the first failing stage stops the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(default asan fuzz)
+[ ${#stages[@]} -gt 0 ] || stages=(default fuzz)
 
 scripts/install-deps.sh
 
