@@ -18,7 +18,9 @@
 #include "common/build_info.hpp"
 #include "common/config/config.hpp"
 #include "common/eat/replay_store.hpp"
+#include "common/util/log.hpp"
 #include "common/util/trusted_file.hpp"
+#include "common/io/journal/journal_sink.hpp"
 
 namespace {
 
@@ -48,12 +50,9 @@ void print_json(const nlohmann::json& value) {
 
 // The result, then (when the key could be loaded) the JWS over exactly the bytes of that line
 // (docs/protocol.md, "Result signatures").
-// Off until the agent relays line 2 (it would otherwise take the two lines for a broken result).
-constexpr bool print_signature_line = false;
-
 void print_result(const nlohmann::json& result, const monsys::results::ActionSigningKey* key) {
     const std::string line = to_text(result);
-    if (key == nullptr || !print_signature_line) {
+    if (key == nullptr) {
         std::cout << line << '\n';
         return;
     }
@@ -117,6 +116,24 @@ int fail_early(const Options& options, const std::string& message,
     return to_int(exit);
 }
 
+// One journal event per result, so `journalctl MONSYS_JTI=<jti>` shows the wrapper's part next
+// to the agent's.
+void log_result(const ActionResult& result) {
+    const std::string jti = result.jti.value_or("");
+    const std::string type = result.type ? monsys::app::to_string(*result.type) : "";
+    const std::string status = monsys::action::to_string(result.status);
+    if (result.status == ActionStatus::rejected) {
+        monsys::log::event(monsys::log::Level::warning, monsys::log::Event::token_refused,
+                           "refused: " + result.reason.value_or("") + ": " + result.message,
+                           {jti, result.app_id, type, status});
+        return;
+    }
+    monsys::log::event(result.status == ActionStatus::succeeded ? monsys::log::Level::notice
+                                                                : monsys::log::Level::warning,
+                       monsys::log::Event::action_result, status + ": " + result.message,
+                       {jti, result.app_id, type, status});
+}
+
 // `token` is read by the caller only after the config and the policy loaded.
 int restart_with_token(const Options& options,
                        const std::function<monsys::Expected<std::string, std::string>()>& read) {
@@ -138,6 +155,7 @@ int restart_with_token(const Options& options,
                                               std::time(nullptr)};
     ActionResult result = monsys::action::restart_app(*config, *policy, request);
     print_result(monsys::action::to_json(result), &key->key);
+    log_result(result);
     return to_int(result.exit);
 }
 
@@ -229,6 +247,8 @@ int run_verify(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    monsys::log::init_from_environment();
+    monsys::io::log_to_journal_if_connected();
     Options options;
     CLI::App app{
         "monsys-action: verifies a hub-signed Emergency Action Token (EAT) and restarts one app.\n"

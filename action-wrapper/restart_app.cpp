@@ -8,6 +8,7 @@
 #include "action-wrapper/restart/systemd_restart.hpp"
 #include "common/app/identifier.hpp"
 #include "common/eat/replay_store.hpp"
+#include "common/util/log.hpp"
 #include "common/io/settings_from_config.hpp"
 
 namespace monsys::action {
@@ -169,6 +170,10 @@ ActionResult restart_app(const config::Config& config, const LocalPolicy& policy
         return finish(std::move(result));
     }
 
+    const std::string app_type(app::to_string(claims->app.type));
+    log::event(log::Level::notice, log::Event::action_accepted,
+               "token accepted, restarting " + app_type + " " + claims->app.identifier,
+               {claims->jti, request.app_id, app_type, ""});
     RestartOutcome outcome = run_restart(config, policy, claims->app);
     if (outcome.policy_refusal) {
         // Refused where only the bus could tell (an alias of a denied unit): nothing ran.
