@@ -59,8 +59,8 @@ class ActionRunner {
     ~ActionRunner();
 
     // Called on `io` with the token from an `action` frame: checks it (token_check), refuses a
-    // jti already handed over, runs the rest. ActionDelivery replaces this path (it checks the
-    // ledger first); kept until the daemon uses ActionDelivery.
+    // jti already handed over, runs the rest. The daemon no longer uses this path (ActionDelivery
+    // decides per jti and calls run()); it stays only for this class's own tests, to be removed.
     void submit(std::string token);
 
     // Called on `io` with a token that verified and that nothing has acted on yet (ActionDelivery
