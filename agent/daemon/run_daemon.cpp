@@ -1,7 +1,5 @@
 #include "agent/daemon/run_daemon.hpp"
 
-#include <malloc.h>
-
 #include <csignal>
 #include <memory>
 
@@ -12,11 +10,15 @@
 #include "agent/hub/sequence_counter.hpp"
 #include "agent/hub/tracked_apps_store.hpp"
 #include "common/io/journal/journal_sink.hpp"
+#include "common/io/process/malloc_settings.hpp"
 #include "common/util/log.hpp"
 
 namespace monsys::agent::daemon {
 
 int run_daemon(const DaemonOptions& options) {
+    // Before any thread allocates: few arenas and a fixed mmap threshold, so the peak of a rare
+    // inventory does not stay resident until the next one (the agent's threads are mostly idle).
+    monsys::io::process::apply_malloc_settings();
     log::init_from_environment();
     monsys::io::log_to_journal_if_connected();
     auto setup = prepare_agent(options.config_path);
@@ -45,8 +47,6 @@ int run_daemon(const DaemonOptions& options) {
         log::warning(tracked.error() + "; starting with no tracked apps until the hub sends them");
         tracked = hub::TrackedAppsFile{};
     }
-    // Few arenas: the agent's threads are mostly idle, and each arena keeps its own free memory.
-    ::mallopt(M_ARENA_MAX, 2);
     asio::io_context io(1);
     int exit_code = 0;
     {
