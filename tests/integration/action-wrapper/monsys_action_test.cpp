@@ -12,6 +12,9 @@
 #include <string>
 #include <thread>
 
+#include "common/action/action_key.hpp"
+#include "common/action/result_signature.hpp"
+#include "common/action/wrapper_output.hpp"
 #include "tests/integration/support/process_restart_env.hpp"
 #include "tests/integration/support/testenv.hpp"
 
@@ -51,6 +54,8 @@ struct ActionRun {
     int exit_code = -1;
     json result;
     std::string raw;
+    std::string result_line;                // line 1, the bytes the signature covers
+    std::optional<std::string> result_jws;  // line 2
 };
 
 class Harness {
@@ -99,8 +104,31 @@ class Harness {
         ActionRun action;
         action.exit_code = ran.exit_code;
         action.raw = ran.output;
-        action.result = json::parse(ran.output, nullptr, false);
+        // Two lines: the result, then its signature (docs/monsys-action.md, "Output").
+        auto output = monsys::results::parse_wrapper_output(ran.output);
+        if (output) {
+            action.result = std::move(output->result);
+            action.result_line = std::move(output->result_text);
+            action.result_jws = std::move(output->result_jws);
+        } else {
+            action.result = json::parse(ran.output, nullptr, false);
+        }
         return action;
+    }
+
+    // The result's signature verifies with the key monsys-action keeps in state_dir, over
+    // exactly the result line.
+    void check_signed(const ActionRun& action) const {
+        REQUIRE_MESSAGE(action.result_jws, "no signature line: " << action.raw);
+        auto document = monsys::results::read_action_public_key(dir_.file("state"));
+        REQUIRE_MESSAGE(document, document.error());
+        auto key = monsys::results::public_key_from_jwk(document->at("jwk"));
+        REQUIRE(key);
+        auto verified = monsys::results::verify_compact(
+            *action.result_jws, monsys::results::result_jws_type, *key);
+        REQUIRE_MESSAGE(verified, verified.error());
+        CHECK(verified->payload == action.result_line);
+        CHECK(verified->kid == document->at("kid"));
     }
 
   private:
@@ -156,6 +184,7 @@ TEST_CASE("monsys-action: a signed token restarts a real unit once, and the repl
           unit.name() + " restarted: MainPID " + old_pid + " -> " + new_pid);
     CHECK(first.result["jti"].is_string());
     CHECK(first.result["duration_ms"].get<long>() >= 0);
+    harness.check_signed(first);
 
     ActionRun replay = harness.run_action("restart-app app-1", token);
     INFO(replay.raw);
@@ -164,6 +193,7 @@ TEST_CASE("monsys-action: a signed token restarts a real unit once, and the repl
     CHECK(replay.result["reason"] == "replayed");
     CHECK(replay.result["exit_code"].is_null());
     CHECK(unit.main_pid() == new_pid);  // nothing was restarted
+    harness.check_signed(replay);  // a refusal is evidence too
 }
 
 TEST_CASE("monsys-action: two processes racing with one token restart once") {
