@@ -4,6 +4,7 @@
 
 #include "action-wrapper/policy/unit_rules.hpp"
 #include "common/json/capped_json.hpp"
+#include "common/util/printable.hpp"
 #include "common/util/trusted_file.hpp"
 
 namespace monsys::action {
@@ -47,7 +48,8 @@ std::optional<std::string> read_restart_entry(const Json& value, RestartCommandE
                               : field == "command" ? &out.command
                               : field == "user"    ? &out.user
                                                    : nullptr;
-        if (target == nullptr) return "unknown field '" + field + "' (app, command, user)";
+        if (target == nullptr)
+            return "unknown field '" + printable_name(field) + "' (app, command, user)";
         if (!item.is_string() || item.get<std::string>().empty()) {
             return "'" + field + "' must be a non-empty string";
         }
@@ -68,7 +70,8 @@ std::optional<std::string> read_restart_commands(const Json& value,
     if (!value.is_object()) return "must be an object: entry name -> {app, command, user}";
     for (const auto& [name, item] : value.items()) {
         if (!is_valid_restart_entry_name(name)) {
-            return "entry '" + name + "': not a valid entry name ([a-z0-9][a-z0-9_-]{0,63})";
+            return "entry '" + printable_name(name) +
+                   "': not a valid entry name ([a-z0-9][a-z0-9_-]{0,63})";
         }
         RestartCommandEntry entry;
         if (auto error = read_restart_entry(item, entry)) return "entry '" + name + "': " + *error;
@@ -108,7 +111,7 @@ Expected<LocalPolicy, std::string> parse_policy(std::string_view text) {
         } else {
             error = "unknown field (allowed_types, denied_units, restart_commands)";
         }
-        if (error) return unexpected("field '" + name + "': " + *error);
+        if (error) return unexpected("field '" + printable_name(name) + "': " + *error);
     }
     return policy;
 }

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "common/json/capped_json.hpp"
+#include "common/util/printable.hpp"
 
 namespace monsys::config {
 namespace {
@@ -67,11 +68,11 @@ FieldError read_hub_keys(const Json& value, std::map<std::string, eat::PublicKey
     std::map<std::string, eat::PublicKey> keys;
     for (const auto& [kid, encoded] : value.items()) {
         if (kid.empty() || kid.size() > 128) return "key ids must have 1 to 128 characters";
-        if (!encoded.is_string()) return "key \"" + kid + "\" must be a base64 string";
+        if (!encoded.is_string()) return "key \"" + printable_name(kid) + "\" must be a base64 string";
         // A small-order, all-zero or non-canonical key is an error here, not a key with which
         // every token later fails (or, with a lax verifier, many forgeries pass).
         auto key = eat::decode_public_key(encoded.get<std::string>());
-        if (!key) return "key \"" + kid + "\" " + key.error();
+        if (!key) return "key \"" + printable_name(kid) + "\" " + key.error();
         keys.emplace(kid, *key);
     }
     out = std::move(keys);
@@ -167,7 +168,7 @@ Expected<Config, std::string> parse_config(std::string_view text) {
     for (const auto& [name, value] : document->items()) {
         if (value.is_null()) continue;  // null means "the default"
         if (auto error = read_field(name, value, config)) {
-            return unexpected("field '" + name + "': " + *error);
+            return unexpected("field '" + printable_name(name) + "': " + *error);
         }
     }
     return config;

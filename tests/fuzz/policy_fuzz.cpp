@@ -1,6 +1,6 @@
 // The local policy parser of monsys-action (action-wrapper/policy), and the decisions made with
 // what it accepts (glob patterns of denied units, restart command entries).
-// Properties: an error is said (one line once names in it are escaped); accepted entry names
+// Properties: an error is said, on one line (names from the file are escaped); accepted entry names
 // are valid instance names; the built-in deny list holds whatever the file says.
 #include <string>
 
@@ -11,10 +11,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using namespace monsys;
     auto policy = action::parse_policy(fuzz::as_text(data, size));
     if (!policy) {
-        // One line is promised, but an unknown member name is quoted raw, line breaks and
-        // all (as in config, regressions/config/); until local_policy.cpp escapes it, only a
-        // message at all is checked.
+        // One line: member and entry names are quoted escaped (as in config,
+        // regressions/config/).
         FUZZ_CHECK(!policy.error().empty());
+        FUZZ_CHECK(policy.error().find_first_of("\r\n") == std::string::npos);
         return 0;
     }
     for (const auto& [name, entry] : policy->restart_commands) {
