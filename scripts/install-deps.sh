@@ -16,6 +16,8 @@ packages=(
   python3 python3-jwt python3-cryptography python3-websockets python3-pyotp python3-aiohttp
   # packages: build and check the .deb and .rpm, install and exercise them (tests/packaging)
   dpkg-dev fakeroot file lintian rpm rpmlint sudo
+  # the man pages: Markdown rendered by pandoc (packaging/CMakeLists.txt)
+  pandoc
   # the PID 1 suite: a Debian 12 rootfs from Debian's packages, booted by podman (runc, above)
   mmdebstrap debian-archive-keyring
 )
