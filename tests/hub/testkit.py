@@ -201,8 +201,10 @@ class HubProcess:
 
     def __init__(self, workdir, *, state_dir, agent_token_file, signing_key, totp_secret_file,
                  kid="hub-1", issuer="monsys-hub", tls_cert=None, tls_key=None, ca_file=None,
-                 liveness_interval=None, test_endpoints=True, extra_args=(), agents=None):
+                 liveness_interval=None, test_endpoints=True, extra_args=(), agents=None,
+                 ws_host="127.0.0.1"):
         self.workdir = workdir
+        self.ws_host = ws_host  # "::1" for a hub on IPv6 loopback
         self.state_dir = state_dir
         self.agent_token_file = agent_token_file
         self.signing_key = signing_key
@@ -247,7 +249,7 @@ class HubProcess:
                "--agent-token-file", self.agent_token_file, "--signing-key", self.signing_key,
                "--kid", self.kid, "--issuer", self.issuer,
                "--totp-secret-file", self.totp_secret_file,
-               "--ws-host", "127.0.0.1", "--ws-port", str(self.ws_port),
+               "--ws-host", self.ws_host, "--ws-port", str(self.ws_port),
                "--http-host", "127.0.0.1", "--http-port", str(self.http_port),
                "--ready-file", self.ready_file]
         if self.tls_cert:
