@@ -15,6 +15,8 @@ class RestartTest(E2ETestCase):
         record = self.wait_result(jti)
         self.assertEqual(record["agent_id"], AGENT_ID)
         self.assertEqual(record["reported_by"], "monsys-action", record)
+        # Signed by monsys-action's key, which the hub pinned from the agent's first hello.
+        self.assertEqual(record["signature"]["status"], "verified", record)
         result = record["result"]
         self.assertEqual(result["status"], status, result)
         self.assertEqual(result["jti"], jti)
