@@ -6,6 +6,7 @@ checks that print `ok` or `FAIL` with details.
 Run with /usr/bin/python3 (Debian's python3-jwt, python3-cryptography, python3-websockets...).
 """
 
+import base64
 import json
 import os
 import secrets
@@ -203,10 +204,18 @@ class Container:
             return {"raw": proc.stdout + proc.stderr}
         if "answer" not in envelope:
             return envelope
+        # monsys-action answers with two lines: the result, then its compact JWS whose payload is
+        # exactly the first line (docs/monsys-action.md). Anything else counts as raw.
+        answer = envelope["answer"]
+        result_line, _, jws = answer.partition("\n")
+        parts = jws.strip().split(".")
         try:
-            return json.loads(envelope["answer"])
-        except ValueError:
-            return {"raw": envelope["answer"]}
+            payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+            if len(parts) != 3 or payload != result_line.encode():
+                return {"raw": answer}
+            return json.loads(result_line)
+        except (ValueError, IndexError):
+            return {"raw": answer}
 
     def journal(self, unit_glob, lines=30):
         return self.out(f"journalctl --no-pager -o cat -n {lines} -u {shlex.quote(unit_glob)}",
