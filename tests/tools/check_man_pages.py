@@ -64,7 +64,9 @@ def main():
         for word in sorted(options | commands):
             if not re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", text):
                 problems.append(f"{page}: does not mention {word} (from --help)")
-        section = text.split("COMMANDS", 1)[1].split("EXIT STATUS", 1)[0] if "COMMANDS" in text else ""
+        # The COMMANDS section: from its heading to the next heading (a line at column 0).
+        match = re.search(r"^COMMANDS\n(.*?)(?=^\S)", text, re.M | re.S)
+        section = match.group(1) if match else ""
         for named in re.findall(r"^ {7}([a-z][a-z0-9-]+)(?: |$)", section, re.M):
             if named not in commands:
                 problems.append(f"{page}: COMMANDS names {named}, which --help does not list")
