@@ -204,15 +204,17 @@ class Container:
             return {"raw": proc.stdout + proc.stderr}
         if "answer" not in envelope:
             return envelope
-        # monsys-action answers with two lines: the result, then its compact JWS whose payload is
-        # exactly the first line (docs/monsys-action.md). Anything else counts as raw.
+        # monsys-action answers with the result line, then its compact JWS whose payload must be
+        # exactly that line (docs/monsys-action.md). The line alone comes from an earlier build,
+        # or from a wrapper that could not use its key (reason signing_key_error).
         answer = envelope["answer"]
         result_line, _, jws = answer.partition("\n")
-        parts = jws.strip().split(".")
         try:
-            payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-            if len(parts) != 3 or payload != result_line.encode():
-                return {"raw": answer}
+            if jws.strip():
+                parts = jws.strip().split(".")
+                payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+                if len(parts) != 3 or payload != result_line.encode():
+                    return {"raw": answer}
             return json.loads(result_line)
         except (ValueError, IndexError):
             return {"raw": answer}
