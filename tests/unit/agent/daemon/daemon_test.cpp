@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 
+#include "../actions/action_test_support.hpp"
 #include "../hub/fake_hub_connection.hpp"
 #include "../temp_dir.hpp"
 #include "agent/daemon/daemon.hpp"
@@ -112,37 +113,17 @@ class FakeLauncher final : public actions::WrapperLauncher {
     bool cancelled_ = false;
 };
 
-// An action token for this agent, signed with the fixture key hub-1 (tests/tools/mint_eat.py,
-// as the action runner's tests do), valid from now.
-std::string mint(const std::string& jti, const std::string& app_id) {
-    const std::string command =
-        std::string("/usr/bin/python3 " MONSYS_SOURCE_DIR
-                    "/tests/tools/mint_eat.py --key " MONSYS_FIXTURES_DIR "/eat/hub-1.pem --jti ") +
-        jti + " --app-id " + app_id;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char buffer[4096];
-    std::size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-    REQUIRE(::pclose(pipe) == 0);
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-}
-
-// The agent's configuration for the fixture tokens (tests/fixtures/eat/tokens.json): rounds and
-// state reports an hour apart, so whatever the test sees was caused by an event or a reply.
+// The agent's configuration for the fixture tokens (the verifier settings the action tests use,
+// from tests/fixtures/eat/tokens.json): rounds and state reports an hour apart, so whatever the
+// test sees was caused by an event or a reply.
 config::Config test_config(const TempDir& hub_dir, const monsys::test::TrustedDir& state_dir) {
-    std::ifstream in(MONSYS_FIXTURES_DIR "/eat/tokens.json");
-    const auto settings = Json::parse(in)["settings"];
+    const eat::VerifierSettings accepted = actions::test::verifier();
     config::Config config;
-    config.agent_id = settings["agent_id"];
-    config.issuer = settings["issuer"];
-    config.clock_skew_secs = settings["clock_skew_secs"];
-    config.max_token_lifetime_secs = settings["max_lifetime_secs"];
-    for (const auto& [kid, key] : settings["keys"].items()) {
-        config.hub_keys.emplace(kid, *eat::parse_public_key(key.get<std::string>()));
-    }
+    config.agent_id = accepted.agent_id;
+    config.issuer = accepted.issuer;
+    config.clock_skew_secs = accepted.clock_skew_secs;
+    config.max_token_lifetime_secs = accepted.max_lifetime_secs;
+    config.hub_keys = accepted.keys;
     config.hub_url = "ws://127.0.0.1:1/agent";
     config.hub_state_dir = hub_dir.path() / "hub";
     config.hub_token_file = hub_dir.path() / "agent.token";
@@ -371,7 +352,8 @@ TEST_CASE("daemon: a stop waits for a running action that ends within the grace"
     {
         Harness agent(dir, state, timings);
         start_tracking_web(agent);
-        agent.hub().push_text(Json{{"type", "action"}, {"eat", mint("jti-wait", "app-1")}}.dump());
+        agent.hub().push_text(
+            Json{{"type", "action"}, {"eat", actions::test::mint("jti-wait", "app-1")}}.dump());
         REQUIRE(agent.wait_for([&agent]() { return agent.launcher->started() == 1; }));
         CHECK(agent.inflight_records() == 1);
 
@@ -418,7 +400,8 @@ TEST_CASE(
     {
         Harness agent(dir, state);
         start_tracking_web(agent);
-        agent.hub().push_text(Json{{"type", "action"}, {"eat", mint("jti-cut", "app-1")}}.dump());
+        agent.hub().push_text(
+            Json{{"type", "action"}, {"eat", actions::test::mint("jti-cut", "app-1")}}.dump());
         REQUIRE(agent.wait_for([&agent]() { return agent.launcher->started() == 1; }));
 
         const auto stopped = std::chrono::steady_clock::now();
