@@ -1,26 +1,16 @@
 #include "agent/actions/action_runner.hpp"
 
-#include <ctime>
-
 #include "agent/actions/agent_results.hpp"
-#include "agent/actions/token_check.hpp"
 #include "common/action/action_result.hpp"
 #include "common/action/wrapper_output.hpp"
-#include "common/eat/replay_store.hpp"
 #include "common/util/log.hpp"
 #include "common/util/time_format.hpp"
 
 namespace monsys::agent::actions {
 namespace {
 
-constexpr std::size_t max_jtis_remembered = 10000;
-
 std::string now_utc() {
     return format_utc_millis(std::chrono::system_clock::now());
-}
-
-std::int64_t now_unix() {
-    return static_cast<std::int64_t>(std::time(nullptr));
 }
 
 }  // namespace
@@ -58,61 +48,6 @@ ActionRunner::~ActionRunner() {
     // restart that takes minutes.
     launcher_->cancel();
     workers_->join();
-}
-
-void ActionRunner::reject(const std::string& token, const std::string& reason,
-                          const std::string& detail) {
-    auto ids = eat::unverified_ids(token);
-    log::warning("refused an action token: " + reason + " (" + detail + ")");
-    auto fields = refusal_fields(std::nullopt, std::nullopt, reason, detail, now_utc());
-    fields.app_id = ids.app_id.value_or("");  // for correlation only; jti and type stay null
-    report_(make_report(ids.jti.value_or(""), "agent", agent_result(fields)));
-}
-
-void ActionRunner::submit(std::string token) {
-    const auto received = std::chrono::steady_clock::now();
-    if (shutting_down_) {
-        reject(token, "agent_shutting_down", "the agent is shutting down; nothing was restarted");
-        return;
-    }
-    // On the disk worker: the replay store's read waits for its shared lock (up to 10 s). The
-    // worker keeps the order, so actions queue in the order their frames arrived.
-    std::weak_ptr<int> alive = alive_;
-    disk_->call(
-        io_,
-        [verifier = settings_.verifier, store_path = settings_.replay_store, token]() {
-            eat::ReplayStore store(store_path);
-            const std::int64_t now = now_unix();
-            return check_token(token, verifier, now, [&store, now](std::string_view jti) {
-                return store.seen(jti, now);
-            });
-        },
-        [this, alive, token, received](Expected<eat::Claims, eat::Rejection> claims) mutable {
-            if (alive.lock()) after_check(std::move(token), std::move(claims), received);
-        });
-}
-
-void ActionRunner::after_check(std::string token, Expected<eat::Claims, eat::Rejection> claims,
-                               std::chrono::steady_clock::time_point received) {
-    if (shutting_down_) {
-        reject(token, "agent_shutting_down", "the agent is shutting down; nothing was restarted");
-        return;
-    }
-    if (!claims) {
-        reject(token, eat::to_string(claims.error().reason), claims.error().detail);
-        return;
-    }
-    if (jtis_taken_.count(claims->jti) != 0) {
-        // Not consumed yet (the wrapper has not run or is running), but already handed over.
-        report_(make_report(
-            claims->jti, "agent",
-            agent_result(refusal_fields(claims->jti, claims->app, "replayed",
-                                        "this token is already being acted on", now_utc()))));
-        return;
-    }
-    if (jtis_taken_.size() >= max_jtis_remembered) jtis_taken_.clear();  // the store remembers
-    jtis_taken_.insert(claims->jti);
-    run(Accepted{std::move(token), std::move(*claims), received});
 }
 
 void ActionRunner::run(Accepted action) {

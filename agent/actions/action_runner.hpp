@@ -1,8 +1,7 @@
 #pragma once
-// What the agent does with an `action` from the hub (docs/protocol.md): check the token
-// (token_check, on the disk worker: the replay store's read takes a shared lock), then run
-// monsys-action for it through a WrapperLauncher on one of max_parallel threads, and report the
-// JSON result the wrapper printed. Actions for different apps run in parallel; actions for the
+// Runs monsys-action for an action ActionDelivery verified and decided to run (docs/protocol.md),
+// through a WrapperLauncher on one of max_parallel threads, and reports the JSON result the
+// wrapper printed. Actions for different apps run in parallel; actions for the
 // same app queue behind each other. The agent never restarts anything itself.
 #include <chrono>
 #include <cstdint>
@@ -58,11 +57,6 @@ class ActionRunner {
     // Cancels what still runs and joins the threads: returns within the launcher's cancel bound.
     ~ActionRunner();
 
-    // Called on `io` with the token from an `action` frame: checks it (token_check), refuses a
-    // jti already handed over, runs the rest. The daemon no longer uses this path (ActionDelivery
-    // decides per jti and calls run()); it stays only for this class's own tests, to be removed.
-    void submit(std::string token);
-
     // Called on `io` with a token that verified and that nothing has acted on yet (ActionDelivery
     // decided): queued behind its app's running action, or started.
     struct Accepted {
@@ -93,11 +87,8 @@ class ActionRunner {
         std::chrono::steady_clock::time_point received;
         std::chrono::steady_clock::duration wrapper{};  // spawn to exit of monsys-action
     };
-    void after_check(std::string token, Expected<eat::Claims, eat::Rejection> claims,
-                     std::chrono::steady_clock::time_point received);
     void start_next(const std::string& app_id);
     void finish(const std::string& app_id, ActionReport report, Timing timing);
-    void reject(const std::string& token, const std::string& reason, const std::string& detail);
     void became_idle();
 
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for handlers posted back to io
@@ -109,7 +100,6 @@ class ActionRunner {
     std::shared_ptr<asio::thread_pool> workers_;
     std::map<std::string, std::deque<Job>> queued_;  // app id -> waiting jobs
     std::set<std::string> running_apps_;
-    std::set<std::string> jtis_taken_;  // handed over or queued in this process
     bool shutting_down_ = false;
     std::function<void()> on_idle_;
     asio::steady_timer grace_timer_;

@@ -1,8 +1,11 @@
 // ActionRunner with a fake monsys-action: the order of actions for one app, the parallel bound,
-// replays within the process, and a shutdown with an action in flight. Tokens are minted now by
-// tests/tools/mint_eat.py (as the integration tests do) and checked by the real verifier.
+// and a shutdown with an action in flight. Tokens are minted now by tests/tools/mint_eat.py (as
+// the integration tests do) and verified by the real verifier, as ActionDelivery does before it
+// hands an action to the runner (re-deliveries are ActionDelivery's, action_delivery_test).
 #include <doctest/doctest.h>
 #include <unistd.h>
+
+#include <ctime>
 
 #include "../hub/fake_hub_connection.hpp"  // run_until
 #include "../temp_dir.hpp"
@@ -42,6 +45,13 @@ struct Harness {
     bool wait_started(std::size_t count) {
         return run_until(io, [this, count]() { return launcher->started().size() >= count; });
     }
+    // What ActionDelivery does for a token nothing has acted on yet: verify it, hand it over.
+    void submit(const std::string& token) {
+        auto claims =
+            eat::verify_token(token, verifier(), static_cast<std::int64_t>(std::time(nullptr)));
+        REQUIRE(claims.has_value());
+        runner->run({token, *claims, std::chrono::steady_clock::now()});
+    }
     const ActionReport* report_for(const std::string& jti, const std::string& status) const {
         for (const auto& report : reports) {
             if (report.jti == jti && report.result.value("status", "") == status) return &report;
@@ -64,9 +74,9 @@ TEST_CASE("action runner: an action waits behind another for the same app; other
     REQUIRE(::access(python, X_OK) == 0);
     TempDir dir;
     Harness h(dir);
-    h.runner->submit(mint("first", "app-1"));
-    h.runner->submit(mint("second", "app-1"));
-    h.runner->submit(mint("other", "app-2"));
+    h.submit(mint("first", "app-1"));
+    h.submit(mint("second", "app-1"));
+    h.submit(mint("other", "app-2"));
 
     REQUIRE(h.wait_started(2));
     h.io.restart();
@@ -93,7 +103,7 @@ TEST_CASE("action runner: at most max_parallel wrappers run at once") {
     TempDir dir;
     Harness h(dir, 2);
     for (const char* app : {"app-1", "app-2", "app-3"}) {
-        h.runner->submit(mint(std::string("jti-") + app, app));
+        h.submit(mint(std::string("jti-") + app, app));
     }
     REQUIRE(h.wait_started(2));
     h.io.restart();
@@ -106,26 +116,12 @@ TEST_CASE("action runner: at most max_parallel wrappers run at once") {
     CHECK(h.launcher->most_at_once() == 2);
 }
 
-TEST_CASE("action runner: a jti handed over already is refused as replayed") {
-    REQUIRE(::access(python, X_OK) == 0);
-    TempDir dir;
-    Harness h(dir);
-    const std::string token = mint("once", "app-1");
-    h.runner->submit(token);
-    h.runner->submit(token);
-    REQUIRE(run_until(h.io, [&h]() { return h.report_for("once", "rejected") != nullptr; }));
-    CHECK(h.report_for("once", "rejected")->result["reason"] == "replayed");
-    h.launcher->finish("once");
-    REQUIRE(run_until(h.io, [&h]() { return h.reports.size() == 2; }));
-    CHECK(h.launcher->started().size() == 1);
-}
-
 TEST_CASE("action runner: shutdown rejects what waits, lets the running one finish") {
     REQUIRE(::access(python, X_OK) == 0);
     TempDir dir;
     Harness h(dir);
-    h.runner->submit(mint("running", "app-1"));
-    h.runner->submit(mint("waiting", "app-1"));
+    h.submit(mint("running", "app-1"));
+    h.submit(mint("waiting", "app-1"));
     REQUIRE(h.wait_started(1));
     h.io.restart();
     h.io.run_for(50ms);  // the second one is checked and queued
@@ -149,7 +145,7 @@ TEST_CASE("action runner: after the grace the running wrapper is cancelled; its 
     REQUIRE(::access(python, X_OK) == 0);
     TempDir dir;
     Harness h(dir);
-    h.runner->submit(mint("stuck", "app-1"));
+    h.submit(mint("stuck", "app-1"));
     REQUIRE(h.wait_started(1));
 
     bool idle = false;
@@ -163,7 +159,7 @@ TEST_CASE("action runner: after the grace the running wrapper is cancelled; its 
     CHECK(leftovers[0].jti == "stuck");
 
     // A token that arrives now is refused at once.
-    h.runner->submit(mint("late", "app-2"));
+    h.submit(mint("late", "app-2"));
     REQUIRE(h.reports.size() == 1);
     CHECK(h.reports[0].result["reason"] == "agent_shutting_down");
 }
