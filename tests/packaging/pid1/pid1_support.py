@@ -7,6 +7,7 @@ Run with /usr/bin/python3 (Debian's python3-jwt, python3-cryptography, python3-w
 """
 
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -193,15 +194,20 @@ class Container:
     def system_state(self):
         return self.out("systemctl is-system-running", check=False)
 
-    def ask(self, request, user="monsys", sock="/run/monsys/action.sock", timeout=90):
-        """One request on the action socket as `user`: the parsed JSON result, or
-        {"connect_error": ...}, or {"raw": text} when the answer is not JSON."""
+    def ask_envelope(self, request, user="monsys", sock="/run/monsys/action.sock", timeout=90):
+        """One request on the action socket as `user`: {"answer": monsys-action's output as it
+        came}, or {"connect_error": ...}, or {"raw": text} when the client printed no JSON."""
         proc = self.run(f"/usr/bin/python3 /usr/local/lib/monsys-test/ask.py {sock} {timeout}",
                         user=user, input_text=request, timeout=timeout + 30)
         try:
-            envelope = json.loads(proc.stdout.strip().splitlines()[-1])
+            return json.loads(proc.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             return {"raw": proc.stdout + proc.stderr}
+
+    def ask(self, request, user="monsys", sock="/run/monsys/action.sock", timeout=90):
+        """One request on the action socket as `user`: the parsed JSON result, or
+        {"connect_error": ...}, or {"raw": text} when the answer is not JSON."""
+        envelope = self.ask_envelope(request, user, sock, timeout)
         if "answer" not in envelope:
             return envelope
         # monsys-action answers with the result line, then its compact JWS whose payload must be
@@ -330,3 +336,40 @@ def make_workdir(prefix):
     path = tempfile.mkdtemp(prefix=f"{prefix}.", dir="/tmp")
     os.chmod(path, 0o700)
     return path
+
+
+# ---------------------------------------------------------------- signatures, checked independently
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwk_thumbprint(jwk):
+    """RFC 7638 for an OKP key: base64url (unpadded) of SHA-256 of the canonical members."""
+    canonical = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]},
+                           separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def verify_compact_jws(jws, jwk, typ):
+    """Checks a compact EdDSA JWS with python3-cryptography alone (none of the project's code):
+    the header is exactly {alg, kid, typ} with kid the thumbprint of `jwk`, and the signature is
+    valid. Returns (header, payload bytes); raises ValueError naming the problem."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    parts = jws.strip().split(".")
+    if len(parts) != 3:
+        raise ValueError(f"not a compact JWS ({len(parts)} parts)")
+    header = json.loads(b64url_decode(parts[0]))
+    expected = {"alg": "EdDSA", "kid": jwk_thumbprint(jwk), "typ": typ}
+    if header != expected:
+        raise ValueError(f"header {header}, expected {expected}")
+    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+        raise ValueError(f"not an Ed25519 key: {jwk}")
+    key = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+    try:
+        key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode())
+    except InvalidSignature:
+        raise ValueError("the signature does not verify with the key") from None
+    return header, b64url_decode(parts[1])

@@ -8,14 +8,16 @@ Usage: system_test.py PACKAGE_DIR        (exit 0 passed, 1 a check failed, 77 sk
 """
 
 import json
+import os
+import re
 import shlex
 import shutil
 import sys
 import time
 
-from pid1_support import (AGENT_ID, Checks, Container, brief, configure_agent,
-                          find_deb, log, make_workdir, minimal_config, mint, pid1, request,
-                          main_of, start_hub, wait_for, KEEP)
+from pid1_support import (AGENT_ID, Checks, Container, SOURCE_DIR, brief, configure_agent,
+                          find_deb, jwk_thumbprint, log, make_workdir, minimal_config, mint,
+                          pid1, request, main_of, start_hub, verify_compact_jws, wait_for, KEEP)
 
 DEMO_UNIT = "pid1-demo.service"
 DEMO_UNIT_FILE = """[Unit]
@@ -52,6 +54,19 @@ for pid in $(pgrep -f '^/bin/sh /opt/accapp/loop.sh'); do kill "$pid"; done
 setsid /bin/sh /opt/accapp/loop.sh </dev/null >/dev/null 2>&1 &
 exit 0
 """
+KEY_DIR = "/var/lib/monsys-action"
+RESULT_TYP = "monsys-action-result+jws"
+ROTATION_TYP = "monsys-action-key-rotation+jws"
+
+
+def documented_message_ids():
+    """The MESSAGE_IDs docs/logging.md lists, by event name: the check holds the journal to the
+    documentation, not to the code's own table."""
+    with open(os.path.join(SOURCE_DIR, "docs", "logging.md"), encoding="utf-8") as f:
+        text = f.read()
+    return dict(re.findall(r"^\| `([a-z_]+)` \| `([0-9a-f]{32})` \|", text, re.M))
+
+
 POLICY = {"restart_commands": {"accapp": {"app": "/opt/accapp/run",
                                           "command": "/opt/accapp/restart", "user": "root"}}}
 
@@ -177,6 +192,7 @@ class SystemSuite:
         record = wait_for(lambda: self.hub.result(jti), 60)
         if not record:
             return False, f"no result for {jti}: {self.hub.action(jti)}"
+        self.totp_jti, self.totp_record = jti, record
         result = record["result"]
         audit = [e for e in self.hub.audit("restart.result") if e.get("jti") == jti]
         props = self.c.show(DEMO_UNIT, "ActiveState", "MainPID")
@@ -202,6 +218,158 @@ class SystemSuite:
             problems.append("no monsys-action@ instance in the journal")
         return not problems, "\n".join(problems) if problems else (
             f"MainPID {before} -> {after}, {result.get('stdout')!r}")
+
+
+    # ------------------------------------------------------------ 2b. the host's signature
+
+    def key_document(self):
+        return json.loads(self.c.out(f"cat {KEY_DIR}/action-key.json"))
+
+    def check_action_key_files(self):
+        # What the postinst made: the secret for monsys-action alone, the public document
+        # readable by the agent's group; the agent reported it and the hub pinned it.
+        problems = []
+        modes = {name: self.c.out(f"stat -c '%U:%G %a' {KEY_DIR}/{name}", check=False)
+                 for name in ("action-key.secret", "action-key.json")}
+        if not re.fullmatch(r"monsys-action:\S+ 600", modes["action-key.secret"]):
+            problems.append(f"action-key.secret is {modes['action-key.secret']!r}, "
+                            "expected monsys-action, 0600")
+        if modes["action-key.json"] != "monsys-action:monsys 640":
+            problems.append(f"action-key.json is {modes['action-key.json']!r}, "
+                            "expected monsys-action:monsys 0640")
+        secret = self.c.run(f"cat {KEY_DIR}/action-key.secret", user="monsys")
+        if secret.returncode == 0 or "Permission denied" not in secret.stderr:
+            problems.append(f"user monsys reading the secret: exit {secret.returncode}, "
+                            f"{(secret.stdout + secret.stderr).strip()[:200]!r}")
+        public = self.c.run(f"cat {KEY_DIR}/action-key.json", user="monsys")
+        if public.returncode != 0:
+            problems.append(f"user monsys cannot read the public document: {public.stderr}")
+        doc = self.key_document()
+        if doc.get("kid") != jwk_thumbprint(doc.get("jwk") or {"crv": "", "kty": "", "x": ""}):
+            problems.append(f"kid is not the thumbprint of jwk: {doc}")
+        pinned = wait_for(lambda: (self.hub.agent(AGENT_ID).get("action_key") or {}).get("kid"),
+                          10)
+        if pinned != doc.get("kid"):
+            problems.append(f"the hub pinned {pinned!r}, the host's key is {doc.get('kid')!r}")
+        self.first_key = doc
+        return not problems, "\n".join(problems) if problems else \
+            f"secret {modes['action-key.secret']}, public {modes['action-key.json']}, " \
+            f"kid {doc['kid'][:12]}... pinned by the hub"
+
+    def check_result_signature(self):
+        # The TOTP restart's evidence as the hub filed it: the JWS the agent relayed verifies with
+        # the host's public key (python3-cryptography, none of the project's code), and its
+        # payload is the result the hub filed.
+        record, doc = self.totp_record, self.first_key
+        jws = record.get("result_jws")
+        if not jws:
+            return False, f"the hub's record has no result_jws: {brief(record)}"
+        _, payload = verify_compact_jws(jws, doc["jwk"], RESULT_TYP)
+        problems = []
+        if json.loads(payload) != record["result"]:
+            problems.append(f"payload {payload[:300]!r} differs from the filed result")
+        if b"\n" in payload:
+            problems.append("the payload is not one line")
+        signature = record.get("signature") or {}
+        if signature.get("status") != "verified" or signature.get("kid") != doc["kid"]:
+            problems.append(f"the hub filed the signature as {signature}")
+        return not problems, "\n".join(problems) if problems else \
+            f"{len(payload)} payload bytes verify with kid {doc['kid'][:12]}..."
+
+    def signed_answer(self, app_id, jwk):
+        """A restart straight through the socket: (result dict, problems)."""
+        token, jti = mint(self.hub, {"id": app_id, "type": "systemd", "identifier": DEMO_UNIT})
+        envelope = self.c.ask_envelope(request(app_id, token))
+        answer = envelope.get("answer", "")
+        lines = answer.split("\n")
+        if len(lines) < 2 or not lines[1].strip():
+            return None, [f"no JWS line in monsys-action's answer: {envelope}"]
+        try:
+            _, payload = verify_compact_jws(lines[1], jwk, RESULT_TYP)
+        except ValueError as error:
+            return None, [f"the answer's JWS: {error}"]
+        if payload != lines[0].encode():
+            return None, [f"the JWS payload is not the result line: {payload[:200]!r}"]
+        result = json.loads(lines[0])
+        if result.get("jti") != jti or result.get("status") != "succeeded":
+            return result, [f"result: {brief(result)}"]
+        return result, []
+
+    def check_rotate_key(self):
+        old = self.first_key
+        proc = self.c.run("/usr/libexec/monsys/monsys-action rotate-key")
+        if proc.returncode != 0:
+            return False, f"rotate-key exited {proc.returncode}: {proc.stderr}"
+        new = self.key_document()
+        problems = []
+        if new["kid"] == old["kid"] or new["kid"] != jwk_thumbprint(new["jwk"]):
+            problems.append(f"new key {new['kid']!r} (old {old['kid']!r})")
+        statements = new.get("rotations") or []
+        if not statements:
+            return False, f"no rotation statement: {new}"
+        # The last statement is signed by the old key and names the new one.
+        try:
+            _, payload = verify_compact_jws(statements[-1], old["jwk"], ROTATION_TYP)
+            named = json.loads(payload)
+            if (named.get("old_kid"), named.get("new_kid"), named.get("new_jwk")) != \
+                    (old["kid"], new["kid"], new["jwk"]):
+                problems.append(f"the statement names {named}")
+        except ValueError as error:
+            problems.append(f"the rotation statement: {error}")
+        mode = self.c.out(f"stat -c '%U %a' {KEY_DIR}/action-key.secret", check=False)
+        if mode != "monsys-action 600":
+            problems.append(f"after the rotation the secret is {mode!r}")
+        # Results are now signed with the new key, and only with it.
+        _, answer_problems = self.signed_answer("app-rotated", new["jwk"])
+        problems += answer_problems
+        # The agent reports the new key on its next connection; the hub follows the statement
+        # from the pinned key without being re-pinned.
+        self.c.out("systemctl restart monsys-agent.service", check=False)
+        followed = wait_for(lambda: [e for e in self.hub.audit("agent.action_key_rotated")
+                                     if e.get("to_kid") == new["kid"]], 45)
+        if not followed:
+            problems.append("the hub did not follow the rotation: " +
+                            json.dumps(self.hub.audit("agent.action_key_mismatch"))[:300])
+        return not problems, "\n".join(problems) if problems else \
+            f"{old['kid'][:12]}... -> {new['kid'][:12]}..., statement verified, hub followed"
+
+    # ------------------------------------------------------------ 2c. one restart in the journal
+
+    def check_journal_fields(self):
+        # `journalctl MONSYS_JTI=<jti>` tells the TOTP restart's story from both programs, with
+        # the MESSAGE_IDs docs/logging.md lists and the app's id, type and status.
+        jti, app_id = self.totp_jti, self.apps["demo"]["id"]
+        ids = documented_message_ids()
+        wanted = {"action_accepted", "action_result"}
+        if not wanted <= set(ids):
+            return False, f"docs/logging.md lists {sorted(ids)}"
+        by_id = {v: k for k, v in ids.items()}
+        text = self.c.out(f"journalctl --no-pager -o json MONSYS_JTI={shlex.quote(jti)}",
+                          check=False)
+        entries = [json.loads(line) for line in text.splitlines() if line.strip()]
+        seen = {}
+        problems = []
+        for entry in entries:
+            program = entry.get("SYSLOG_IDENTIFIER") or entry.get("_COMM")
+            event = by_id.get(entry.get("MESSAGE_ID"))
+            seen.setdefault(program, set()).add(event)
+            if entry.get("_COMM") != program:
+                problems.append(f"SYSLOG_IDENTIFIER {program!r} but _COMM {entry.get('_COMM')!r}")
+            if entry.get("MONSYS_APP_ID") != app_id or entry.get("MONSYS_APP_TYPE") != "systemd":
+                problems.append(f"{program} {event}: app {entry.get('MONSYS_APP_ID')!r} "
+                                f"type {entry.get('MONSYS_APP_TYPE')!r}")
+            if event == "action_result" and entry.get("MONSYS_STATUS") != "succeeded":
+                problems.append(f"{program} action_result: status {entry.get('MONSYS_STATUS')!r}")
+            if event is None:
+                problems.append(f"{program}: MESSAGE_ID {entry.get('MESSAGE_ID')!r} is not listed "
+                                "in docs/logging.md")
+        for program in ("monsys-agent", "monsys-action"):
+            if not wanted <= seen.get(program, set()):
+                problems.append(f"{program}: events {sorted(e or '?' for e in seen.get(program, ()))}"
+                                f", expected {sorted(wanted)}")
+        summary = "; ".join(f"{p}: {', '.join(sorted(e or '?' for e in events))}"
+                            for p, events in sorted(seen.items()))
+        return not problems, "\n".join(problems + [f"seen: {summary}"]) if problems else summary
 
     # ------------------------------------------------------------ 3. refusals
 
@@ -404,6 +572,17 @@ class SystemSuite:
                   self.check_stopped_unit_alerts):
             ch.run("restart: TOTP restart via hub, socket, monsys-action@, polkit, systemd; "
                    "audit shows MainPID changed", self.check_totp_restart)
+        has_key = ch.run("key: the postinst made monsys-action's key (secret 0600 monsys-action, "
+                         "public 0640 group monsys); monsys cannot read the secret; the hub "
+                         "pinned it", self.check_action_key_files)
+        if has_key and hasattr(self, "totp_record"):
+            ch.run("key: the restart's result_jws verifies with the host's public key "
+                   "(python3-cryptography) and its payload is the filed result",
+                   self.check_result_signature)
+        if hasattr(self, "totp_jti"):
+            ch.run("journal: journalctl MONSYS_JTI=<jti> shows monsys-agent's and "
+                   "monsys-action's events with the documented MESSAGE_IDs and fields",
+                   self.check_journal_fields)
 
         ch.run("refuse: a replayed token", self.check_replayed_token)
         ch.run("refuse: a foreign local user on the action socket", self.check_foreign_user)
@@ -430,6 +609,10 @@ class SystemSuite:
                    "monsys-action@", self.check_process_restart)
             ch.run("process: a restart without a policy entry is refused (policy_denied)",
                    self.check_process_without_policy_entry)
+
+        if has_key:
+            ch.run("key: rotate-key makes a new key signed by the old one; results are signed "
+                   "with the new key; the hub follows without re-pinning", self.check_rotate_key)
 
         # Last: were it obeyed, the container would be gone for every check after it. Under the
         # built-in rules alone: without the policy file the process checks wrote.
