@@ -239,6 +239,38 @@ class Hub:
                           to_kid=doc["kid"], steps=len(chain))
         log("agent.action_key_rotated", agent=agent_id, kid=doc["kid"], steps=len(chain))
 
+    def _check_inventory_action_key(self, agent_id, rec, inventory, seq):
+        """The inventory's host.action_key held against the key pinned from hello (docs/protocol.md,
+        "inventory"). Only hello pins or rotates; a disagreement is an audit event. Returns
+        {"kid", "check"}: check is match, older (a key of the trusted chain, collected before a
+        rotation), ahead (a rotation the next hello will bring), not_pinned, not_reported (an
+        agent without the field), missing or mismatch."""
+        host = inventory.get("host")
+        if not isinstance(host, dict) or "action_key" not in host:
+            return {"kid": None, "check": "not_reported"}
+        doc = host["action_key"]
+        kid = doc.get("kid") if isinstance(doc, dict) else None
+        pinned = rec.get("action_key")
+        if pinned is None:
+            return {"kid": kid, "check": "not_pinned"}
+        if doc is None:
+            self.audit.append("agent.inventory_action_key_missing", agent_id=agent_id, seq=seq,
+                              pinned_kid=pinned["kid"], error=host.get("action_key_error"))
+            log("agent.inventory_action_key_missing", agent=agent_id, pinned=pinned["kid"])
+            return {"kid": None, "check": "missing"}
+        try:
+            signatures.check_key_document(doc)
+            if pinned["keys"].get(doc["kid"]) == doc["jwk"]:
+                return {"kid": kid, "check": "match" if kid == pinned["kid"] else "older"}
+            signatures.follow_rotations(pinned["kid"], pinned["jwk"], doc)
+            return {"kid": kid, "check": "ahead"}
+        except signatures.SignatureProblem as e:
+            self.audit.append("agent.inventory_action_key_mismatch", agent_id=agent_id, seq=seq,
+                              pinned_kid=pinned["kid"], reported_kid=kid, problem=str(e))
+            log("agent.inventory_action_key_mismatch", agent=agent_id, pinned=pinned["kid"],
+                reported=kid, problem=str(e))
+            return {"kid": kid, "check": "mismatch"}
+
     def unpin_action_key(self, agent_id):
         """An operator's reset: the next hello pins whatever key it reports."""
         rec = self.store.agents.get(agent_id)
@@ -300,7 +332,9 @@ class Hub:
                 rec["last_inventory"] = {
                     "seq": seq, "kind": msg["kind"], "collected_at": msg["collected_at"],
                     "received_at": received_at,
-                    "discovered": len(msg["inventory"]["discovered"])}
+                    "discovered": len(msg["inventory"]["discovered"]),
+                    "action_key": self._check_inventory_action_key(agent_id, rec,
+                                                                   msg["inventory"], seq)}
         elif kind == "state":
             newest = rec["last_state"]
             if newest is None or seq > newest["seq"]:

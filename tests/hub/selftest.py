@@ -33,7 +33,7 @@ import liveness  # noqa: E402
 import signatures  # noqa: E402
 import testkit  # noqa: E402
 
-AGENTS = {f"agent-{n:02d}": f"token-{n:02d}-{os.urandom(8).hex()}" for n in range(1, 23)}
+AGENTS = {f"agent-{n:02d}": f"token-{n:02d}-{os.urandom(8).hex()}" for n in range(1, 24)}
 ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
@@ -576,6 +576,51 @@ class HubOverTls(HubTestCase):
                               os.path.join(self.hub.state_dir, "transparency.jsonl")],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.assertEqual(run.returncode, 0, run.stdout)
+
+    async def test_inventory_action_key_is_held_against_the_pin(self):
+        first = ed25519.Ed25519PrivateKey.generate()
+        second = ed25519.Ed25519PrivateKey.generate()
+        stranger = ed25519.Ed25519PrivateKey.generate()
+        pinned = signatures.key_document(first)
+        agent = self.agent("agent-23")
+        await agent.connect(action_key=pinned)
+
+        def inventory(key_doc, **host):
+            msg = agent.inventory([])
+            msg["inventory"]["host"].update(host)
+            if key_doc != "absent":
+                msg["inventory"]["host"]["action_key"] = key_doc
+            return msg
+
+        async def check_of(msg):
+            await agent.data(msg)
+            return self.hub.agent("agent-23")["last_inventory"]["action_key"]
+
+        def audited(event):
+            return [e for e in self.hub.audit(event) if e["agent_id"] == "agent-23"]
+
+        self.assertEqual(await check_of(inventory(pinned)),
+                         {"kid": pinned["kid"], "check": "match"})
+        self.assertEqual((await check_of(inventory("absent")))["check"], "not_reported")
+        # a rotation the next hello will bring: followed from the pin, not pinned from here
+        rotated = signatures.key_document(second, [signatures.rotation_statement(first, second)])
+        self.assertEqual((await check_of(inventory(rotated)))["check"], "ahead")
+        self.assertEqual(self.hub.agent("agent-23")["action_key"]["kid"], pinned["kid"])
+        self.assertEqual(audited("agent.inventory_action_key_mismatch"), [])
+
+        foreign = signatures.key_document(stranger)
+        self.assertEqual((await check_of(inventory(foreign)))["check"], "mismatch")
+        mismatch = audited("agent.inventory_action_key_mismatch")
+        self.assertEqual(len(mismatch), 1)
+        self.assertEqual((mismatch[0]["pinned_kid"], mismatch[0]["reported_kid"]),
+                         (pinned["kid"], foreign["kid"]))
+
+        self.assertEqual((await check_of(inventory(None, action_key_error="no key")))["check"],
+                         "missing")
+        missing = audited("agent.inventory_action_key_missing")
+        self.assertEqual((len(missing), missing[0]["error"]), (1, "no key"))
+        self.assertEqual(self.hub.agent("agent-23")["action_key"]["kid"], pinned["kid"])
+        await agent.close()
 
     async def test_outbox_drops_in_hello_are_audited_when_they_rise(self):
         counts = dict.fromkeys(("results_evicted", "refusals_evicted", "refusals_suppressed",
