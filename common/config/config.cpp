@@ -98,6 +98,18 @@ FieldError read_hub_url(const Json& value, std::string& out) {
     return std::nullopt;
 }
 
+// Only the scheme here: the rest (userinfo, host, port) is checked by the agent's proxy URL
+// parser, which also words the errors check-config prints.
+FieldError read_hub_proxy(const Json& value, std::optional<std::string>& out) {
+    std::string text;
+    if (auto error = read_string(value, text, /*allow_empty=*/true)) return error;
+    if (!text.empty() && text.rfind("http://", 0) != 0 && text.rfind("https://", 0) != 0) {
+        return "must be \"\" (no proxy) or start with http:// or https://";
+    }
+    out = std::move(text);
+    return std::nullopt;
+}
+
 FieldError read_field(const std::string& name, const Json& value, Config& config) {
     constexpr std::int64_t day = 86400;
     if (name == "agent_id") return read_string(value, config.agent_id);
@@ -136,6 +148,8 @@ FieldError read_field(const std::string& name, const Json& value, Config& config
     if (name == "hub_token_file") return read_path(value, config.hub_token_file);
     if (name == "hub_ca_file") return read_path(value, config.hub_ca_file, /*allow_empty=*/true);
     if (name == "hub_state_dir") return read_path(value, config.hub_state_dir);
+    if (name == "hub_proxy") return read_hub_proxy(value, config.hub_proxy);
+    if (name == "status_file") return read_path(value, config.status_file);
     if (name == "hub_allow_insecure_ws") return read_bool(value, config.hub_allow_insecure_ws);
     if (name == "observe_events") return read_bool(value, config.observe_events);
     if (name == "docker_events") return read_bool(value, config.docker_events);

@@ -49,8 +49,14 @@ struct Config {
     std::filesystem::path hub_token_file = "/etc/monsys/agent.token";
     std::filesystem::path hub_ca_file;   // empty: the system CAs
     bool hub_allow_insecure_ws = false;  // ws:// to a host that is not loopback
+    // The HTTP proxy to the hub (docs/configuration.md, "Proxy"): unset, the environment's
+    // https_proxy / no_proxy (http_proxy for ws://) apply; "" means no proxy whatever the
+    // environment says; otherwise http://[user:pass@]host:port, checked by agent/hub/proxy_url.
+    std::optional<std::string> hub_proxy;
     // The agent's own state (outbox, sequence, tracked apps); not under state_dir.
     std::filesystem::path hub_state_dir = build_info::default_hub_state_dir;
+    // Where the daemon keeps its status snapshot for `monsys-agent status` (docs/status.md).
+    std::filesystem::path status_file = "/run/monsys-agent/status.json";
     std::int64_t observe_interval_secs = 15;
     // Event-driven observation (docs/inventory.md, "The event path"): systemd signals, the
     // engine's /events stream and pidfds. false: the agent observes in rounds only.
