@@ -344,9 +344,18 @@ class SystemSuite:
         if not wanted <= set(ids):
             return False, f"docs/logging.md lists {sorted(ids)}"
         by_id = {v: k for k, v in ids.items()}
-        text = self.c.out(f"journalctl --no-pager -o json MONSYS_JTI={shlex.quote(jti)}",
-                          check=False)
-        entries = [json.loads(line) for line in text.splitlines() if line.strip()]
+        def read_entries():
+            text = self.c.out(f"journalctl --no-pager -o json MONSYS_JTI={shlex.quote(jti)}",
+                              check=False)
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+        def both_programs_done():
+            # journald may file the last lines a moment after the hub has the result
+            entries = read_entries()
+            done = {(e.get("SYSLOG_IDENTIFIER"), by_id.get(e.get("MESSAGE_ID"))) for e in entries}
+            return entries if {("monsys-agent", "action_result"),
+                               ("monsys-action", "action_result")} <= done else None
+        entries = self.c.wait(both_programs_done, 15) or read_entries()
         seen = {}
         problems = []
         for entry in entries:
