@@ -2,15 +2,14 @@
 # Sets everything up and runs the test suite; what CI runs (.ci/run). Stages, in this order:
 #   default  the whole suite (unit, integration, e2e, packaging) built with the default preset
 #   asan     the unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   tsan     the agent's and the I/O adapters' unit tests (its threads) under ThreadSanitizer
 #   fuzz     every fuzz target for MONSYS_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh)
-#   tsan     the agent's and the I/O adapters' unit tests (its threads) under ThreadSanitizer;
-#            asan and tsan run only when named: not yet part of CI's run (docs/testing.md)
-# Usage: scripts/test.sh [STAGE...]   (no stage: default fuzz)
+# Usage: scripts/test.sh [STAGE...]   (no stage: all four, in this order; docs/testing.md)
 # Each stage prints its wall time; the first failing stage stops the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(default fuzz)
+[ ${#stages[@]} -gt 0 ] || stages=(default asan tsan fuzz)
 
 scripts/install-deps.sh
 
@@ -20,12 +19,13 @@ run_default() {
   ctest --preset default
 }
 
-# The sanitizer builds make only what their tests run (no packages, no benchmarks).
+# The sanitizer builds make only what their tests run (no packages, no benchmarks). Their tests
+# run two at a time: the integration tests are RUN_SERIAL, so they still run alone.
 run_asan() {
   cmake --preset asan >/dev/null
   cmake --build --preset asan --target unit_common unit_io unit_action-wrapper unit_agent \
     integration_tests monsys-action
-  ctest --preset asan -L 'unit|integration'
+  ctest --preset asan -L 'unit|integration' -j2
 }
 
 run_fuzz() {
@@ -35,13 +35,13 @@ run_fuzz() {
 run_tsan() {
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan --target unit_agent unit_io
-  ctest --preset tsan -L unit -R '^unit\.(agent|io): '
+  ctest --preset tsan -L unit -R '^unit\.(agent|io):' -j2
 }
 
 for stage in "${stages[@]}"; do
   case "$stage" in
-    default | asan | fuzz | tsan) ;;
-    *) echo "test: unknown stage '$stage' (default, asan, fuzz, tsan)" >&2; exit 2 ;;
+    default | asan | tsan | fuzz) ;;
+    *) echo "test: unknown stage '$stage' (default, asan, tsan, fuzz)" >&2; exit 2 ;;
   esac
   started=$(date +%s)
   echo "test: stage $stage"
