@@ -61,6 +61,8 @@ ActionDelivery::ActionDelivery(asio::any_io_executor io, ActionSettings settings
       journal_(paths.inflight_dir),
       dio_(std::move(delivery_io)),
       registry_(10000, settings_.verifier.clock_skew_secs),
+      refusal_log_(dio_.refusal_log_limits),
+      refusal_summary_timer_(io),
       own_disk_(dio_.disk ? nullptr : std::make_unique<hub::DiskWorker>()),
       disk_(dio_.disk ? dio_.disk : own_disk_.get()) {
     LedgerLimits limits = dio_.ledger_limits;
@@ -138,12 +140,37 @@ void ActionDelivery::after_recovery(Recovered recovered) {
 void ActionDelivery::refuse_unverified(const std::string& token, const std::string& reason,
                                        const std::string& detail) {
     auto ids = eat::unverified_ids(token);
-    log::event(log::Level::warning, log::Event::token_refused,
-               "refused an action token: " + reason + " (" + detail + ")",
-               {ids.jti.value_or(""), ids.app_id.value_or(""), "", "rejected"});
+    if (refusal_log_.admit(std::chrono::steady_clock::now())) {
+        log::event(log::Level::warning, log::Event::token_refused,
+                   "refused an action token: " + reason + " (" + detail + ")",
+                   {ids.jti.value_or(""), ids.app_id.value_or(""), "", "rejected"});
+    } else {
+        arm_refusal_summary();
+    }
     auto fields = refusal_fields(std::nullopt, std::nullopt, reason, detail, now_utc());
     fields.app_id = ids.app_id.value_or("");  // for correlation only; jti and type stay null
     dio_.send_result(make_report(ids.jti.value_or(""), "agent", agent_result(fields)));
+}
+
+void ActionDelivery::arm_refusal_summary() {
+    const auto due = refusal_log_.summary_due();
+    if (refusal_summary_armed_ || !due) return;
+    refusal_summary_armed_ = true;
+    refusal_summary_timer_.expires_at(*due);
+    std::weak_ptr<int> alive = alive_;
+    refusal_summary_timer_.async_wait([this, alive](beast::error_code ec) {
+        if (ec || !alive.lock()) return;
+        refusal_summary_armed_ = false;
+        write_refusal_summary(false);
+    });
+}
+
+void ActionDelivery::write_refusal_summary(bool now_regardless) {
+    const auto count = refusal_log_.take_summary(std::chrono::steady_clock::now(), now_regardless);
+    if (!count || *count == 0) return;
+    log::warning("refused " + std::to_string(*count) +
+                 " more action token(s) that did not verify, not logged one by one (" +
+                 std::to_string(refusal_log_.total_left_out()) + " since the agent started)");
 }
 
 void ActionDelivery::submit(std::string token) {
@@ -268,6 +295,7 @@ void ActionDelivery::on_acked(const hub::PendingMessage& message) {
 
 void ActionDelivery::shut_down(std::function<void()> on_idle, std::chrono::milliseconds grace) {
     shutting_down_ = true;
+    write_refusal_summary(true);
     runner_->shut_down(std::move(on_idle), grace);
 }
 

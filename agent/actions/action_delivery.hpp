@@ -20,6 +20,7 @@
 #include "agent/actions/action_runner.hpp"
 #include "agent/actions/delivery_decision.hpp"
 #include "agent/actions/inflight_journal.hpp"
+#include "agent/actions/log_throttle.hpp"
 #include "agent/actions/result_ledger.hpp"
 #include "agent/hub/disk_worker.hpp"
 #include "agent/hub/outbox.hpp"
@@ -46,6 +47,9 @@ struct DeliveryIo {
     // Whether the outbox holds an unacked result for this jti.
     std::function<bool(const std::string& jti)> result_pending;
     LedgerLimits ledger_limits{};  // keep_after_exp_secs is taken from the verifier's skew
+    // The warning lines for tokens that do not verify: a flood of junk frames writes a burst of
+    // lines, then one a minute, and a summary line with the count of those left out.
+    LogThrottleLimits refusal_log_limits{};
 };
 
 class ActionDelivery {
@@ -81,6 +85,8 @@ class ActionDelivery {
     void on_report(ActionReport report);
     void refuse_unverified(const std::string& token, const std::string& reason,
                            const std::string& detail);
+    void arm_refusal_summary();
+    void write_refusal_summary(bool now_regardless);
     std::int64_t longest_exp_from(std::int64_t now_unix) const;
 
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for handlers posted back to io
@@ -91,6 +97,9 @@ class ActionDelivery {
     std::shared_ptr<ResultLedger> ledger_;  // used on the disk worker only
     JtiRegistry registry_;
     bool shutting_down_ = false;
+    LogThrottle refusal_log_;
+    asio::steady_timer refusal_summary_timer_;
+    bool refusal_summary_armed_ = false;
     std::unique_ptr<hub::DiskWorker> own_disk_;
     hub::DiskWorker* disk_;
     std::unique_ptr<ActionRunner> runner_;  // first to go: its threads are joined

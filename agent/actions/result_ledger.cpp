@@ -60,8 +60,14 @@ Expected<Header, std::string> parse_header(std::string_view line) {
     return header;
 }
 
-// The header line of an entry file, read without the frame behind it (prune reads every file).
-Expected<std::string, std::string> read_header_line(const fs::path& file) {
+struct HeaderLine {
+    std::string text;
+    std::uint64_t file_bytes = 0;
+};
+
+// The header line of an entry file, read without the frame behind it (prune reads every file),
+// and the file's size.
+Expected<HeaderLine, std::string> read_header_line(const fs::path& file) {
     UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd.valid()) return unexpected(errno_message("cannot open", file, errno));
     struct stat info {};
@@ -83,7 +89,7 @@ Expected<std::string, std::string> read_header_line(const fs::path& file) {
                           std::to_string(max_header_bytes) + " bytes");
     }
     head.resize(newline);
-    return head;
+    return HeaderLine{std::move(head), static_cast<std::uint64_t>(info.st_size)};
 }
 
 }  // namespace
@@ -101,13 +107,6 @@ Expected<void, std::string> ResultLedger::store(const LedgerEntry& entry, std::i
     if (entry.jti.empty()) return unexpected(std::string("cannot store a result without a jti"));
     if (auto problem = ensure_directory(directory_)) return unexpected(std::move(*problem));
     const fs::path file = file_for(entry.jti);
-    std::error_code ec;
-    const bool replaces = fs::exists(file, ec);
-    const bool full = count_ && *count_ >= limits_.max_entries;
-    if (!count_ || (full && !replaces) || now_unix - last_prune_ >= limits_.prune_interval_secs) {
-        (void)prune(now_unix);  // its problems are the next prune's too; the store goes on
-    }
-
     const Json header = {{"jti", entry.jti}, {"exp", entry.exp}, {"seq", entry.seq}};
     const std::string header_text = header.dump(-1, ' ', false, Json::error_handler_t::replace);
     // A jti that is not UTF-8 would not read back as itself (tokens that verify always are).
@@ -116,17 +115,38 @@ Expected<void, std::string> ResultLedger::store(const LedgerEntry& entry, std::i
         return unexpected("cannot store the result of " + file.string() +
                           ": its jti is not valid UTF-8");
     }
-    if (header_text.size() + 1 + entry.frame.size() > max_ledger_entry_bytes) {
+    const std::uint64_t size = header_text.size() + 1 + entry.frame.size();
+    if (size > max_ledger_entry_bytes || size > limits_.max_bytes) {
         return unexpected("cannot store the result in " + file.string() + ": its frame (" +
                           std::to_string(entry.frame.size()) + " bytes) is over the ledger's cap");
     }
+
+    std::error_code ec;
+    const auto replaced_size = fs::file_size(file, ec);
+    const bool replaces = !ec;
+    const std::uint64_t freed = replaces ? replaced_size : 0;
+    const bool full = count_ && ((*count_ >= limits_.max_entries && !replaces) ||
+                                 bytes_ - std::min(bytes_, freed) + size > limits_.max_bytes);
+    if (!count_ || full || now_unix - last_prune_ >= limits_.prune_interval_secs) {
+        (void)prune(now_unix, size);  // its problems are the next prune's too; the store goes on
+    }
+    // Whether the file is there now: the prune may have evicted the one this replaces.
+    const auto existing_size = fs::file_size(file, ec);
+    const bool existing = !ec;
     std::string data;
     data.reserve(header_text.size() + 1 + entry.frame.size());
     data += header_text;
     data += '\n';
     data += entry.frame;
     if (auto problem = write_file_atomically(file, data)) return unexpected(std::move(*problem));
-    if (count_ && !replaces) ++*count_;
+    if (count_) {
+        if (existing) {
+            bytes_ -= std::min(bytes_, static_cast<std::uint64_t>(existing_size));
+        } else {
+            ++*count_;
+        }
+        bytes_ += size;
+    }
     return {};
 }
 
@@ -148,7 +168,7 @@ Expected<std::optional<LedgerEntry>, std::string> ResultLedger::find(const std::
         LedgerEntry{header->jti, header->exp, header->seq, data.substr(newline + 1)});
 }
 
-ResultLedger::Pruned ResultLedger::prune(std::int64_t now_unix) {
+ResultLedger::Pruned ResultLedger::prune(std::int64_t now_unix, std::uint64_t incoming_bytes) {
     Pruned pruned;
     last_prune_ = now_unix;
     std::vector<std::string> names;
@@ -162,12 +182,14 @@ ResultLedger::Pruned ResultLedger::prune(std::int64_t now_unix) {
             return pruned;  // the count stays unknown: the next store tries again
         }
         count_ = 0;
+        bytes_ = 0;
         return pruned;
     }
 
     struct Live {
         std::int64_t exp;
         fs::path file;
+        std::uint64_t bytes;
     };
     std::vector<Live> live;
     auto remove = [&pruned](const fs::path& file) {
@@ -187,13 +209,13 @@ ResultLedger::Pruned ResultLedger::prune(std::int64_t now_unix) {
         std::string why;
         if (ends_with(name, entry_suffix)) {
             auto line = read_header_line(file);
-            auto header = line ? parse_header(*line)
+            auto header = line ? parse_header(line->text)
                                : Expected<Header, std::string>(unexpected(std::move(line.error())));
             if (header && name == jti_hash_hex(header->jti) + entry_suffix) {
                 if (header->exp + limits_.keep_after_exp_secs <= now_unix) {
                     if (remove(file)) ++pruned.expired;
                 } else {
-                    live.push_back({header->exp, file});
+                    live.push_back({header->exp, file, line->file_bytes});
                 }
                 continue;
             }
@@ -207,23 +229,31 @@ ResultLedger::Pruned ResultLedger::prune(std::int64_t now_unix) {
                                          : "; could not move it aside: " + moved.error()));
     }
 
-    // Over the cap (room is kept for the entry being stored): the tokens that expire first go.
-    if (live.size() >= limits_.max_entries) {
+    // Over a cap (room is kept for the entry being stored): the tokens that expire first go.
+    std::uint64_t live_bytes = 0;
+    for (const Live& entry : live) live_bytes += entry.bytes;
+    const std::uint64_t byte_room = limits_.max_bytes - std::min(limits_.max_bytes, incoming_bytes);
+    if (live.size() >= limits_.max_entries || live_bytes > byte_room) {
         std::sort(live.begin(), live.end(),
                   [](const Live& a, const Live& b) { return a.exp < b.exp; });
-        const std::size_t excess = live.size() - limits_.max_entries + 1;
         std::size_t dropped = 0;
-        for (std::size_t i = 0; i < excess; ++i) {
-            if (remove(live[i].file)) ++pruned.evicted;
+        while (dropped < live.size() &&
+               (live.size() - dropped >= limits_.max_entries || live_bytes > byte_room)) {
+            // One that cannot be removed counts as gone here all the same: the next prune retries.
+            if (remove(live[dropped].file)) ++pruned.evicted;
+            live_bytes -= live[dropped].bytes;
             ++dropped;
         }
         live.erase(live.begin(), live.begin() + static_cast<std::ptrdiff_t>(dropped));
         pruned.problems.push_back(
             std::to_string(pruned.evicted) + " result(s) evicted before their token's exp: " +
-            "the ledger holds at most " + std::to_string(limits_.max_entries) + " entries");
+            "the ledger holds at most " + std::to_string(limits_.max_entries) + " entries and " +
+            std::to_string(limits_.max_bytes) + " bytes");
     }
     pruned.kept = live.size();
+    pruned.kept_bytes = live_bytes;
     count_ = live.size();
+    bytes_ = live_bytes;
     return pruned;
 }
 

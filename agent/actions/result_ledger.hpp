@@ -6,8 +6,9 @@
 // frame; the ledger takes over before the outbox lets it go.
 //
 // An entry is kept until the token's exp plus the clock skew the verifier allows: after that the
-// token no longer verifies, so no re-delivery can ask for it. The number of entries is capped
-// (LedgerLimits::max_entries); past the cap the entries whose tokens expire first go.
+// token no longer verifies, so no re-delivery can ask for it. The number of entries and their
+// bytes on disk are capped (LedgerLimits::max_entries, max_bytes); past either cap the entries
+// whose tokens expire first go, so the entry being stored always finds room.
 //
 // Not thread-safe: only the agent's disk worker uses it (every call may write and fsync).
 #include <cstddef>
@@ -28,15 +29,20 @@ struct LedgerEntry {
     std::string frame;  // the action_result frame as sent, byte for byte
 };
 
+// The largest entry file read back: a result of the largest size monsys-action can print, with
+// its signature, fits (common/action/wrapper_output.hpp).
+inline constexpr std::size_t max_ledger_entry_bytes = 128u << 20;
+
 struct LedgerLimits {
     std::size_t max_entries = 1000;
     std::int64_t keep_after_exp_secs = 30;   // the verifier's clock skew
     std::int64_t prune_interval_secs = 600;  // a store prunes expired entries at most this often
+    // The entry files' bytes together. Twice the largest entry, so that a result of the largest
+    // size is always kept: an entry that did not fit would let a re-delivery of its action get a
+    // second, contradicting result. Results are a few KiB in practice, so the count cap binds
+    // first; this one bounds the disk when a hub sends many actions with huge outputs.
+    std::uint64_t max_bytes = 2 * std::uint64_t{max_ledger_entry_bytes};
 };
-
-// The largest entry file read back: a result of the largest size monsys-action can print, with
-// its signature, fits (common/action/wrapper_output.hpp).
-inline constexpr std::size_t max_ledger_entry_bytes = 128u << 20;
 
 class ResultLedger {
   public:
@@ -52,13 +58,15 @@ class ResultLedger {
 
     struct Pruned {
         std::size_t kept = 0;
+        std::uint64_t kept_bytes = 0;       // the kept entry files' sizes
         std::size_t expired = 0;            // removed: exp + skew has passed
         std::size_t evicted = 0;            // removed before their time, to stay within max_entries
         std::vector<std::string> problems;  // one line each, for the log
     };
-    // Removes expired entries and, over the cap, those that expire first; files that do not
-    // parse are moved to `directory`/corrupt/; leftover temporary files are removed.
-    Pruned prune(std::int64_t now_unix);
+    // Removes expired entries and, over a cap, those that expire first, keeping room for one more
+    // entry of `incoming_bytes`; files that do not parse are moved to `directory`/corrupt/;
+    // leftover temporary files are removed.
+    Pruned prune(std::int64_t now_unix, std::uint64_t incoming_bytes = 0);
 
     const std::filesystem::path& directory() const { return directory_; }
 
@@ -68,6 +76,7 @@ class ResultLedger {
     std::filesystem::path directory_;
     LedgerLimits limits_;
     std::optional<std::size_t> count_;  // entries on disk, known after a prune
+    std::uint64_t bytes_ = 0;           // their sizes, valid when count_ is
     std::int64_t last_prune_ = 0;
 };
 

@@ -47,6 +47,9 @@ class BoundsTest(E2ETestCase):
         self.assertIn("refusal(s) of unverifiable tokens over the rate (not stored)", log)
         # Aggregated: a handful of lines, not one per frame.
         self.assertLess(log.count("bounds of the hub link: dropped"), 5)
+        # The refusals' own warnings: a burst of 10, then one a minute (docs/logging.md).
+        self.assertGreater(log.count("refused an action token"), 0)
+        self.assertLessEqual(log.count("refused an action token"), 11)
 
         # The hub acks again: after the next connection the outbox drains.
         self.hub.test_acks(AGENT_ID, True)

@@ -13,6 +13,7 @@
 #include "action_test_support.hpp"
 #include "agent/actions/action_delivery.hpp"
 #include "common/eat/replay_store.hpp"
+#include "common/util/log.hpp"
 #include "tests/unit/trusted_dir.hpp"
 
 using namespace monsys;
@@ -305,4 +306,68 @@ TEST_CASE("action delivery: at shutdown a queued action gets its one result; lat
     CHECK(h.link.sent.back().report.result["jti"].is_null());
     h.launcher->finish("running");
     REQUIRE(run_until(h.io, [&idle]() { return idle; }));
+}
+
+namespace {
+
+// The lines the delivery writes, as the log sink sees them.
+std::vector<std::string> logged_lines;
+bool capture_line(const log::Record& record) {
+    logged_lines.emplace_back(record.message);
+    return true;
+}
+
+std::size_t lines_containing(std::string_view text) {
+    std::size_t count = 0;
+    for (const auto& line : logged_lines) count += line.find(text) != std::string::npos;
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE("action delivery: a flood of junk tokens logs a bounded burst, then summary counts") {
+    TempDir dir;
+    Harness h(dir);
+    DeliveryIo dio;
+    dio.launcher = h.launcher;
+    dio.disk = &h.disk;
+    dio.send_result = [&h](ActionReport report) { h.link.send(std::move(report)); };
+    dio.refusal_log_limits = {5, 0.0, 1000ms};  // 5 lines, then none: the rest only counted
+    h.delivery.reset();
+    h.delivery = std::make_unique<ActionDelivery>(h.io.get_executor(), h.settings, h.paths, dio);
+    h.delivery->start();
+    h.settle();
+
+    constexpr std::uint64_t junk = 200;
+    const std::string summary_text = "not logged one by one";
+    // The counts the summary lines report (a slow machine may need two summary periods).
+    auto summarised = []() {
+        std::uint64_t total = 0;
+        for (const auto& line : logged_lines) {
+            const auto at = line.find("refused ");
+            if (line.find("not logged one by one") != std::string::npos && at == 0) {
+                total += std::stoull(line.substr(8));
+            }
+        }
+        return total;
+    };
+    logged_lines.clear();
+    log::set_sink(&capture_line);
+    for (std::uint64_t i = 0; i < junk; ++i) {
+        h.delivery->submit("junk." + std::to_string(i) + ".frame");
+    }
+    const bool answered = run_until(
+        h.io, [&h]() { return h.link.sent.size() == junk; }, 20s);
+    const bool all_counted = run_until(
+        h.io, [&summarised]() { return summarised() == junk - 5; }, 20s);
+    log::set_sink(nullptr);
+
+    REQUIRE(answered);  // every frame still gets its refusal (the link's bounds apply later)
+    CHECK(lines_containing("refused an action token") == 5);
+    CHECK(all_counted);
+    CHECK(summarised() == junk - 5);
+    const std::size_t summaries = lines_containing(summary_text);
+    CHECK(summaries >= 1);
+    CHECK(summaries <= 3);
+    CHECK(logged_lines.size() == 5 + summaries);
 }

@@ -119,3 +119,51 @@ TEST_CASE("result ledger: a jti that is not UTF-8 is refused with a clear error"
     REQUIRE_FALSE(stored);
     CHECK(stored.error().find("not valid UTF-8") != std::string::npos);
 }
+
+TEST_CASE("result ledger: past the byte cap the tokens that expire first go; the new entry stays") {
+    TempDir dir;
+    const fs::path directory = dir.path() / "ledger";
+    const std::string frame(1000, 'x');  // each entry file: a header of ~40 bytes, then this
+    LedgerLimits limits{100, 30, 600, 3500};
+    ResultLedger ledger(directory, limits);
+    store_ok(ledger, {"b", now + 200, 1, frame});
+    store_ok(ledger, {"a", now + 100, 2, frame});
+    store_ok(ledger, {"c", now + 300, 3, frame});
+    CHECK(entry_files(directory) == 3);
+    store_ok(ledger, {"d", now + 250, 4, frame});  // 4 x ~1040 > 3500: "a" goes
+    CHECK(entry_files(directory) == 3);
+    CHECK_FALSE(ledger.find("a")->has_value());
+    for (const char* kept : {"b", "c", "d"}) CHECK(ledger.find(kept)->has_value());
+
+    // A large entry takes the room of as many as it needs, soonest exp first, and is kept itself.
+    store_ok(ledger, {"big", now + 50, 5, std::string(2400, 'y')});
+    CHECK_FALSE(ledger.find("b")->has_value());
+    CHECK_FALSE(ledger.find("d")->has_value());
+    CHECK(ledger.find("c")->has_value());
+    CHECK((*ledger.find("big"))->frame.size() == 2400);
+    std::uintmax_t total = 0;
+    for (const auto& entry : fs::directory_iterator(directory)) total += entry.file_size();
+    CHECK(total <= limits.max_bytes);
+
+    // The count after a fresh start (a new process) agrees with the files on disk.
+    ResultLedger again(directory, limits);
+    auto pruned = again.prune(now);
+    CHECK(pruned.kept == 2);
+    CHECK(pruned.kept_bytes == total);
+    CHECK(pruned.evicted == 0);
+}
+
+TEST_CASE("result ledger: an entry larger than the byte cap is refused, the others stay") {
+    TempDir dir;
+    ResultLedger ledger(dir.path() / "ledger", LedgerLimits{100, 30, 600, 2000});
+    store_ok(ledger, {"small", now + 300, 1, "{}"});
+    auto stored = ledger.store({"huge", now + 300, 2, std::string(2100, 'z')}, now);
+    REQUIRE_FALSE(stored);
+    CHECK(stored.error().find("over the ledger's cap") != std::string::npos);
+    CHECK(ledger.find("small")->has_value());
+    CHECK_FALSE(ledger.find("huge")->has_value());
+}
+
+TEST_CASE("result ledger: the default byte cap holds two entries of the largest size") {
+    CHECK(LedgerLimits{}.max_bytes >= 2 * std::uint64_t{max_ledger_entry_bytes});
+}
