@@ -34,14 +34,11 @@ std::string file_name(std::uint64_t seq, MessageKind kind) {
     return std::string(digits) + "." + to_string(kind) + ".json";
 }
 
-struct ParsedName {
-    std::uint64_t seq = 0;
-    MessageKind kind = MessageKind::state;
-};
+}  // namespace
 
-std::optional<ParsedName> parse_file_name(std::string_view name) {
+std::optional<OutboxFileName> parse_outbox_file_name(std::string_view name) {
     if (name.size() < seq_digits + 1 || name[seq_digits] != '.') return std::nullopt;
-    ParsedName parsed;
+    OutboxFileName parsed;
     for (std::size_t i = 0; i < seq_digits; ++i) {
         if (name[i] < '0' || name[i] > '9') return std::nullopt;
     }
@@ -58,12 +55,15 @@ std::optional<ParsedName> parse_file_name(std::string_view name) {
     return std::nullopt;
 }
 
+namespace {
+
 bool ends_with(std::string_view text, std::string_view suffix) {
     return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
 // A stored message is what add() wrote: an object of its kind, with the seq of its name.
-Expected<PendingMessage, std::string> load_message(const fs::path& file, const ParsedName& name) {
+Expected<PendingMessage, std::string> load_message(const fs::path& file,
+                                                   const OutboxFileName& name) {
     auto text = read_regular_file(file, max_message_bytes);
     if (!text) return unexpected(std::move(text.error()));
     if (!text->has_value()) return unexpected(std::string("vanished while loading"));
@@ -85,6 +85,9 @@ Expected<PendingMessage, std::string> load_message(const fs::path& file, const P
         return unexpected(std::string("seq does not match the file name"));
     }
     PendingMessage pending{name.seq, name.kind, {}, std::move(**text), true};
+    std::error_code ignored;
+    const auto modified = fs::last_write_time(file, ignored);
+    if (!ignored) pending.stored_at = std::chrono::file_clock::to_sys(modified);
     pending.unverified = is_unverified_refusal(message);
     if (name.kind == MessageKind::action_result) {
         auto jti = message.find("jti");
@@ -142,8 +145,8 @@ const char* to_string(MessageKind kind) {
     return "unknown";
 }
 
-Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory,
-                                           SequenceCounter counter, LinkLimits limits) {
+Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory, SequenceCounter counter,
+                                           LinkLimits limits) {
     if (auto problem = ensure_directory(directory)) return unexpected(std::move(*problem));
     Outbox outbox(std::move(directory), std::move(counter), limits);
     const fs::path& dir = outbox.directory_;
@@ -180,7 +183,7 @@ Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory,
             }
             continue;
         }
-        auto parsed_name = parse_file_name(name);
+        auto parsed_name = parse_outbox_file_name(name);
         if (!parsed_name) {
             set_aside(name, "not an outbox file name");
             continue;
@@ -241,6 +244,7 @@ Expected<PendingMessage, std::string> OutboxFiles::stamp(MessageKind kind, nlohm
     pending.seq = *allocated;
     pending.kind = kind;
     pending.persisted = false;
+    pending.stored_at = std::chrono::system_clock::now();
     message["seq"] = *allocated;
     if (kind == MessageKind::action_result) {
         auto jti = message.find("jti");
@@ -384,10 +388,9 @@ std::vector<PendingMessage> Outbox::evict_over_limits() {
 }
 
 std::size_t Outbox::result_count() const {
-    return static_cast<std::size_t>(
-        std::count_if(pending_.begin(), pending_.end(), [](const PendingMessage& message) {
-            return message.kind == MessageKind::action_result;
-        }));
+    return static_cast<std::size_t>(std::count_if(
+        pending_.begin(), pending_.end(),
+        [](const PendingMessage& message) { return message.kind == MessageKind::action_result; }));
 }
 
 std::size_t Outbox::result_bytes() const {

@@ -3,6 +3,7 @@
 // its seq and written to its own file (fsync'd, then the directory fsync'd) before it is sent,
 // and removed only when the hub acks that seq. Only the newest inventory and the newest state are
 // kept; action results are kept until acked, within the bounds of LinkLimits (limits.hpp).
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -29,11 +30,21 @@ bool replaces_older(MessageKind kind);
 struct PendingMessage {
     std::uint64_t seq = 0;
     MessageKind kind = MessageKind::state;
-    std::string jti;        // action_result only
-    std::string text;       // the exact frame, seq included; re-sent byte for byte
-    bool persisted = true;  // false when the disk refused it (kept in memory only, logged)
+    std::string jti;          // action_result only
+    std::string text;         // the exact frame, seq included; re-sent byte for byte
+    bool persisted = true;    // false when the disk refused it (kept in memory only, logged)
     bool unverified = false;  // action_result refusing a token that did not verify
+    // When it was stamped (its file's mtime for one loaded at open): the outbox's age in
+    // `monsys-agent status`.
+    std::chrono::system_clock::time_point stored_at{};
 };
+
+// A message file's name, <20-digit seq>.<kind>.json, read back; nothing for any other name.
+struct OutboxFileName {
+    std::uint64_t seq = 0;
+    MessageKind kind = MessageKind::state;
+};
+std::optional<OutboxFileName> parse_outbox_file_name(std::string_view name);
 
 // A member of a data message whose value is JSON text already, put into the frame byte for byte:
 // the wrapper's result exactly as monsys-action printed it, an inventory written as a stream.

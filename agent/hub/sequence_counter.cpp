@@ -154,6 +154,15 @@ class LockedCounter {
 
 }  // namespace
 
+Expected<std::optional<SequenceRecord>, std::string> read_sequence_file(const fs::path& file) {
+    auto text = read_regular_file(file, record_bytes + 1);
+    if (!text) return unexpected(std::move(text.error()));
+    if (!text->has_value()) return std::optional<SequenceRecord>();
+    auto record = parse_record(**text, file);
+    if (!record) return unexpected(std::move(record.error()));
+    return std::optional<SequenceRecord>(SequenceRecord{record->next, record->last_acked});
+}
+
 Expected<SequenceCounter, std::string> SequenceCounter::open(std::filesystem::path file) {
     if (auto created = create_if_missing(file); !created) {
         return unexpected(std::move(created.error()));

@@ -6,11 +6,21 @@
 // take it away from the agent's user.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "common/util/expected.hpp"
 
 namespace monsys::agent::hub {
+
+// The counter file's two numbers, read without its lock (a reader that only shows them:
+// `monsys-agent status` when the daemon is not running). No value when there is no file.
+struct SequenceRecord {
+    std::uint64_t next = 1;
+    std::uint64_t last_acked = 0;
+};
+Expected<std::optional<SequenceRecord>, std::string> read_sequence_file(
+    const std::filesystem::path& file);
 
 class SequenceCounter {
   public:
