@@ -3,6 +3,7 @@
 #include <memory>
 #include <thread>
 
+#include "agent/inventory/action_key_fact.hpp"
 #include "agent/inventory/host.hpp"
 #include "agent/inventory/packages.hpp"
 #include "agent/inventory/ports.hpp"
@@ -131,6 +132,9 @@ Inventory collect_sections(const CollectRequest& request, std::int64_t collected
 
     auto host_start = Clock::now();
     inventory.host = read_host(settings.root);
+    auto action_key = read_action_key_fact(settings.action_key_dir);
+    inventory.host.action_key = std::move(action_key.key);
+    inventory.host.action_key_error = std::move(action_key.error);
     inventory.host.status.duration_ms = ms_since(host_start);
 
     const bool want_processes = wanted(Section::processes);

@@ -13,7 +13,10 @@ Expected<InventorySettings, std::string> load_inventory_settings(
     InventorySettings settings;
     std::filesystem::path path = config_path ? *config_path : build_info::default_config_path;
     std::error_code error;
-    if (!config_path && !std::filesystem::exists(path, error)) return settings;
+    if (!config_path && !std::filesystem::exists(path, error)) {
+        settings.action_key_dir = config::Config{}.state_dir.string();
+        return settings;
+    }
     auto config = config::load_config(path);
     if (!config) return unexpected(config.error());
     return inventory_settings_from(*config);
@@ -24,6 +27,7 @@ InventorySettings inventory_settings_from(const config::Config& config) {
     settings.systemd_bus = io::systemd_bus_settings_from(config).kind;
     settings.docker_socket = config.docker_socket;
     settings.source_timeout = std::chrono::seconds(config.source_timeout_secs);
+    settings.action_key_dir = config.state_dir.string();
     return settings;
 }
 

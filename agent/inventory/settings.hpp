@@ -19,6 +19,9 @@ struct InventorySettings {
     std::chrono::milliseconds source_timeout{5000};
     // Where /proc and /etc are read from: "" is the host itself.
     std::string root;
+    // monsys-action's state directory (the config's state_dir), whose action-key.json the host
+    // section reports; "" reads none.
+    std::string action_key_dir;
 
     io::SystemdBusSettings bus_settings() const;
     io::DockerSettings docker_settings() const;

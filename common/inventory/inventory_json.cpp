@@ -25,8 +25,17 @@ json section_header(const SectionStatus& status) {
     return section;
 }
 
+json action_key_json(const std::optional<ActionKeyInfo>& key) {
+    if (!key) return nullptr;
+    return {{"kid", key->kid},
+            {"jwk", {{"crv", "Ed25519"}, {"kty", "OKP"}, {"x", key->x}}},
+            {"rotations", key->rotations}};
+}
+
 json host_json(const HostInfo& host) {
     json section = section_header(host.status);
+    section["action_key"] = action_key_json(host.action_key);
+    section["action_key_error"] = optional_value(host.action_key_error);
     section["hostname"] = host.hostname;
     section["machine_id"] = host.machine_id;
     section["boot_id"] = host.boot_id;

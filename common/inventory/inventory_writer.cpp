@@ -25,8 +25,36 @@ void write_ok(JsonWriter& w, const SectionStatus& status) {
     w.boolean(status.ok());
 }
 
+void write_action_key(JsonWriter& w, const std::optional<ActionKeyInfo>& key) {
+    if (!key) {
+        w.null();
+        return;
+    }
+    w.begin_object();
+    w.key("jwk");
+    w.begin_object();
+    w.key("crv");
+    w.string("Ed25519");
+    w.key("kty");
+    w.string("OKP");
+    w.key("x");
+    w.string(key->x);
+    w.end_object();
+    w.key("kid");
+    w.string(key->kid);
+    w.key("rotations");
+    w.begin_array();
+    for (const std::string& statement : key->rotations) w.string(statement);
+    w.end_array();
+    w.end_object();
+}
+
 void write_host(JsonWriter& w, const HostInfo& host) {
     w.begin_object();
+    w.key("action_key");
+    write_action_key(w, host.action_key);
+    w.key("action_key_error");
+    w.optional(host.action_key_error);
     w.key("agent_version");
     w.string(host.agent_version);
     w.key("boot_id");

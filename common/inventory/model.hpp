@@ -30,6 +30,14 @@ struct OsRelease {
     std::string version_codename;
 };
 
+// monsys-action's public signing key as the host holds it (docs/monsys-action.md, "The signing
+// key"): the same document `hello` carries, so a hub can compare the two with its pin.
+struct ActionKeyInfo {
+    std::string kid;
+    std::string x;  // the Ed25519 public key, base64url (the JWK's "x")
+    std::vector<std::string> rotations;
+};
+
 struct HostInfo {
     SectionStatus status;
     std::string hostname;
@@ -39,6 +47,8 @@ struct HostInfo {
     std::string kernel;
     std::optional<double> uptime_secs;
     std::string agent_version;
+    std::optional<ActionKeyInfo> action_key;
+    std::optional<std::string> action_key_error;  // why action_key is null; not a section error
 };
 
 struct Unit {

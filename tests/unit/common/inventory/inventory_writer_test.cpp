@@ -51,6 +51,9 @@ Inventory sample_inventory() {
     inventory.host.uptime_secs = 1234.5;
     inventory.host.agent_version = "0.1.0";
     inventory.host.status.duration_ms = 0.004;
+    inventory.host.action_key = ActionKeyInfo{"1IG2tMH7J2wbJZnOf8LJzQitKf7LMvoAElsuDMVM54Y",
+                                              "A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg",
+                                              {"e30.e30.c2ln", awkward}};
 
     SystemdSection systemd;
     systemd.bus = "system";
@@ -160,6 +163,7 @@ TEST_CASE("absent sections and empty lists are written as the tree writes them")
     inventory.processes = ProcessesSection{};
     inventory.systemd = SystemdSection{};
     inventory.systemd->status.error = "bus: no such file";
+    inventory.host.action_key_error = "/var/lib/monsys-action/action-key.json does not exist yet";
     for (int indent : {-1, 2}) {
         CAPTURE(indent);
         CHECK(streamed(inventory, indent) == to_json(inventory).dump(indent, ' ', false, replace));
