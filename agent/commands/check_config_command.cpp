@@ -10,6 +10,7 @@
 
 #include "agent/daemon/agent_setup.hpp"
 #include "agent/hub/agent_token.hpp"
+#include "agent/hub/proxy_choice.hpp"
 #include "common/io/systemd/manager.hpp"
 
 namespace monsys::agent::commands {
@@ -73,6 +74,9 @@ int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::
     }
     const auto& config = setup->config;
     std::vector<std::string> problems;
+    // Which proxy the daemon will use, and why; never its credentials.
+    auto proxy = hub::choose_proxy(config.hub_proxy, setup->url, hub::process_environment());
+    if (!proxy) problems.push_back(proxy.error());
     if (auto token = hub::read_agent_token(config.hub_token_file); !token) {
         problems.push_back(token.error());
     }
@@ -118,6 +122,7 @@ int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::
     if (!problems.empty()) return 1;
     out << "config " << setup->config_path.string() << " is ok: agent " << config.agent_id
         << ", hub " << config.hub_url << ", " << config.hub_keys.size() << " pinned hub key(s)\n";
+    out << "hub connection: " << hub::describe(*proxy) << "\n";
     return 0;
 }
 

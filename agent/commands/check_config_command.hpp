@@ -1,9 +1,10 @@
 #pragma once
 // `monsys-agent check-config`: everything the daemon needs before it can work, checked without
 // connecting: the configuration file, the hub URL, the CA file, the agent token file, the state
-// directories, the action socket or command, and (when systemd answers) that
-// monsys-action@.service lets a restart run as long as restart_timeout_secs allows. Prints one
-// line per problem, or one "ok" line.
+// directories, the action socket or command, the proxy to the hub (hub_proxy or the environment),
+// and (when systemd answers) that monsys-action@.service lets a restart run as long as
+// restart_timeout_secs allows. Prints one line per problem, or an "ok" line and the line that
+// says which proxy, if any, the hub connection will use and why (without its credentials).
 #include <cstdint>
 #include <optional>
 #include <ostream>

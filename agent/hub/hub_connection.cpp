@@ -3,6 +3,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <array>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
@@ -10,6 +12,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include "agent/hub/messages.hpp"
+#include "agent/hub/proxy_tunnel.hpp"
 
 namespace monsys::agent::hub {
 namespace {
@@ -59,6 +62,14 @@ class WebSocketConnection final : public HubConnection {
         beast::error_code ec;
         auto& tcp_layer = beast::get_lowest_layer(ws_);
 
+        // With a proxy, the TCP connection goes to the proxy and CONNECT opens the way to the
+        // hub; TLS (SNI, verification) is with the hub all the same.
+        const ProxyUrl* proxy = options_.proxy ? &*options_.proxy : nullptr;
+        const std::string& tcp_host = proxy ? proxy->host : url.host;
+        const std::string& tcp_port = proxy ? proxy->port : url.port;
+        const std::string tcp_peer =
+            proxy ? "proxy " + describe(*proxy) : endpoint_text(url);
+
         // The resolver has no deadline of its own; a timer cancels it.
         tcp::resolver resolver(executor_);
         asio::steady_timer resolve_deadline(executor_);
@@ -67,12 +78,14 @@ class WebSocketConnection final : public HubConnection {
             if (!wait_error) resolver.cancel();
         });
         auto endpoints =
-            co_await resolver.async_resolve(url.host, url.port, redirect_error(use_awaitable, ec));
+            co_await resolver.async_resolve(tcp_host, tcp_port, redirect_error(use_awaitable, ec));
         resolve_deadline.cancel();
         progress();
         if (ec) {
             co_return ConnectError{ConnectFailure::resolve,
-                                   "cannot resolve " + url.host + ": " + ec.message()};
+                                   std::string(proxy ? "cannot resolve the proxy "
+                                                     : "cannot resolve ") +
+                                       tcp_host + ": " + ec.message()};
         }
 
         tcp_layer.expires_after(options_.handshake_timeout);
@@ -80,7 +93,11 @@ class WebSocketConnection final : public HubConnection {
         progress();
         if (ec) {
             co_return ConnectError{ConnectFailure::connect,
-                                   "cannot connect to " + endpoint_text(url) + ": " + ec.message()};
+                                   "cannot connect to " + tcp_peer + ": " + ec.message()};
+        }
+        if (proxy) {
+            auto failure = co_await open_tunnel(*proxy);
+            if (failure) co_return failure;
         }
 
         if constexpr (std::is_same_v<NextLayer, TlsStream>) {
@@ -184,6 +201,65 @@ class WebSocketConnection final : public HubConnection {
     }
 
   private:
+    // CONNECT through the proxy, under the deadline of the TCP connect (the handshake timeout).
+    // Only the reply's headers are read: the hub's first bytes come after our TLS ClientHello
+    // or WebSocket request, so any byte past them is a proxy error, not data to pass on.
+    asio::awaitable<std::optional<ConnectError>> open_tunnel(ProxyUrl proxy) {
+        const HubUrl& url = options_.url;
+        auto& tcp_layer = beast::get_lowest_layer(ws_);
+        const std::string where = "proxy " + describe(proxy);
+        const std::string hub = endpoint_text(url);
+        beast::error_code ec;
+
+        const std::string request = connect_request(url, proxy, options_.user_agent);
+        co_await asio::async_write(tcp_layer, asio::buffer(request),
+                                   redirect_error(use_awaitable, ec));
+        if (ec) {
+            co_return ConnectError{ConnectFailure::proxy,
+                                   where + ": sending CONNECT " + hub + " failed: " + ec.message()};
+        }
+
+        std::string received;
+        std::array<char, 2048> chunk{};
+        std::optional<ProxyReply> reply;
+        while (!reply) {
+            const std::size_t n = co_await tcp_layer.async_read_some(
+                asio::buffer(chunk), redirect_error(use_awaitable, ec));
+            received.append(chunk.data(), n);
+            auto parsed = read_proxy_reply(received);
+            if (!parsed) {
+                abort();
+                co_return ConnectError{ConnectFailure::proxy,
+                                       where + " (CONNECT " + hub + "): " + parsed.error()};
+            }
+            reply = std::move(*parsed);
+            if (!reply && ec) {
+                abort();
+                const std::string what = ec == beast::error::timeout
+                                             ? "no complete reply within the handshake timeout"
+                                             : "the connection ended before its reply: " +
+                                                   ec.message();
+                co_return ConnectError{ConnectFailure::proxy,
+                                       where + " (CONNECT " + hub + "): " + what};
+            }
+        }
+        progress();
+        if (reply->status < 200 || reply->status > 299) {
+            abort();
+            co_return ConnectError{
+                ConnectFailure::proxy,
+                where + " refused CONNECT " + hub + ": " + explain_proxy_status(*reply),
+                reply->status};
+        }
+        if (received.size() != reply->header_bytes) {
+            abort();
+            co_return ConnectError{ConnectFailure::proxy,
+                                   where + " (CONNECT " + hub +
+                                       "): bytes after its reply, before the hub could speak"};
+        }
+        co_return std::nullopt;
+    }
+
     void progress() {
         if (progress_observer_) progress_observer_();
     }
@@ -212,6 +288,8 @@ const char* to_string(ConnectFailure failure) {
             return "resolve";
         case ConnectFailure::connect:
             return "connect";
+        case ConnectFailure::proxy:
+            return "proxy";
         case ConnectFailure::tls:
             return "tls";
         case ConnectFailure::token_refused:

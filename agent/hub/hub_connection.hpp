@@ -1,6 +1,7 @@
 #pragma once
 // One WebSocket connection to the hub, over TLS (wss) or plain TCP (ws, loopback only unless
-// configured): resolve, connect, TLS handshake with SNI and host name verification, WebSocket
+// configured): resolve, connect (to the hub, or to an HTTP proxy and through it with CONNECT),
+// TLS handshake with SNI and host name verification, WebSocket
 // handshake with the agent token and the subprotocol, then frames. The protocol logic on top
 // (hello, acks, the outbox) is in hub_link; this file only moves frames.
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "agent/hub/hub_url.hpp"
+#include "agent/hub/proxy_url.hpp"
 #include "common/io/asio.hpp"
 #include "common/util/expected.hpp"
 
@@ -22,18 +24,22 @@ struct ConnectOptions {
     HubUrl url;
     std::string token;                                   // sent as "Authorization: Bearer <token>"
     std::string user_agent;                              // "monsys-agent/<version>"
-    std::chrono::milliseconds handshake_timeout{15000};  // resolve + TCP + TLS + WebSocket
+    // An HTTP proxy to tunnel through (agent/hub/proxy_choice decides); none: straight to the hub.
+    std::optional<ProxyUrl> proxy;
+    std::chrono::milliseconds handshake_timeout{15000};  // resolve + TCP + CONNECT + TLS + WebSocket
     // Ping after half of this without traffic; close when nothing arrived for all of it.
     std::chrono::milliseconds idle_timeout{40000};
 };
 
-enum class ConnectFailure { resolve, connect, tls, token_refused, handshake };
+// proxy: the proxy answered CONNECT with something other than 2xx, or not with HTTP.
+enum class ConnectFailure { resolve, connect, proxy, tls, token_refused, handshake };
 const char* to_string(ConnectFailure failure);
 
 struct ConnectError {
     ConnectFailure kind = ConnectFailure::connect;
     std::string message;  // one line: "cannot connect to hub.example:443: Connection refused"
-    int http_status = 0;  // for token_refused and handshake: the HTTP status the hub answered
+    // For token_refused and handshake: the HTTP status the hub answered; for proxy: the proxy's.
+    int http_status = 0;
 };
 
 struct Frame {

@@ -30,25 +30,6 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
     return true;
 }
 
-// Letters, digits, '-' and '_' in dot-separated, non-empty labels: a DNS name or an IPv4 address.
-// Percent-encoding and the other characters RFC 3986 allows in a reg-name are refused: no
-// resolver or certificate would match them.
-bool is_valid_host_name(std::string_view host) {
-    if (host.empty() || host.size() > max_host_bytes) return false;
-    std::size_t label_length = 0;
-    for (char c : host) {
-        if (c == '.') {
-            if (label_length == 0) return false;
-            label_length = 0;
-            continue;
-        }
-        bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-        if (!allowed) return false;
-        ++label_length;
-    }
-    return label_length > 0;
-}
-
 bool is_loopback(std::string_view host, bool bracketed) {
     std::string text(host);
     if (bracketed) {
@@ -79,6 +60,24 @@ Expected<std::string, std::string> parse_port(std::string_view text) {
 }
 
 }  // namespace
+
+// Percent-encoding and the other characters RFC 3986 allows in a reg-name are refused: no
+// resolver or certificate would match them.
+bool is_valid_host_name(std::string_view host) {
+    if (host.empty() || host.size() > max_host_bytes) return false;
+    std::size_t label_length = 0;
+    for (char c : host) {
+        if (c == '.') {
+            if (label_length == 0) return false;
+            label_length = 0;
+            continue;
+        }
+        bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        if (!allowed) return false;
+        ++label_length;
+    }
+    return label_length > 0;
+}
 
 Expected<HubUrl, std::string> parse_hub_url(std::string_view text, bool allow_insecure_ws) {
     if (text.empty()) return unexpected(std::string("hub_url is empty"));
