@@ -1,7 +1,8 @@
 """Results signed by the host (issue 12): monsys-action signs what it prints with its own key,
 the agent relays the signature untouched, the reference hub pins the key from hello on first use,
 verifies the result and files the JWS and kid in the transparency log; a rotation on the host is
-followed without re-pinning."""
+followed without re-pinning. The inventory reports the same key, which the hub holds against the
+pin."""
 
 import json
 import os
@@ -40,6 +41,14 @@ class ResultSignatureTest(E2ETestCase):
         self.assertEqual(self.hub.audit("restart.result_unverified"), [])
         return record
 
+    def inventory_key_check(self, kid):
+        """Waits for an inventory that reports `kid`; the hub's check of it against the pin."""
+        def reported():
+            last = self.hub.agent(AGENT_ID).get("last_inventory") or {}
+            check = last.get("action_key") or {}
+            return check if check.get("kid") == kid else None
+        return self.wait(reported, 60, f"an inventory reporting the key {kid}")
+
     def verify_transparency_cli(self):
         path = os.path.join(self.hub.state_dir, "transparency.jsonl")
         check = subprocess.run([testkit.PYTHON, testkit.VERIFY_SCRIPT, path],
@@ -63,6 +72,10 @@ class ResultSignatureTest(E2ETestCase):
         # hello reported the key; the hub pinned it on first use
         self.assertEqual(self.hub.agent(AGENT_ID)["hello"]["action_key"], key)
         self.assertEqual(self.hub.agent(AGENT_ID)["action_key"]["kid"], key["kid"])
+
+        # the inventory reports the same key
+        self.assertEqual(self.inventory_key_check(key["kid"]),
+                         {"kid": key["kid"], "check": "match"})
 
         record = self.restart_and_check_signed(app, key["kid"])
         self.assertTrue(record["result_jws"].count(".") == 2)
@@ -95,6 +108,11 @@ class ResultSignatureTest(E2ETestCase):
         self.assertEqual([(e["from_kid"], e["to_kid"]) for e in rotated],
                          [(first["kid"], second["kid"])])
         self.assertEqual(self.hub.audit("agent.action_key_mismatch"), [])
+        # an inventory collected now reports the new key, which the hub now trusts
+        self.hub.test_collect(AGENT_ID)
+        self.assertEqual(self.inventory_key_check(second["kid"]),
+                         {"kid": second["kid"], "check": "match"})
+        self.assertEqual(self.hub.audit("agent.inventory_action_key_mismatch"), [])
 
         self.wait_app_observed(app["id"], "running")
         self.restart_and_check_signed(app, second["kid"])
