@@ -40,6 +40,9 @@ Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>
     auto url = hub::parse_hub_url(setup.config.hub_url, setup.config.hub_allow_insecure_ws);
     if (!url) return unexpected(where + "field 'hub_url': " + url.error());
     setup.url = std::move(*url);
+    auto proxy = hub::choose_proxy(setup.config.hub_proxy, setup.url, hub::process_environment());
+    if (!proxy) return unexpected(where + proxy.error());
+    setup.proxy = std::move(*proxy);
     if (setup.url.tls) {
         auto tls = hub::make_tls_context(setup.config.hub_ca_file);
         if (!tls) return unexpected(where + tls.error());
@@ -78,6 +81,7 @@ Expected<hub::ConnectOptions, std::string> connect_options(const AgentSetup& set
     if (!token) return unexpected(token.error());
     hub::ConnectOptions options;
     options.url = setup.url;
+    options.proxy = setup.proxy.proxy;
     options.token = std::move(*token);
     options.user_agent = std::string("monsys-agent/") + build_info::version;
     return options;

@@ -10,6 +10,7 @@
 #include "agent/actions/action_runner.hpp"
 #include "agent/hub/hub_connection.hpp"
 #include "agent/hub/hub_url.hpp"
+#include "agent/hub/proxy_choice.hpp"
 #include "agent/inventory/settings.hpp"
 #include "common/config/config.hpp"
 #include "common/inventory/model.hpp"
@@ -31,6 +32,8 @@ struct AgentSetup {
     std::filesystem::path config_path;
     config::Config config;
     hub::HubUrl url;
+    // The proxy to the hub, if any, and why (hub_proxy or the environment).
+    hub::ProxyChoice proxy;
     std::shared_ptr<asio::ssl::context> tls;  // null for ws://
     AgentPaths paths;
     inventory::HostInfo host;

@@ -26,6 +26,8 @@ int run_daemon(const DaemonOptions& options) {
         log::error(setup.error());
         return 1;
     }
+    // Where the link goes through, without credentials (describe() leaves them out).
+    log::info("hub " + setup->config.hub_url + ": " + hub::describe(setup->proxy));
     if (auto dirs = prepare_state_dirs(setup->paths); !dirs) {
         log::error(dirs.error());
         return 1;
