@@ -7,8 +7,10 @@
 
 #include "agent/commands/check_config_command.hpp"
 #include "agent/commands/once_command.hpp"
+#include "agent/commands/status_command.hpp"
 #include "agent/daemon/run_daemon.hpp"
 #include "agent/inventory/inventory_command.hpp"
+#include "agent/status/verdict.hpp"
 #include "common/build_info.hpp"
 
 int main(int argc, char** argv) {
@@ -44,7 +46,28 @@ int main(int argc, char** argv) {
                            "action command without connecting; exit 0 when the daemon can start");
     check_command->add_option("--config", check.config_path, config_help);
 
-    CLI11_PARSE(cli, argc, argv);
+    monsys::agent::commands::StatusOptions status;
+    auto* status_command = cli.add_subcommand(
+        "status",
+        "Show the running daemon's own view: hub connection, outbox, tracked apps, last actions, "
+        "last inventory (from its status snapshot, never from the hub); exit 0 healthy, 1 not "
+        "running, 2 usage or unreadable config or snapshot, 3 disconnected longer than "
+        "--max-disconnected, 4 the snapshot is stale (the daemon looks hung)");
+    status_command->add_option("--config", status.config_path, config_help);
+    status_command->add_flag("--json", status.json,
+                             "Print the snapshot and the verdict as JSON instead of a table");
+    status_command
+        ->add_option("--max-disconnected", status.max_disconnected_secs,
+                     "Seconds without a hub connection before exit 3 (default 300)")
+        ->check(CLI::NonNegativeNumber);
+
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        const int code = cli.exit(error);
+        // `status` documents 2 for a usage error (scripts tell it from its verdicts).
+        return code != 0 && *status_command ? monsys::agent::status::exit_code::usage : code;
+    }
 
     if (*inventory_command) {
         return monsys::agent::run_inventory_command(inventory, std::cout, std::cerr).exit_status;
@@ -52,6 +75,10 @@ int main(int argc, char** argv) {
     if (*check_command) {
         if (!check.config_path) check.config_path = config_path;
         return monsys::agent::commands::run_check_config(check, std::cout, std::cerr);
+    }
+    if (*status_command) {
+        if (!status.config_path) status.config_path = config_path;
+        return monsys::agent::commands::run_status(status, std::cout, std::cerr);
     }
     if (once) {
         return monsys::agent::commands::run_once({config_path, 30}, std::cout, std::cerr);

@@ -152,6 +152,8 @@ cat >"$cfg" <<JSON
   // the replay store and the agent's own state (the defaults are the packaged /var/lib paths)
   "state_dir": "$demo/state",
   "hub_state_dir": "$demo/agent-state",
+  // the daemon's status snapshot for `monsys-agent status` (packaged: /run/monsys-agent/)
+  "status_file": "$demo/status.json",
   // the agent runs monsys-action itself: no action socket ("" turns off the packaged default
   // /run/monsys/action.sock, where monsys-action.socket runs it as its own user)
   "action_socket": "",
@@ -202,6 +204,11 @@ wait_until 20 "$app_id to be observed running" hub_says "/api/v1/apps/$app_id" \
 cmd "curl -s $H/api/v1/apps/$app_id"
 get "/api/v1/apps/$app_id" | $pick 'only(j, "id", "expected_state", "observed", "detail",
   "observed_at", "consecutive_mismatch", "alerting")'
+note "the agent's own view, on the host: from the snapshot the daemon keeps, not from the hub"
+wait_until 10 "the agent's status to show $app_id" \
+  sh -c "'$agent' --config '$cfg' status --json | grep -q '\"$app_id\"'"
+cmd "monsys-agent --config agent.json status"
+"$agent" --config "$cfg" status | sed 's/^/   /'
 
 # --------------------------------------------------------------------------------------------
 step "The unit stops: the hub sees the mismatch and raises an alert"

@@ -46,7 +46,11 @@ Daemon::Daemon(asio::any_io_executor executor, AgentSetup setup, hub::Outbox out
       shutdown_timer_(executor),
       collector_(1),
       state_interval_(seconds(setup_.config.state_interval_secs)),
-      inventory_interval_(seconds(setup_.config.inventory_interval_secs)) {
+      inventory_interval_(seconds(setup_.config.inventory_interval_secs)),
+      started_at_(io_.now()),
+      status_(
+          executor, [this]() { return status_snapshot(); }, io_.status_file, timings_.status_tick,
+          timings_.status_heartbeat) {
     observer_ = observe::Observer::create(
         executor, observer_settings(), io_.sources,
         [this](observe::ObservationReport report) { on_observation(std::move(report)); });
@@ -65,6 +69,7 @@ void Daemon::start(FinishedHandler on_finished) {
     schedule_state_report();
     schedule_inventory(inventory_interval_);
     start_watchdog();
+    status_.start();
     notify("READY=1\nSTATUS=connecting to the hub");
     log::notice("monsys-agent " + std::string(build_info::version) + " started; " +
                 std::to_string(tracked_.apps.size()) + " tracked app(s) remembered");
@@ -260,17 +265,20 @@ void Daemon::collect_inventory() {
     request.settings = setup_.inventory_settings;
     asio::post(collector_, [collect = io_.collect_inventory, request, executor = executor_,
                             alive = std::weak_ptr<int>(alive_), this]() {
-        std::string text = collect(request);
-        asio::post(executor, [alive, this, text = std::move(text)]() mutable {
+        CollectedInventory collected = collect(request);
+        asio::post(executor, [alive, this, collected = std::move(collected)]() mutable {
             if (alive.expired()) return;
-            on_inventory_collected(std::move(text));
+            on_inventory_collected(std::move(collected));
         });
     });
 }
 
-void Daemon::on_inventory_collected(std::string text) {
+void Daemon::on_inventory_collected(CollectedInventory collected) {
     collecting_ = false;
+    inventory_status_.section_errors = std::move(collected.section_errors);
+    std::string text = std::move(collected.text);
     if (stopping_ || text.empty()) return;
+    inventory_status_.last_sent_at = io_.now();
     log::event(log::Level::info, log::Event::inventory_sent,
                "inventory collected (" + std::to_string(text.size()) + " bytes); sending it");
     link_.send(hub::MessageKind::inventory, hub::make_inventory_message(nullptr, io_.now()),
@@ -308,6 +316,7 @@ actions::DeliveryIo Daemon::delivery_io() {
 }
 
 void Daemon::on_action_report(actions::ActionReport report) {
+    remember_action(report);
     // An action changes its app's state (a restarted process app runs under a new pid, which no
     // event announces): look at it again now rather than at the next round.
     if (auto app_id = report.result.find("app_id");
@@ -325,6 +334,53 @@ void Daemon::on_action_report(actions::ActionReport report) {
         return;
     }
     link_.send(hub::MessageKind::action_result, std::move(message));
+}
+
+void Daemon::remember_action(const actions::ActionReport& report) {
+    auto text = [&report](const char* name) {
+        auto member = report.result.find(name);
+        return member != report.result.end() && member->is_string() ? member->get<std::string>()
+                                                                    : std::string();
+    };
+    recent_actions_.push_back(
+        {report.jti, text("app_id"), text("status"), report.reported_by, io_.now()});
+    while (recent_actions_.size() > status::max_recent_actions) recent_actions_.pop_front();
+}
+
+// --- the status snapshot ------------------------------------------------------------------
+
+status::Snapshot Daemon::status_snapshot() const {
+    status::Snapshot snapshot;
+    snapshot.process = io_.self;
+    snapshot.version = build_info::version;
+    snapshot.started_at = started_at_;
+    snapshot.written_at = io_.now();
+    snapshot.heartbeat_secs =
+        std::max<std::int64_t>(1, std::chrono::ceil<seconds>(timings_.status_heartbeat).count());
+    const auto& link = link_.connection_state();
+    // The hub URL as configured: it cannot carry credentials (parse_hub_url refuses userinfo).
+    snapshot.hub = {setup_.config.hub_url, link.connected, link.since, link.last_error};
+    snapshot.last_acked_seq = outbox_.last_acked();
+    for (auto kind :
+         {hub::MessageKind::inventory, hub::MessageKind::state, hub::MessageKind::action_result}) {
+        snapshot.outbox[hub::to_string(kind)] = {};
+    }
+    for (const hub::PendingMessage& message : outbox_.pending()) {
+        auto& kind = snapshot.outbox[hub::to_string(message.kind)];
+        ++kind.count;
+        if (!kind.oldest_at || message.stored_at < *kind.oldest_at)
+            kind.oldest_at = message.stored_at;
+    }
+    // One report per tracked app, in the same order.
+    const auto reports = states_.report(tracked_.apps, io_.now());
+    for (std::size_t i = 0; i < reports.size() && i < tracked_.apps.size(); ++i) {
+        const hub::AppStateReport& app = reports[i];
+        snapshot.apps.push_back({app.id, app::to_string(tracked_.apps[i].type),
+                                 inventory::to_string(app.observed), app.detail, app.changed_at});
+    }
+    snapshot.actions.assign(recent_actions_.begin(), recent_actions_.end());
+    snapshot.inventory = inventory_status_;
+    return snapshot;
 }
 
 // --- the service manager ------------------------------------------------------------------
@@ -439,6 +495,7 @@ void Daemon::finish_shutdown() {
     link_.stop();
     watchdog_timer_.cancel();
     persist_timer_.cancel();
+    status_.stop();
     // The close handshake, bounded; whatever else still waits on the io_context (a source's
     // reconnect back-off) is cancelled when the daemon is destroyed.
     shutdown_timer_.expires_after(timings_.close_wait);

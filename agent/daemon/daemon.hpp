@@ -7,6 +7,7 @@
 // Its I/O comes in through DaemonIo (daemon_io.hpp), so the wiring runs in tests against fakes;
 // run_daemon.hpp builds the real one and runs it as the process.
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "agent/daemon/agent_setup.hpp"
 #include "agent/daemon/daemon_io.hpp"
 #include "agent/daemon/state_tracker.hpp"
+#include "agent/daemon/status_publisher.hpp"
 #include "agent/hub/disk_worker.hpp"
 #include "agent/hub/hub_link.hpp"
 #include "agent/hub/outbox.hpp"
@@ -69,12 +71,16 @@ class Daemon {
 
     void schedule_inventory(std::chrono::milliseconds delay);
     void collect_inventory();
-    void on_inventory_collected(std::string text);
+    void on_inventory_collected(CollectedInventory collected);
     bool inventory_pending() const;
     void remember_inventory_acked();
 
     actions::DeliveryIo delivery_io();
     void on_action_report(actions::ActionReport report);
+    void remember_action(const actions::ActionReport& report);
+
+    // What `monsys-agent status` shows, as of now (docs/status.md).
+    status::Snapshot status_snapshot() const;
 
     void start_watchdog();
     std::optional<std::string> unhealthy() const;
@@ -124,6 +130,11 @@ class Daemon {
     bool finished_ = false;
     int exit_code_ = 0;
     std::string action_key_problem_;  // the last one logged
+    // For the status snapshot.
+    std::chrono::system_clock::time_point started_at_;
+    std::deque<status::ActionStatus> recent_actions_;  // newest last
+    status::InventoryStatus inventory_status_;
+    StatusPublisher status_;
 };
 
 }  // namespace monsys::agent::daemon

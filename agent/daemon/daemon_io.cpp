@@ -6,6 +6,7 @@
 #include "agent/observe/docker_source.hpp"
 #include "agent/observe/process_source.hpp"
 #include "agent/observe/systemd_source.hpp"
+#include "agent/status/status_file.hpp"
 #include "common/inventory/json_writer.hpp"
 #include "common/util/log.hpp"
 
@@ -29,10 +30,12 @@ observe::SourceFactories real_sources(asio::any_io_executor executor,
     return factories;
 }
 
-void log_section_errors(const inventory::Inventory& inv) {
-    auto report = [](const char* name, const auto& section) {
+std::map<std::string, std::string> section_errors(const inventory::Inventory& inv) {
+    std::map<std::string, std::string> errors;
+    auto report = [&errors](const char* name, const auto& section) {
         if (section && section->status.error) {
             log::warning(std::string("inventory: section ") + name + ": " + *section->status.error);
+            errors[name] = *section->status.error;
         }
     };
     report("systemd", inv.systemd);
@@ -40,20 +43,21 @@ void log_section_errors(const inventory::Inventory& inv) {
     report("processes", inv.processes);
     report("packages", inv.packages);
     report("ports", inv.ports);
+    return errors;
 }
 
 // The document is written as it is collected (its memory does not grow with the number of
 // processes) and goes into the message as text, never parsed back into a tree.
-std::string write_inventory(const inventory::CollectRequest& request) {
-    std::string text;
-    inventory::StringSink sink(text);
+CollectedInventory write_inventory(const inventory::CollectRequest& request) {
+    CollectedInventory collected;
+    inventory::StringSink sink(collected.text);
     auto written = inventory::write_inventory_document(request, sink);
-    log_section_errors(written.summary);
+    collected.section_errors = section_errors(written.summary);
     if (!written.written) {
         log::error("inventory: the document could not be written; not sent");
-        return {};
+        collected.text.clear();
     }
-    return text;
+    return collected;
 }
 
 std::chrono::milliseconds watchdog_period_from_environment() {
@@ -76,6 +80,13 @@ DaemonIo real_daemon_io(asio::any_io_executor executor, const AgentSetup& setup)
         struct stat info {};
         return ::stat((root + path).c_str(), &info) == 0;
     };
+    io.status_file.write = [file = setup.config.status_file](const std::string& text) {
+        return status::write_status_file(file, text);
+    };
+    io.status_file.remove = [file = setup.config.status_file]() {
+        status::remove_status_file(file);
+    };
+    io.self = status::own_process_identity();
     return io;
 }
 

@@ -5,17 +5,26 @@
 // fakes (tests/unit/agent/daemon/daemon_test.cpp) and drive the whole wiring on one io_context.
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "agent/actions/wrapper_launcher.hpp"
 #include "agent/daemon/agent_setup.hpp"
+#include "agent/daemon/status_publisher.hpp"
 #include "agent/hub/hub_link.hpp"
 #include "agent/inventory/collect.hpp"
 #include "agent/observe/observer.hpp"
 #include "common/io/asio.hpp"
 
 namespace monsys::agent::daemon {
+
+// A collected inventory document as JSON text (empty: none to send, the reason is logged), and
+// the error of each section that failed, for `monsys-agent status`.
+struct CollectedInventory {
+    std::string text;
+    std::map<std::string, std::string> section_errors;
+};
 
 struct DaemonIo {
     // One hub connection per attempt (required).
@@ -28,7 +37,7 @@ struct DaemonIo {
     std::shared_ptr<actions::WrapperLauncher> launcher;
     // Collects the inventory document, as JSON text, on the collection thread; empty text: none
     // to send (the reason is logged there).
-    std::function<std::string(const inventory::CollectRequest&)> collect_inventory;
+    std::function<CollectedInventory(const inventory::CollectRequest&)> collect_inventory;
     // Tells the service manager (sd_notify's text: "READY=1", "WATCHDOG=1", "STATUS=...");
     // empty: nobody to tell.
     std::function<void(const std::string&)> notify;
@@ -40,6 +49,10 @@ struct DaemonIo {
     };
     // Whether a tracked path exists on the host (a stat under the inventory root).
     std::function<bool(const std::string& path)> path_exists;
+    // The status snapshot's file (docs/status.md); an empty writer keeps none.
+    StatusFileIo status_file;
+    // This process as the snapshot names it (pid and start time).
+    status::ProcessIdentity self;
 };
 
 // The daemon's bounds in time. The defaults are the product's; tests shorten them.
@@ -63,6 +76,10 @@ struct DaemonTimings {
     // round every observe interval, each bounded by the sources' timeouts.
     std::chrono::milliseconds link_stall_limit{std::chrono::seconds(90)};
     std::chrono::milliseconds observer_stall_margin{std::chrono::seconds(30)};
+    // The status snapshot: looked at every tick and written when it changed, and rewritten every
+    // heartbeat regardless (a reader takes three missed heartbeats for a hung daemon).
+    std::chrono::milliseconds status_tick{1000};
+    std::chrono::milliseconds status_heartbeat{std::chrono::seconds(10)};
 };
 
 // The real I/O: WebSocket connections (TLS per setup.tls), sd-bus, the Docker Engine API and

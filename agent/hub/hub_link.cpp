@@ -120,6 +120,7 @@ void HubLink::die(std::string why) {
     retry_timer_.cancel();
     end_session();
     log::error(why);
+    note_error(why);
     if (on_died_) {
         asio::post(executor_, [on_died = std::move(on_died_), why = std::move(why)]() mutable {
             on_died(std::move(why));
@@ -129,6 +130,8 @@ void HubLink::die(std::string why) {
 
 void HubLink::end_session() {
     if (!session_) return;
+    connection_state_.connected = false;
+    connection_state_.since = std::chrono::system_clock::now();
     session_->over = true;
     session_->wake.cancel();
     session_->connection->abort();
@@ -355,10 +358,12 @@ void HubLink::resend(std::string frame) {
 void HubLink::enqueue(std::string text) {
     if (!session_) return;  // the outbox re-sends it after the next connect
     if (session_->queued_bytes + text.size() > outbox_.limits().max_queued_bytes) {
-        log::event(log::Level::warning, log::Event::hub_disconnected,
-                   "the hub reads nothing: " + std::to_string(session_->queued_bytes) +
-                       " bytes wait to be written; dropping the connection (the outbox is sent "
-                       "again on the next one)");
+        const std::string line =
+            "the hub reads nothing: " + std::to_string(session_->queued_bytes) +
+            " bytes wait to be written; dropping the connection (the outbox "
+            "is sent again on the next one)";
+        log::event(log::Level::warning, log::Event::hub_disconnected, line);
+        note_error(line);
         end_session();
         return;
     }
@@ -385,6 +390,7 @@ asio::awaitable<void> HubLink::run() {
         auto options = callbacks_.connect_options();
         if (!options) {
             log::error("cannot connect to the hub: " + options.error());
+            note_error("cannot connect to the hub: " + options.error());
             co_await wait_before_retry();
             continue;
         }
@@ -395,6 +401,7 @@ asio::awaitable<void> HubLink::run() {
         mark_progress();
         if (failure) {
             log::warning(failure->message);
+            note_error(failure->message);
             co_await wait_before_retry();
             continue;
         }
@@ -407,6 +414,8 @@ asio::awaitable<void> HubLink::run() {
                    "connected to the hub; " + std::to_string(outbox_.pending().size()) +
                        " message(s) waiting in the outbox");
         session_ = session;
+        connection_state_.connected = true;
+        connection_state_.since = std::chrono::system_clock::now();
         action_frames_.reset(io_.now());
         HelloFields hello = callbacks_.hello();
         hello.dropped = drops_;  // so the hub learns what the bounds dropped
@@ -443,6 +452,7 @@ asio::awaitable<void> HubLink::write_loop(std::shared_ptr<Session> session) {
             if (!session->over) {
                 log::event(log::Level::warning, log::Event::hub_disconnected,
                            "lost the hub connection while sending: " + error.message());
+                note_error("lost the hub connection while sending: " + error.message());
             }
             session->connection->abort();  // the reader ends too, and run() reconnects
             co_return;
@@ -457,11 +467,15 @@ asio::awaitable<void> HubLink::read_loop(std::shared_ptr<Session> session) {
         if (session->over) co_return;  // ended by die() or stop() meanwhile
         if (frame.error) {
             if (frame.error == beast::websocket::error::message_too_big) {
-                log::warning("the hub sent a frame over " + std::to_string(max_hub_frame_bytes) +
-                             " bytes; reconnecting");
+                const std::string line = "the hub sent a frame over " +
+                                         std::to_string(max_hub_frame_bytes) +
+                                         " bytes; reconnecting";
+                log::warning(line);
+                note_error(line);
             } else if (!stopping_) {
                 log::event(log::Level::warning, log::Event::hub_disconnected,
                            "hub connection lost: " + frame.error.message());
+                note_error("hub connection lost: " + frame.error.message());
             }
             co_return;
         }

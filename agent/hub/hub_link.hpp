@@ -94,11 +94,11 @@ class HubLink {
     // Stores the message in the outbox, then sends it when connected (else after the next
     // connect). A refusal of an unverifiable token (is_unverified_refusal) over its rate is
     // counted and dropped instead; an action_result over the outbox's bounds pushes out the
-    // oldest (limits.hpp). The seq is allocated and the file written on the disk worker, in the order of the
-    // calls; a frame goes on the wire only once its file is durable (or after disk_stall_bound,
-    // logged), in seq order. A newer inventory or state that arrives while the older one still
-    // waits for the worker takes its place. When no seq can be allocated the message is dropped
-    // (logged at error level).
+    // oldest (limits.hpp). The seq is allocated and the file written on the disk worker, in the
+    // order of the calls; a frame goes on the wire only once its file is durable (or after
+    // disk_stall_bound, logged), in seq order. A newer inventory or state that arrives while the
+    // older one still waits for the worker takes its place. When no seq can be allocated the
+    // message is dropped (logged at error level).
     void send(MessageKind kind, nlohmann::json message);
     // The same, with one member whose value is JSON text put into the frame unchanged (the
     // wrapper's result as it printed it; an inventory written as a stream).
@@ -120,6 +120,16 @@ class HubLink {
 
     bool connected() const { return session_ != nullptr; }
 
+    // The connection as `monsys-agent status` shows it. `since`: when it last came up or went
+    // down (the link's creation until then); `last_error`: the line logged for the last failed
+    // attempt or lost connection (no credentials: those lines never carry any).
+    struct ConnectionState {
+        bool connected = false;
+        std::chrono::system_clock::time_point since = std::chrono::system_clock::now();
+        std::string last_error;
+    };
+    const ConnectionState& connection_state() const { return connection_state_; }
+
   private:
     struct Session;
     static asio::awaitable<void> close_session(std::shared_ptr<Session> session);
@@ -127,6 +137,7 @@ class HubLink {
     void die(std::string why);
     void end_session();
     void mark_progress() { last_progress_ = std::chrono::steady_clock::now(); }
+    void note_error(const std::string& line) { connection_state_.last_error = line; }
     struct WaitingMessage;
     void send(MessageKind kind, nlohmann::json message, std::optional<PreSerialized> member);
     void store(MessageKind kind, std::shared_ptr<WaitingMessage> waiting);
@@ -155,6 +166,7 @@ class HubLink {
     std::shared_ptr<Session> session_;
     DiedHandler on_died_;
     std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
+    ConnectionState connection_state_;
     bool stopping_ = false;
     bool dead_ = false;
     std::map<MessageKind, std::shared_ptr<WaitingMessage>> waiting_;  // inventory, state
@@ -164,9 +176,9 @@ class HubLink {
     std::unique_ptr<DiskWorker> own_disk_;  // last: joined first, while the rest still exists
     DiskWorker* disk_;
     std::set<std::string> unknown_types_logged_;
-    TokenBucket action_frames_;       // per connection: reset at every connect
+    TokenBucket action_frames_;        // per connection: reset at every connect
     TokenBucket unverified_refusals_;  // across connections
-    OutboxDrops drops_;  // reported in every hello
+    OutboxDrops drops_;                // reported in every hello
     OutboxDrops drops_logged_;
     asio::steady_timer drop_log_timer_;
     bool drop_log_armed_ = false;

@@ -142,6 +142,8 @@ DaemonTimings short_timings() {
     timings.result_flush = 2000ms;
     timings.close_wait = 20ms;
     timings.persist_delay = 50ms;
+    timings.status_tick = 10ms;
+    timings.status_heartbeat = 10s;
     return timings;
 }
 
@@ -179,6 +181,7 @@ struct Harness {
         DaemonIo fakes;
         fakes.connect = [this](hub::ConnectOptions) -> std::unique_ptr<hub::HubConnection> {
             auto wire = std::make_shared<FakeWire>(io.get_executor());
+            wire->refuse_connect = hub_gone;
             wires.push_back(wire);
             return std::make_unique<FakeHubConnection>(wire);
         };
@@ -189,8 +192,19 @@ struct Harness {
         };
         fakes.launcher = launcher;
         fakes.collect_inventory = [](const inventory::CollectRequest&) {
-            return std::string(R"({"host":{"hostname":"test-host"}})");
+            return CollectedInventory{R"({"host":{"hostname":"test-host"}})", {}};
         };
+        // On the status publisher's thread.
+        fakes.status_file.write = [this](const std::string& text) -> Expected<void, std::string> {
+            std::lock_guard<std::mutex> lock(status_mutex);
+            status_texts.push_back(text);
+            return {};
+        };
+        fakes.status_file.remove = [this]() {
+            std::lock_guard<std::mutex> lock(status_mutex);
+            status_removed = true;
+        };
+        fakes.self = {4242, 77};
         fakes.notify = [this](const std::string& text) { notes.push_back(text); };
         fakes.now = [this]() { return clock; };
         fakes.path_exists = [](const std::string&) { return false; };
@@ -265,6 +279,25 @@ struct Harness {
         return std::find(notes.begin(), notes.end(), text) != notes.end();
     }
 
+    // The status snapshots written so far, and the last one parsed.
+    std::size_t status_writes() const {
+        std::lock_guard<std::mutex> lock(status_mutex);
+        return status_texts.size();
+    }
+    std::optional<status::Snapshot> last_status() const {
+        std::lock_guard<std::mutex> lock(status_mutex);
+        if (status_texts.empty()) return std::nullopt;
+        auto parsed = status::parse_snapshot(status_texts.back());
+        REQUIRE_MESSAGE(parsed, (parsed ? "" : parsed.error()));
+        return *parsed;
+    }
+    bool wait_for_status(const std::function<bool(const status::Snapshot&)>& wanted) {
+        return wait_for([this, &wanted]() {
+            auto snapshot = last_status();
+            return snapshot && wanted(*snapshot);
+        });
+    }
+
     asio::io_context io;
     std::shared_ptr<FakeSystemd> systemd = std::make_shared<FakeSystemd>();
     std::shared_ptr<FakeLauncher> launcher = std::make_shared<FakeLauncher>();
@@ -273,6 +306,10 @@ struct Harness {
     SystemTime clock = t0;
     std::filesystem::path journal_dir;
     std::optional<int> finished;
+    bool hub_gone = false;  // new connection attempts are refused
+    mutable std::mutex status_mutex;
+    std::vector<std::string> status_texts;
+    bool status_removed = false;
     std::unique_ptr<Daemon> daemon;
 };
 
@@ -435,4 +472,100 @@ TEST_CASE(
     third.hub();
     third.wait_for([]() { return false; }, 300ms);
     CHECK(third.frames("action_result").empty());
+}
+
+TEST_CASE("daemon: the status snapshot follows the connection, the outbox, actions and states") {
+    TempDir dir;
+    monsys::test::TrustedDir state;
+    Harness agent(dir, state);
+    start_tracking_web(agent);
+
+    // Connected, the tracked app with its observed state, this process named.
+    REQUIRE(agent.wait_for_status([](const status::Snapshot& s) {
+        return s.hub.connected && s.apps.size() == 1 && s.apps[0].state == "running";
+    }));
+    auto first = *agent.last_status();
+    CHECK(first.process.pid == 4242);
+    CHECK(first.process.start_ticks == 77);
+    CHECK(first.hub.url == "ws://127.0.0.1:1/agent");
+    CHECK(first.apps[0].id == "app-1");
+    CHECK(first.apps[0].type == "systemd");
+    CHECK(first.started_at == t0);
+    CHECK(first.heartbeat_secs == 10);
+
+    // Nothing changes: no write until the heartbeat (10 s here), though the tick is 10 ms.
+    agent.wait_for([]() { return false; }, 200ms);
+    const std::size_t writes = agent.status_writes();
+    agent.wait_for([]() { return false; }, 200ms);
+    CHECK(agent.status_writes() == writes);
+
+    // An action's result waits in the outbox for its ack: counted there, and in the last actions.
+    agent.hub().push_text(
+        Json{{"type", "action"}, {"eat", actions::test::mint("jti-status", "app-1")}}.dump());
+    REQUIRE(agent.wait_for([&agent]() { return agent.launcher->started() == 1; }));
+    agent.clock = t0 + 5s;
+    agent.launcher->finish("jti-status");
+    REQUIRE(agent.wait_for_status([](const status::Snapshot& s) {
+        return s.outbox.at("action_result").count == 1 && s.actions.size() == 1;
+    }));
+    auto with_result = *agent.last_status();
+    CHECK(with_result.actions[0].jti == "jti-status");
+    CHECK(with_result.actions[0].app_id == "app-1");
+    CHECK(with_result.actions[0].status == "succeeded");
+    CHECK(with_result.actions[0].reported_by == "monsys-action");
+    CHECK(with_result.actions[0].at == t0 + 5s);
+    REQUIRE(with_result.outbox.at("action_result").oldest_at);
+
+    agent.ack_all_results();
+    REQUIRE(agent.wait_for_status([](const status::Snapshot& s) {
+        return s.outbox.at("action_result").count == 0 && s.last_acked_seq > 0;
+    }));
+
+    // A state change.
+    agent.clock = t0 + 9s;
+    agent.systemd->active["web.service"] = "inactive";
+    agent.systemd->events.unit_changed("web.service", t0 + 8s);
+    REQUIRE(agent.wait_for_status([](const status::Snapshot& s) {
+        return s.apps.size() == 1 && s.apps[0].state == "stopped";
+    }));
+    // The same change the hub was told of (the look after the action may have seen it first).
+    REQUIRE(agent.wait_for([&agent]() {
+        auto web = agent.last_state_of("app-1");
+        return web && (*web)["observed"] == "stopped";
+    }));
+    CHECK(format_utc_millis(agent.last_status()->apps[0].changed_at) ==
+          (*agent.last_state_of("app-1"))["changed_at"]);
+    CHECK(agent.last_status()->apps[0].changed_at >= t0 + 5s);
+
+    // The hub goes away: disconnected, since when, and why.
+    const auto before_drop = std::chrono::system_clock::now();
+    agent.hub_gone = true;
+    agent.hub().drop();
+    REQUIRE(agent.wait_for_status([](const status::Snapshot& s) { return !s.hub.connected; }));
+    auto dropped = *agent.last_status();
+    // The lost connection, or the refused attempt after it, whichever the snapshot caught.
+    CHECK((dropped.hub.last_error.find("hub connection lost") != std::string::npos ||
+           dropped.hub.last_error.find("fake: refused") != std::string::npos));
+    CHECK(dropped.hub.since >= before_drop - 1s);
+
+    // A clean stop takes the snapshot away: the daemon that described itself is gone.
+    agent.daemon->stop("the test ends");
+    REQUIRE(agent.wait_for([&agent]() { return agent.finished.has_value(); }));
+    agent.daemon.reset();
+    std::lock_guard<std::mutex> lock(agent.status_mutex);
+    CHECK(agent.status_removed);
+}
+
+TEST_CASE("daemon: the status snapshot is rewritten every heartbeat when nothing changes") {
+    TempDir dir;
+    monsys::test::TrustedDir state;
+    DaemonTimings timings = short_timings();
+    timings.status_heartbeat = 100ms;
+    Harness agent(dir, state, timings);
+    agent.start();
+    REQUIRE(agent.wait_for([&agent]() { return agent.status_writes() >= 1; }));
+    const std::size_t first = agent.status_writes();
+    // Generous for a loaded machine: at least two more heartbeats within 3 s.
+    CHECK(agent.wait_for([&agent, first]() { return agent.status_writes() >= first + 2; }));
+    CHECK(agent.last_status()->heartbeat_secs == 1);  // 100 ms, rounded up to whole seconds
 }

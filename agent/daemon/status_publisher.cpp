@@ -1,0 +1,80 @@
+#include "agent/daemon/status_publisher.hpp"
+
+#include "common/util/log.hpp"
+
+namespace monsys::agent::daemon {
+
+StatusPublisher::StatusPublisher(asio::any_io_executor executor, Build build, StatusFileIo io,
+                                 std::chrono::milliseconds tick,
+                                 std::chrono::milliseconds heartbeat)
+    : executor_(executor),
+      build_(std::move(build)),
+      io_(std::move(io)),
+      tick_(tick),
+      heartbeat_(heartbeat),
+      timer_(executor) {}
+
+void StatusPublisher::start() {
+    if (!io_.write) return;
+    publish();
+    schedule();
+}
+
+void StatusPublisher::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    timer_.cancel();
+    if (!io_.write) return;
+    // After a write in flight: the worker runs its jobs in order.
+    if (io_.remove) worker_.post(io_.remove);
+}
+
+void StatusPublisher::schedule() {
+    timer_.expires_after(tick_);
+    timer_.async_wait([this](beast::error_code ec) {
+        if (ec || stopped_) return;
+        publish();
+        schedule();
+    });
+}
+
+void StatusPublisher::publish() {
+    if (writing_ || stopped_) return;
+    nlohmann::json snapshot = status::to_json(build_());
+    nlohmann::json content = snapshot;
+    content.erase("written_at");
+    std::string compared = content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const auto now = std::chrono::steady_clock::now();
+    if (compared == last_content_ && now - last_write_ < heartbeat_) return;
+    last_content_ = std::move(compared);
+    last_write_ = now;
+    writing_ = true;
+    ++writes_;
+    worker_.call(
+        executor_,
+        [write = io_.write,
+         text = snapshot.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)]() {
+            return write(text);
+        },
+        [this, alive = std::weak_ptr<int>(alive_)](Expected<void, std::string> written) {
+            if (alive.expired()) return;
+            on_written(std::move(written));
+        });
+}
+
+void StatusPublisher::on_written(Expected<void, std::string> written) {
+    writing_ = false;
+    if (written) {
+        if (!last_problem_.empty()) log::notice("the status snapshot is written again");
+        last_problem_.clear();
+        return;
+    }
+    // Not fatal: the agent works without it; `monsys-agent status` then reports it not running.
+    if (written.error() != last_problem_) {
+        log::warning("cannot write the status snapshot: " + written.error());
+        last_problem_ = written.error();
+    }
+    last_content_.clear();  // the next tick tries again
+}
+
+}  // namespace monsys::agent::daemon

@@ -1,0 +1,69 @@
+#pragma once
+// Keeps the daemon's status snapshot file current for `monsys-agent status` (docs/status.md).
+//
+// Every tick (1 s) it builds the snapshot on the reactor thread (a few small vectors) and writes
+// it when something but its time changed, and at every heartbeat (10 s) regardless: at most one
+// write a second, and a reader can tell a hung daemon by the file's age. The write itself (a
+// temporary file and a rename, no fsync: the file lives on a tmpfs) runs on the publisher's own
+// thread: it cannot block the reactor even when status_file is on a slow disk, and it never
+// waits behind the outbox's fsyncs on the disk worker. One write at a time; a tick that finds
+// one still running skips (the next tick retries).
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "agent/hub/disk_worker.hpp"
+#include "agent/status/status_snapshot.hpp"
+#include "common/io/asio.hpp"
+#include "common/util/expected.hpp"
+
+namespace monsys::agent::daemon {
+
+struct StatusFileIo {
+    // Replaces the file with the text (on the publisher's thread). Empty: no snapshot is kept.
+    std::function<Expected<void, std::string>(const std::string& text)> write;
+    // Removes the file (on the publisher's thread, after any write).
+    std::function<void()> remove;
+};
+
+class StatusPublisher {
+  public:
+    using Build = std::function<status::Snapshot()>;
+
+    StatusPublisher(asio::any_io_executor executor, Build build, StatusFileIo io,
+                    std::chrono::milliseconds tick, std::chrono::milliseconds heartbeat);
+    StatusPublisher(const StatusPublisher&) = delete;
+    StatusPublisher& operator=(const StatusPublisher&) = delete;
+
+    // Writes the first snapshot now, then keeps it current.
+    void start();
+    // No more writes; the file is removed once a write in flight is done (the daemon is gone, so
+    // is its view). Idempotent.
+    void stop();
+
+    // How many snapshots went to the writer (tests: a tick without a change writes nothing).
+    std::size_t writes() const { return writes_; }
+
+  private:
+    void schedule();
+    void publish();
+    void on_written(Expected<void, std::string> written);
+
+    asio::any_io_executor executor_;
+    Build build_;
+    StatusFileIo io_;
+    std::chrono::milliseconds tick_;
+    std::chrono::milliseconds heartbeat_;
+    asio::steady_timer timer_;
+    std::string last_content_;  // the last written snapshot without written_at
+    std::chrono::steady_clock::time_point last_write_{};
+    bool writing_ = false;
+    bool stopped_ = false;
+    std::string last_problem_;  // logged once until a write succeeds
+    std::size_t writes_ = 0;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    hub::DiskWorker worker_;  // last: joined first, while the rest still exists
+};
+
+}  // namespace monsys::agent::daemon
