@@ -493,10 +493,15 @@ TEST_CASE("daemon: the status snapshot follows the connection, the outbox, actio
     CHECK(first.started_at == t0);
     CHECK(first.heartbeat_secs == 10);
 
-    // Nothing changes: no write until the heartbeat (10 s here), though the tick is 10 ms.
-    agent.wait_for([]() { return false; }, 200ms);
+    // Once the first inventory waits in the outbox (the hub here never acks it) nothing changes:
+    // no write until the heartbeat (10 s here), though the tick is 10 ms.
+    REQUIRE(agent.wait_for_status([](const status::Snapshot& s) {
+        return s.inventory.last_sent_at && s.outbox.at("inventory").count == 1 &&
+               s.outbox.at("state").count == 1;
+    }));
+    agent.wait_for([]() { return false; }, 100ms);
     const std::size_t writes = agent.status_writes();
-    agent.wait_for([]() { return false; }, 200ms);
+    agent.wait_for([]() { return false; }, 300ms);
     CHECK(agent.status_writes() == writes);
 
     // An action's result waits in the outbox for its ack: counted there, and in the last actions.
