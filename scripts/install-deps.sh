@@ -14,6 +14,9 @@ packages=(
   systemd dbus dbus-user-session podman runc busybox-static curl procps iproute2 time openssl ca-certificates
   # reference hub and token minting (an independent JOSE implementation)
   python3 python3-jwt python3-cryptography python3-websockets python3-pyotp python3-aiohttp
+  # a real HTTP proxy for tests/e2e/test_proxy.py (started by the test; the package's own
+  # service, where it runs, listens on 8888, which the test never uses)
+  tinyproxy
   # packages: build and check the .deb and .rpm, install and exercise them (tests/packaging)
   dpkg-dev fakeroot file lintian rpm rpmlint sudo
   # the man pages: Markdown rendered by pandoc (packaging/CMakeLists.txt)

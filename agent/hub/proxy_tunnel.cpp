@@ -78,6 +78,7 @@ std::string explain_proxy_status(const ProxyReply& reply) {
     std::string out = "HTTP " + std::to_string(reply.status);
     if (!reply.reason.empty()) out += " " + reply.reason;
     switch (reply.status) {
+        case 401:  // what some proxies (tinyproxy) answer instead of 407
         case 407:
             return out + ": the proxy wants credentials, or refused the ones given";
         case 403:

@@ -124,6 +124,8 @@ TEST_CASE("proxy tunnel: the refusals the log explains") {
     CHECK(explain_proxy_status({407, "Proxy Authentication Required", 0}) ==
           "HTTP 407 Proxy Authentication Required: the proxy wants credentials, or refused the "
           "ones given");
+    CHECK(explain_proxy_status({401, "Unauthorized", 0}).find("wants credentials") !=
+          std::string::npos);
     CHECK(explain_proxy_status({403, "Forbidden", 0}).find("does not allow") != std::string::npos);
     CHECK(explain_proxy_status({502, "", 0}) == "HTTP 502: the proxy could not reach the hub");
     CHECK(explain_proxy_status({500, "Oops", 0}) == "HTTP 500 Oops");

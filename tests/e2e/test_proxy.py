@@ -1,0 +1,229 @@
+"""A hub behind an HTTP proxy (issue 14 item 4): the agent reaches the reference hub through a
+real tinyproxy on loopback, started here with its own configuration, in the foreground, on a free
+port: with hub_proxy without and with Basic auth (a restart goes through), with wrong credentials
+(407, or 401 from tinyproxy, logged without them, and the link keeps backing off), with a destination port the proxy
+refuses (403), through https_proxy from the environment, and past the proxy with no_proxy (the
+proxy sees nothing). check-config says which proxy will be used, without the password."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import unittest
+
+from e2e_support import AGENT_ID, E2ETestCase
+
+TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
+# tinyproxy's BasicAuth takes letters, digits and a few marks; the URL spells the '.' as %2E so
+# that the agent's percent-decoding is what makes it match.
+PASSWORD = "s3cret.pw"
+PASSWORD_IN_URL = "s3cret%2Epw"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class TinyProxy:
+    """One tinyproxy in the foreground (-d) on 127.0.0.1 with its log in `directory`."""
+
+    def __init__(self, directory, basic_auth=None, connect_ports=()):
+        os.makedirs(directory, exist_ok=True)
+        self.log_file = os.path.join(directory, "tinyproxy.log")
+        self.conf_file = os.path.join(directory, "tinyproxy.conf")
+        self.basic_auth = basic_auth
+        self.connect_ports = connect_ports
+        self.port = None
+        self.proc = None
+        self.started_log_bytes = 0
+
+    def start(self):
+        # A fixed port that another process takes between probe and bind fails the start; try
+        # a few (a packaged tinyproxy service, if one runs, holds 8888, never a probed port).
+        for _ in range(5):
+            self.port = free_port()
+            lines = [f"Port {self.port}", "Listen 127.0.0.1", "Timeout 30",
+                     f'LogFile "{self.log_file}"', "LogLevel Connect", "MaxClients 50",
+                     "Allow 127.0.0.1", "DisableViaHeader Yes"]
+            if self.basic_auth:
+                lines.append(f"BasicAuth {self.basic_auth[0]} {self.basic_auth[1]}")
+            lines += [f"ConnectPort {port}" for port in self.connect_ports]
+            with open(self.conf_file, "w", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n")
+            self.proc = subprocess.Popen([TINYPROXY, "-d", "-c", self.conf_file],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    # The probe's own connection is logged; what a test looks at comes after.
+                    self.wait_logged("closed socket before read")
+                    self.started_log_bytes = len(self.log_text())
+                    return self
+                except OSError:
+                    time.sleep(0.05)
+            self.stop()
+        raise AssertionError(f"tinyproxy did not start; its log:\n{self.log_text()}")
+
+    def wait_logged(self, text, timeout=5):
+        deadline = time.monotonic() + timeout
+        while text not in self.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def log_since_start(self):
+        return self.log_text()[self.started_log_bytes:]
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def url(self, userinfo=""):
+        return f"http://{userinfo + '@' if userinfo else ''}127.0.0.1:{self.port}"
+
+    def log_text(self):
+        try:
+            with open(self.log_file, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def connect_requests(self):
+        """The CONNECT request lines tinyproxy logged, e.g. 'CONNECT localhost:4443 HTTP/1.1'."""
+        return re.findall(r"Request \(file descriptor \d+\): (CONNECT \S+ HTTP/1\.\d)",
+                          self.log_text())
+
+
+@unittest.skipUnless(os.path.exists(TINYPROXY), "tinyproxy is not installed "
+                     "(scripts/install-deps.sh installs it)")
+class ProxyTest(E2ETestCase):
+
+    def start_proxy(self, **options):
+        proxy = TinyProxy(os.path.join(self.workdir, "proxy"), **options).start()
+        self.addCleanup(proxy.stop)
+        self.proxy = proxy
+        return proxy
+
+    def hub_authority(self):
+        return f"localhost:{self.hub.ws_port}"
+
+    def assert_no_password_anywhere(self, *texts):
+        for text in texts:
+            self.assertNotIn(PASSWORD, text)
+            self.assertNotIn(PASSWORD_IN_URL, text)
+
+    def wait_connected(self, what):
+        self.wait(lambda: self.hub.agent(AGENT_ID)["connected"], 45, what)
+
+    # --- through the proxy ---
+
+    def test_restart_through_a_proxy(self):
+        unit = self.make_unit("e2e-proxy")
+        first_pid = self.unit_props(unit)["MainPID"]
+        self.start_hub()
+        proxy = self.start_proxy()
+        self.apps = [self.hub.create_app(AGENT_ID, name="web-proxied", app_type="systemd",
+                                         identifier=unit)]
+        app = self.apps[0]
+        self.agent_config(hub_proxy=proxy.url())
+        self.start_agent()
+        self.wait_connected("the agent to connect through the proxy")
+        self.assertIn(f"CONNECT {self.hub_authority()} HTTP/1.1", proxy.connect_requests())
+        self.wait_app_observed(app["id"], "running")
+
+        jti = self.hub.restart(app["id"], "e2e: restart through a proxy")["jti"]
+        record = self.wait_result(jti)
+        self.assertEqual(record["reported_by"], "monsys-action", record)
+        self.assertEqual(record["result"]["status"], "succeeded", record)
+        props = self.unit_props(unit)
+        self.assertEqual(props["ActiveState"], "active")
+        self.assertNotEqual(props["MainPID"], first_pid)
+
+    def test_basic_auth_through_hub_proxy(self):
+        self.start_hub()
+        proxy = self.start_proxy(basic_auth=("alice", PASSWORD))
+        self.agent_config(hub_proxy=proxy.url(f"alice:{PASSWORD_IN_URL}"))
+        agent = self.start_agent()
+        self.wait_connected("the agent to connect through the proxy with Basic auth")
+        self.assertEqual(proxy.connect_requests(), [f"CONNECT {self.hub_authority()} HTTP/1.1"])
+        check = subprocess.run([self.agent_binary, "check-config", "--config", self.config_path],
+                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=60)
+        self.assertIn(f"hub connection: proxy http://127.0.0.1:{proxy.port} (with credentials) "
+                      "(hub_proxy in the config)", check.stdout, check.stdout + check.stderr)
+        self.assert_no_password_anywhere(check.stdout, check.stderr, agent.log_text())
+
+    def test_https_proxy_from_the_environment(self):
+        self.start_hub()
+        proxy = self.start_proxy()
+        self.env = {**self.env, "https_proxy": proxy.url(), "no_proxy": "example.net"}
+        self.agent_config()  # no hub_proxy: the environment decides
+        self.start_agent()
+        self.wait_connected("the agent to connect through https_proxy")
+        self.assertIn(f"CONNECT {self.hub_authority()} HTTP/1.1", proxy.connect_requests())
+
+    # --- refusals ---
+
+    def test_wrong_credentials_are_refused_logged_and_backed_off(self):
+        self.start_hub()
+        proxy = self.start_proxy(basic_auth=("alice", PASSWORD))
+        wrong = "n0t-the-pw"
+        self.agent_config(hub_proxy=proxy.url(f"alice:{wrong}"))
+        agent = self.start_agent()
+        refusal = f"proxy http://127.0.0.1:{proxy.port} (with credentials) refused CONNECT"
+
+        def refused_twice():
+            return agent.log_text().count(refusal) >= 2
+        self.wait(refused_twice, 45, "two refused attempts in the agent's log")
+        log = agent.log_text()
+        # tinyproxy 1.11 answers a CONNECT with wrong Basic credentials with 401, others 407.
+        self.assertRegex(log, r"HTTP 40[17] \S.*: the proxy wants credentials")
+        self.assertNotIn(wrong, log)
+        self.assert_no_password_anywhere(log)
+        # Each refusal is followed by the link's back-off, not by a tight loop.
+        lines = log.splitlines()
+        for n, line in enumerate(lines):
+            if refusal in line and n + 1 < len(lines):
+                self.assertTrue(any("next connection attempt in" in later
+                                    for later in lines[n + 1:n + 4]), "\n".join(lines[n:n + 4]))
+        self.assertGreaterEqual(len(proxy.connect_requests()), 2)
+        self.assertFalse(self.hub.agent(AGENT_ID)["connected"])
+        self.assertEqual(self.hub.agent(AGENT_ID)["counters"]["connections"], 0)
+        self.assertTrue(agent.alive())
+
+    def test_a_port_the_proxy_refuses_gets_403_logged(self):
+        self.start_hub()
+        proxy = self.start_proxy(connect_ports=(1,))  # CONNECT only to port 1: not the hub's
+        self.agent_config(hub_proxy=proxy.url())
+        agent = self.start_agent()
+        refusal = (f"proxy http://127.0.0.1:{proxy.port} refused CONNECT {self.hub_authority()}: "
+                   "HTTP 403")
+        self.wait(lambda: refusal in agent.log_text(), 45, "the 403 in the agent's log")
+        self.assertIn("does not allow this destination or port", agent.log_text())
+        self.assertEqual(self.hub.agent(AGENT_ID)["counters"]["connections"], 0)
+        self.assertTrue(agent.alive())
+
+    # --- past the proxy ---
+
+    def test_no_proxy_bypasses_the_proxy(self):
+        self.start_hub()
+        proxy = self.start_proxy()
+        self.env = {**self.env, "https_proxy": proxy.url(), "NO_PROXY": "127.0.0.1,.localhost,localhost"}
+        self.agent_config()
+        self.start_agent()
+        self.wait_connected("the agent to connect straight to the hub")
+        self.assertEqual(proxy.connect_requests(), [])
+        self.assertNotIn("Connect (file descriptor", proxy.log_since_start())
+
+
+if __name__ == "__main__":
+    unittest.main()
