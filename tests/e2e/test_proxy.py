@@ -3,7 +3,7 @@ real tinyproxy on loopback, started here with its own configuration, in the fore
 port: with hub_proxy without and with Basic auth (a restart goes through), with wrong credentials
 (407, or 401 from tinyproxy, logged without them, and the link keeps backing off), with a destination port the proxy
 refuses (403), through https_proxy from the environment, and past the proxy with no_proxy (the
-proxy sees nothing). check-config says which proxy will be used, without the password."""
+proxy sees nothing), and to an IPv6 hub (CONNECT [::1]:port). check-config says which proxy will be used, without the password."""
 
 import os
 import re
@@ -147,6 +147,19 @@ class ProxyTest(E2ETestCase):
         props = self.unit_props(unit)
         self.assertEqual(props["ActiveState"], "active")
         self.assertNotEqual(props["MainPID"], first_pid)
+
+    def test_an_ipv6_hub_is_bracketed_in_connect(self):
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            self.skipTest("this host has no IPv6 loopback (::1)")
+        self.start_hub(ws_host="::1")
+        proxy = self.start_proxy()
+        self.agent_config(hub_url=f"wss://[::1]:{self.hub.ws_port}/agent", hub_proxy=proxy.url())
+        self.start_agent()
+        self.wait_connected("the agent to connect to [::1] through the proxy")
+        self.assertEqual(proxy.connect_requests(), [f"CONNECT [::1]:{self.hub.ws_port} HTTP/1.1"])
 
     def test_basic_auth_through_hub_proxy(self):
         self.start_hub()
