@@ -58,8 +58,9 @@ int main(int argc, char** argv) {
                              "Print the snapshot and the verdict as JSON instead of a table");
     status_command
         ->add_option("--max-disconnected", status.max_disconnected_secs,
-                     "Seconds without a hub connection before exit 3 (default 300)")
-        ->check(CLI::NonNegativeNumber);
+                     "Seconds without a hub connection before exit 3 (default 300, at most "
+                     "2592000: 30 days)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{30 * 86400}));
 
     try {
         cli.parse(argc, argv);

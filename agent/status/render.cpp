@@ -39,6 +39,8 @@ std::string table(const std::vector<std::string>& header,
             text += cells[i];
             if (i + 1 < cells.size()) text += std::string(widths[i] - cells[i].size() + 2, ' ');
         }
+        // An empty last cell leaves padding behind: no trailing blanks.
+        text.erase(text.find_last_not_of(' ') + 1);
         return text + "\n";
     };
     std::string text = line(header);
