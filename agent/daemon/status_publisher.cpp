@@ -40,21 +40,25 @@ void StatusPublisher::schedule() {
 
 void StatusPublisher::publish() {
     if (writing_ || stopped_) return;
-    nlohmann::json snapshot = status::to_json(build_());
-    nlohmann::json content = snapshot;
-    content.erase("written_at");
-    std::string compared = content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    status::Snapshot snapshot = build_();
     const auto now = std::chrono::steady_clock::now();
-    if (compared == last_content_ && now - last_write_ < heartbeat_) return;
-    last_content_ = std::move(compared);
+    if (last_ && now - last_write_ < heartbeat_) {
+        // Equal but for the time it was built: nothing to write. Serialised only when written.
+        const status::Time built = snapshot.written_at;
+        snapshot.written_at = last_->written_at;
+        if (snapshot == *last_) return;
+        snapshot.written_at = built;
+    }
+    last_ = snapshot;
     last_write_ = now;
     writing_ = true;
     ++writes_;
     worker_.call(
         executor_,
-        [write = io_.write,
-         text = snapshot.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)]() {
-            return write(text);
+        // Serialised on the writer's thread too: the reactor only builds and compares.
+        [write = io_.write, snapshot = std::move(snapshot)]() {
+            return write(status::to_json(snapshot).dump(2, ' ', false,
+                                                        nlohmann::json::error_handler_t::replace));
         },
         [this, alive = std::weak_ptr<int>(alive_)](Expected<void, std::string> written) {
             if (alive.expired()) return;
@@ -74,7 +78,7 @@ void StatusPublisher::on_written(Expected<void, std::string> written) {
         log::warning("cannot write the status snapshot: " + written.error());
         last_problem_ = written.error();
     }
-    last_content_.clear();  // the next tick tries again
+    last_.reset();  // the next tick tries again
 }
 
 }  // namespace monsys::agent::daemon

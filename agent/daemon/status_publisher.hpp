@@ -1,8 +1,9 @@
 #pragma once
 // Keeps the daemon's status snapshot file current for `monsys-agent status` (docs/status.md).
 //
-// Every tick (1 s) it builds the snapshot on the reactor thread (a few small vectors) and writes
-// it when something but its time changed, and at every heartbeat (10 s) regardless: at most one
+// Every tick (1 s) it builds the snapshot on the reactor thread (a few small vectors), compares
+// it with the last one written (operator==, no serialising) and writes it when something but its
+// time changed, and at every heartbeat (10 s) regardless: at most one
 // write a second, and a reader can tell a hung daemon by the file's age. The write itself (a
 // temporary file and a rename, no fsync: the file lives on a tmpfs) runs on the publisher's own
 // thread: it cannot block the reactor even when status_file is on a slow disk, and it never
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "agent/hub/disk_worker.hpp"
@@ -56,7 +58,7 @@ class StatusPublisher {
     std::chrono::milliseconds tick_;
     std::chrono::milliseconds heartbeat_;
     asio::steady_timer timer_;
-    std::string last_content_;  // the last written snapshot without written_at
+    std::optional<status::Snapshot> last_;  // the last one written
     std::chrono::steady_clock::time_point last_write_{};
     bool writing_ = false;
     bool stopped_ = false;

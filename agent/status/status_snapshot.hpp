@@ -34,6 +34,8 @@ struct ProcessIdentity {
     std::int64_t pid = 0;
     // /proc/<pid>/stat's starttime (clock ticks since boot): with the pid, names one process.
     std::uint64_t start_ticks = 0;
+
+    bool operator==(const ProcessIdentity&) const = default;
 };
 
 struct HubStatus {
@@ -42,11 +44,15 @@ struct HubStatus {
     // When the link last became connected or disconnected (the daemon's start until then).
     Time since{};
     std::string last_error;  // the last failed attempt or lost connection; empty: none
+
+    bool operator==(const HubStatus&) const = default;
 };
 
 struct OutboxKindStatus {
     std::size_t count = 0;
     std::optional<Time> oldest_at;  // when the oldest pending message of this kind was stored
+
+    bool operator==(const OutboxKindStatus&) const = default;
 };
 
 struct AppStatus {
@@ -55,6 +61,8 @@ struct AppStatus {
     std::string state;  // running, stopped, unknown
     std::string detail;
     Time changed_at{};
+
+    bool operator==(const AppStatus&) const = default;
 };
 
 struct ActionStatus {
@@ -63,11 +71,15 @@ struct ActionStatus {
     std::string status;       // the result's status
     std::string reported_by;  // monsys-action, agent, agent-recovery
     Time at{};                // when the daemon got the result
+
+    bool operator==(const ActionStatus&) const = default;
 };
 
 struct InventoryStatus {
     std::optional<Time> last_sent_at;
     std::map<std::string, std::string> section_errors;  // section -> error, of the last one
+
+    bool operator==(const InventoryStatus&) const = default;
 };
 
 struct Snapshot {
@@ -85,6 +97,8 @@ struct Snapshot {
     std::vector<AppStatus> apps;
     std::vector<ActionStatus> actions;  // newest last, at most max_recent_actions
     InventoryStatus inventory;
+
+    bool operator==(const Snapshot&) const = default;
 };
 
 nlohmann::json to_json(const Snapshot& snapshot);
