@@ -67,8 +67,7 @@ class WebSocketConnection final : public HubConnection {
         const ProxyUrl* proxy = options_.proxy ? &*options_.proxy : nullptr;
         const std::string& tcp_host = proxy ? proxy->host : url.host;
         const std::string& tcp_port = proxy ? proxy->port : url.port;
-        const std::string tcp_peer =
-            proxy ? "proxy " + describe(*proxy) : endpoint_text(url);
+        const std::string tcp_peer = proxy ? "proxy " + describe(*proxy) : endpoint_text(url);
 
         // The resolver has no deadline of its own; a timer cancels it.
         tcp::resolver resolver(executor_);
@@ -82,10 +81,10 @@ class WebSocketConnection final : public HubConnection {
         resolve_deadline.cancel();
         progress();
         if (ec) {
-            co_return ConnectError{ConnectFailure::resolve,
-                                   std::string(proxy ? "cannot resolve the proxy "
-                                                     : "cannot resolve ") +
-                                       tcp_host + ": " + ec.message()};
+            co_return ConnectError{
+                ConnectFailure::resolve,
+                std::string(proxy ? "cannot resolve the proxy " : "cannot resolve ") + tcp_host +
+                    ": " + ec.message()};
         }
 
         tcp_layer.expires_after(options_.handshake_timeout);
@@ -235,10 +234,10 @@ class WebSocketConnection final : public HubConnection {
             reply = std::move(*parsed);
             if (!reply && ec) {
                 abort();
-                const std::string what = ec == beast::error::timeout
-                                             ? "no complete reply within the handshake timeout"
-                                             : "the connection ended before its reply: " +
-                                                   ec.message();
+                const std::string what =
+                    ec == beast::error::timeout
+                        ? "no complete reply within the handshake timeout"
+                        : "the connection ended before its reply: " + ec.message();
                 co_return ConnectError{ConnectFailure::proxy,
                                        where + " (CONNECT " + hub + "): " + what};
             }

@@ -22,11 +22,12 @@ namespace monsys::agent::hub {
 
 struct ConnectOptions {
     HubUrl url;
-    std::string token;                                   // sent as "Authorization: Bearer <token>"
-    std::string user_agent;                              // "monsys-agent/<version>"
+    std::string token;       // sent as "Authorization: Bearer <token>"
+    std::string user_agent;  // "monsys-agent/<version>"
     // An HTTP proxy to tunnel through (agent/hub/proxy_choice decides); none: straight to the hub.
     std::optional<ProxyUrl> proxy;
-    std::chrono::milliseconds handshake_timeout{15000};  // resolve + TCP + CONNECT + TLS + WebSocket
+    // Resolve + TCP + CONNECT (with a proxy) + TLS + WebSocket.
+    std::chrono::milliseconds handshake_timeout{15000};
     // Ping after half of this without traffic; close when nothing arrived for all of it.
     std::chrono::milliseconds idle_timeout{40000};
 };

@@ -58,8 +58,7 @@ Expected<ProxyChoice, std::string> choose_proxy(const std::optional<std::string>
     if (auto no_proxy = first_set(environment, {"no_proxy", "NO_PROXY"});
         no_proxy && no_proxy_matches(no_proxy->value, hub.host)) {
         choice.reason = no_proxy->name + " from the environment matches the hub's host " +
-                        (hub.host.find(':') != std::string::npos ? "[" + hub.host + "]"
-                                                                  : hub.host);
+                        (hub.host.find(':') != std::string::npos ? "[" + hub.host + "]" : hub.host);
         return choice;
     }
     auto proxy = parse_proxy_url(variable->value, "environment variable " + variable->name,

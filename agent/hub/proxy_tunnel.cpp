@@ -14,8 +14,7 @@ bool is_digit(char c) {
 
 }  // namespace
 
-std::string connect_request(const HubUrl& hub, const ProxyUrl& proxy,
-                            std::string_view user_agent) {
+std::string connect_request(const HubUrl& hub, const ProxyUrl& proxy, std::string_view user_agent) {
     const std::string authority =
         (hub.host.find(':') != std::string::npos ? "[" + hub.host + "]" : hub.host) + ":" +
         hub.port;
@@ -35,8 +34,8 @@ Expected<std::optional<ProxyReply>, std::string> read_proxy_reply(std::string_vi
     const std::string_view window = received.substr(0, max_proxy_reply_bytes);
     std::size_t end = window.find("\r\n\r\n");
     std::size_t terminator = 4;
-    if (const std::size_t bare = window.find("\n\n"); bare != std::string_view::npos &&
-                                                       (end == std::string_view::npos || bare < end)) {
+    if (const std::size_t bare = window.find("\n\n");
+        bare != std::string_view::npos && (end == std::string_view::npos || bare < end)) {
         end = bare;  // a proxy that ends lines with a bare LF
         terminator = 2;
     }

@@ -17,12 +17,11 @@ inline constexpr std::size_t max_proxy_reply_bytes = 16 * 1024;
 
 // "CONNECT host:port HTTP/1.1", Host: the same, Proxy-Authorization: Basic when the proxy URL
 // has credentials, User-Agent. IPv6 hosts are bracketed.
-std::string connect_request(const HubUrl& hub, const ProxyUrl& proxy,
-                            std::string_view user_agent);
+std::string connect_request(const HubUrl& hub, const ProxyUrl& proxy, std::string_view user_agent);
 
 struct ProxyReply {
     int status = 0;
-    std::string reason;           // the reason phrase, printable and capped
+    std::string reason;            // the reason phrase, printable and capped
     std::size_t header_bytes = 0;  // through the blank line that ends the headers
 };
 

@@ -67,8 +67,7 @@ Expected<ProxyUrl, std::string> parse_proxy_url(std::string_view text, std::stri
     for (char c : text) {
         auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u >= 0x7f) {
-            return unexpected(what +
-                              " contains a space, a control character or a non-ASCII byte");
+            return unexpected(what + " contains a space, a control character or a non-ASCII byte");
         }
     }
 
@@ -82,8 +81,9 @@ Expected<ProxyUrl, std::string> parse_proxy_url(std::string_view text, std::stri
                               "http:// proxy (the hub connection inside it is TLS all the same)");
         }
         if (scheme != "http") {
-            return unexpected(what + ": the scheme must be http:// (SOCKS and others are not "
-                                     "supported)");
+            return unexpected(what +
+                              ": the scheme must be http:// (SOCKS and others are not "
+                              "supported)");
         }
         rest = text.substr(scheme_end + 3);
     } else if (!scheme_optional) {
@@ -93,8 +93,9 @@ Expected<ProxyUrl, std::string> parse_proxy_url(std::string_view text, std::stri
     const std::size_t authority_end = rest.find_first_of("/?#");
     std::string_view authority = rest.substr(0, authority_end);
     if (authority_end != std::string_view::npos && rest.substr(authority_end) != "/") {
-        return unexpected(what + " must be http://[user:password@]host[:port] with no path, "
-                                 "query or fragment");
+        return unexpected(what +
+                          " must be http://[user:password@]host[:port] with no path, "
+                          "query or fragment");
     }
 
     ProxyUrl proxy;
@@ -162,9 +163,8 @@ Expected<ProxyUrl, std::string> parse_proxy_url(std::string_view text, std::stri
         unsigned value = 0;
         auto [end, ec] =
             std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-        if (port_text.empty() || ec != std::errc() ||
-            end != port_text.data() + port_text.size() || port_text.size() > 5 || value == 0 ||
-            value > 65535) {
+        if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+            port_text.size() > 5 || value == 0 || value > 65535) {
             // Not repeated: with the host forgotten, "user:password" would read as host:port.
             return unexpected(what + ": the port is not a number from 1 to 65535");
         }

@@ -68,7 +68,8 @@ FieldError read_hub_keys(const Json& value, std::map<std::string, eat::PublicKey
     std::map<std::string, eat::PublicKey> keys;
     for (const auto& [kid, encoded] : value.items()) {
         if (kid.empty() || kid.size() > 128) return "key ids must have 1 to 128 characters";
-        if (!encoded.is_string()) return "key \"" + printable_name(kid) + "\" must be a base64 string";
+        if (!encoded.is_string())
+            return "key \"" + printable_name(kid) + "\" must be a base64 string";
         // A small-order, all-zero or non-canonical key is an error here, not a key with which
         // every token later fails (or, with a lax verifier, many forgeries pass).
         auto key = eat::decode_public_key(encoded.get<std::string>());

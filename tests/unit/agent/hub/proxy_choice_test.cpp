@@ -46,7 +46,8 @@ TEST_CASE("proxy choice: hub_proxy wins over the environment and ignores no_prox
                          {{"https_proxy", "http://env.proxy:8080"}, {"no_proxy", "*"}});
     REQUIRE(choice.proxy);
     CHECK(choice.proxy->host == "cfg.proxy");
-    CHECK(describe(choice) == "proxy http://cfg.proxy:3128 (with credentials) (hub_proxy in the config)");
+    CHECK(describe(choice) ==
+          "proxy http://cfg.proxy:3128 (with credentials) (hub_proxy in the config)");
     CHECK(describe(choice).find("pw") == std::string::npos);
 }
 
@@ -57,7 +58,8 @@ TEST_CASE("proxy choice: hub_proxy \"\" means no proxy whatever the environment 
 }
 
 TEST_CASE("proxy choice: https_proxy before HTTPS_PROXY; empty counts as unset") {
-    auto lower = choose(std::nullopt, {{"https_proxy", "http://lower:1"}, {"HTTPS_PROXY", "http://upper:2"}});
+    auto lower = choose(std::nullopt,
+                        {{"https_proxy", "http://lower:1"}, {"HTTPS_PROXY", "http://upper:2"}});
     REQUIRE(lower.proxy);
     CHECK(lower.proxy->host == "lower");
     CHECK(lower.reason == "https_proxy from the environment");
@@ -79,7 +81,8 @@ TEST_CASE("proxy choice: a ws:// hub uses http_proxy (lowercase only), not https
 }
 
 TEST_CASE("proxy choice: no_proxy (then NO_PROXY) exempts the hub's host") {
-    auto bypass = choose(std::nullopt, {{"https_proxy", "http://p:1"}, {"no_proxy", "localhost,.example.com"}});
+    auto bypass = choose(std::nullopt,
+                         {{"https_proxy", "http://p:1"}, {"no_proxy", "localhost,.example.com"}});
     CHECK_FALSE(bypass.proxy);
     CHECK(bypass.reason == "no_proxy from the environment matches the hub's host hub.example.com");
 
@@ -88,8 +91,9 @@ TEST_CASE("proxy choice: no_proxy (then NO_PROXY) exempts the hub's host") {
     CHECK(upper.reason.rfind("NO_PROXY", 0) == 0);
 
     // no_proxy, when set, hides NO_PROXY (curl reads one of them).
-    auto hidden = choose(std::nullopt, {{"https_proxy", "http://p:1"}, {"no_proxy", "other.net"},
-                                        {"NO_PROXY", "example.com"}});
+    auto hidden = choose(
+        std::nullopt,
+        {{"https_proxy", "http://p:1"}, {"no_proxy", "other.net"}, {"NO_PROXY", "example.com"}});
     CHECK(hidden.proxy);
 
     auto v6 = choose(std::nullopt, {{"https_proxy", "http://p:1"}, {"no_proxy", "::1"}},

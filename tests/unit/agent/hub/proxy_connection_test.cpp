@@ -55,8 +55,8 @@ asio::awaitable<void> run_connect(std::shared_ptr<HubConnection> connection,
 
 Outcome connect_through(const std::string& reply) {
     asio::io_context io;
-    auto acceptor = std::make_shared<tcp::acceptor>(
-        io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto acceptor =
+        std::make_shared<tcp::acceptor>(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     const auto port = acceptor->local_endpoint().port();
 
     ConnectOptions options;

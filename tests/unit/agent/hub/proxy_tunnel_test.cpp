@@ -81,7 +81,8 @@ TEST_CASE("proxy tunnel: a complete reply gives the status, the reason and where
     // Bytes after the headers are not part of the reply; the caller sees header_bytes.
     auto with_body = complete("HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\n\r\nno!");
     CHECK(with_body.status == 403);
-    CHECK(with_body.header_bytes == std::string("HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\n\r\n").size());
+    CHECK(with_body.header_bytes ==
+          std::string("HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\n\r\n").size());
 }
 
 TEST_CASE("proxy tunnel: a partial reply asks for more") {

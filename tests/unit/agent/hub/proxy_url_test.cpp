@@ -69,14 +69,26 @@ TEST_CASE("proxy url: https:// and other schemes are refused with a reason") {
 }
 
 TEST_CASE("proxy url: malformed URLs are refused, naming the setting") {
-    for (const char* text :
-         {"http://", "http://:3128", "http://proxy.example:0", "http://proxy.example:65536",
-          "http://proxy.example:31x8", "http://proxy.example:", "http://proxy.example/path",
-          "http://proxy.example:3128?x=1", "http://proxy.example#frag", "http://[fd00::1",
-          "http://[fd00::zz]:3128", "http://[fd00::1]x", "http://prox y.example",
-          "http://proxy.example\r\n:3128", "http://pro%78y.example", "http://@proxy.example",
-          "http://us%3Aer:pw@proxy.example", "http://user:pw%0a@proxy.example",
-          "http://user:pw%4@proxy.example", "http://fd00::1:3128"}) {
+    for (const char* text : {"http://",
+                             "http://:3128",
+                             "http://proxy.example:0",
+                             "http://proxy.example:65536",
+                             "http://proxy.example:31x8",
+                             "http://proxy.example:",
+                             "http://proxy.example/path",
+                             "http://proxy.example:3128?x=1",
+                             "http://proxy.example#frag",
+                             "http://[fd00::1",
+                             "http://[fd00::zz]:3128",
+                             "http://[fd00::1]x",
+                             "http://prox y.example",
+                             "http://proxy.example\r\n:3128",
+                             "http://pro%78y.example",
+                             "http://@proxy.example",
+                             "http://us%3Aer:pw@proxy.example",
+                             "http://user:pw%0a@proxy.example",
+                             "http://user:pw%4@proxy.example",
+                             "http://fd00::1:3128"}) {
         auto error = error_of(text);
         CHECK(error.rfind("hub_proxy", 0) == 0);
         CHECK(error.find('\n') == std::string::npos);
