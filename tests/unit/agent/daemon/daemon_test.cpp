@@ -248,7 +248,9 @@ struct Harness {
         return found;
     }
 
-    bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds limit = 3000ms) {
+    // Generous: the waits end as soon as `done` holds, and under ThreadSanitizer on a loaded
+    // 2-core machine the disk worker and the status writer can take seconds.
+    bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds limit = 15000ms) {
         return run_until(io, done, limit);
     }
     FakeWire& hub() {
