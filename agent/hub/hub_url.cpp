@@ -6,21 +6,13 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/util/ascii.hpp"
+
 namespace monsys::agent::hub {
 namespace {
 
 constexpr std::size_t max_url_bytes = 4096;
 constexpr std::size_t max_host_bytes = 253;
-
-char ascii_lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lowercase(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) c = ascii_lower(c);
-    return out;
-}
 
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
     if (text.size() < prefix.size()) return false;
@@ -130,7 +122,7 @@ Expected<HubUrl, std::string> parse_hub_url(std::string_view text, bool allow_in
         if (::inet_pton(AF_INET6, literal.c_str(), &address) != 1) {
             return unexpected("hub_url host [" + literal + "] is not an IPv6 address");
         }
-        url.host = lowercase(literal);
+        url.host = ascii_lowercase(literal);
         bracketed = true;
         std::string_view after = authority.substr(close + 1);
         if (!after.empty()) {
@@ -148,7 +140,7 @@ Expected<HubUrl, std::string> parse_hub_url(std::string_view text, bool allow_in
             port_text = authority.substr(colon + 1);
         }
         if (host.empty()) return unexpected(std::string("hub_url has no host"));
-        url.host = lowercase(host);
+        url.host = ascii_lowercase(host);
         if (!is_valid_host_name(url.host)) {
             return unexpected("hub_url host \"" + std::string(host) +
                               "\" is not a valid host name (an IPv6 address needs brackets)");

@@ -6,22 +6,13 @@
 #include <charconv>
 
 #include "agent/hub/hub_url.hpp"
+#include "common/util/ascii.hpp"
 
 namespace monsys::agent::hub {
 namespace {
 
 constexpr std::size_t max_proxy_url_bytes = 4096;
 constexpr std::size_t max_credential_bytes = 1024;
-
-char ascii_lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lowercase(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) c = ascii_lower(c);
-    return out;
-}
 
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -74,7 +65,7 @@ Expected<ProxyUrl, std::string> parse_proxy_url(std::string_view text, std::stri
     std::string_view rest = text;
     const std::size_t scheme_end = text.find("://");
     if (scheme_end != std::string_view::npos) {
-        const std::string scheme = lowercase(text.substr(0, scheme_end));
+        const std::string scheme = ascii_lowercase(text.substr(0, scheme_end));
         if (scheme == "https") {
             return unexpected(what +
                               ": https:// proxies (TLS to the proxy) are not supported; use an "
@@ -137,7 +128,7 @@ Expected<ProxyUrl, std::string> parse_proxy_url(std::string_view text, std::stri
         if (::inet_pton(AF_INET6, literal.c_str(), &address) != 1) {
             return unexpected(what + ": host [" + literal + "] is not an IPv6 address");
         }
-        proxy.host = lowercase(literal);
+        proxy.host = ascii_lowercase(literal);
         std::string_view after = authority.substr(close + 1);
         if (!after.empty()) {
             if (after.front() != ':') return unexpected(what + " has junk after the IPv6 literal");
@@ -152,7 +143,7 @@ Expected<ProxyUrl, std::string> parse_proxy_url(std::string_view text, std::stri
         }
         std::string_view host = authority.substr(0, colon);
         if (host.empty()) return unexpected(what + " has no host");
-        proxy.host = lowercase(host);
+        proxy.host = ascii_lowercase(host);
         if (!is_valid_host_name(proxy.host)) {
             return unexpected(what + ": host \"" + proxy.host +
                               "\" is not a valid host name (an IPv6 address needs brackets)");
