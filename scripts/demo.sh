@@ -152,7 +152,7 @@ cat >"$cfg" <<JSON
   // the replay store and the agent's own state (the defaults are the packaged /var/lib paths)
   "state_dir": "$demo/state",
   "hub_state_dir": "$demo/agent-state",
-  // the daemon's status snapshot for `monsys-agent status` (packaged: /run/monsys-agent/)
+  // the daemon's status snapshot for \`monsys-agent status\` (packaged: /run/monsys-agent/)
   "status_file": "$demo/status.json",
   // the agent runs monsys-action itself: no action socket ("" turns off the packaged default
   // /run/monsys/action.sock, where monsys-action.socket runs it as its own user)
@@ -169,6 +169,8 @@ JSON
 chmod 640 "$cfg"
 chmod 644 "$policy"
 sed 's/^/   /' "$cfg"
+cmd "monsys-action --config agent.json init-key     # its signing key, as the packages' postinst makes it"
+"$action" --config "$cfg" init-key 2>&1 | sed 's/^/   /'
 cmd "monsys-agent --config agent.json check-config"
 "$agent" --config "$cfg" check-config 2>&1 | sed 's/^/   /'
 cmd "monsys-agent --config agent.json --once"
