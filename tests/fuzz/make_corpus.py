@@ -198,6 +198,21 @@ def connection_request():
     c.add("crlf", "restart-app web.1\r\nabc.def.ghi\r\n")
 
 
+def proxy():
+    c = Corpus("proxy")
+    # mode 0: the proxy's reply to CONNECT
+    c.add("reply_200", b"\x00HTTP/1.1 200 Connection established\r\n\r\n")
+    c.add("reply_407", b"\x00HTTP/1.0 407 Proxy Authentication Required\r\n"
+          b"Proxy-Authenticate: Basic realm=\"tinyproxy\"\r\nContent-Length: 0\r\n\r\n")
+    c.add("reply_bare_lf", b"\x00HTTP/1.1 403 Forbidden\nServer: x\n\n")
+    # modes 1 and 2: a proxy URL (hub_proxy; the environment, where the scheme is optional)
+    c.add("url_credentials", b"\x01http://ops:p%40ss%3Aw0rd@proxy.example.net:3128/")
+    c.add("url_ipv6", b"\x01http://[fd00::1]:8080")
+    c.add("url_env_no_scheme", b"\x02proxy.internal:3128")
+    # mode 3: no_proxy NUL host
+    c.add("no_proxy", b"\x03localhost, .example.com,10.0.0.0/8 [fd00::]/8:443\0hub.example.com")
+
+
 def sdbus_reply():
     c = Corpus("sdbus_reply")
 
@@ -231,7 +246,7 @@ def sdbus_reply():
 if __name__ == "__main__":
     for make in (capped_json, eat_token, eat_claims, app_identifier, config, policy, proc_stat,
                  proc_status, proc_net, dpkg_status, docker_containers, docker_version,
-                 docker_events, hub_message, connection_request, sdbus_reply):
+                 docker_events, hub_message, connection_request, proxy, sdbus_reply):
         make()
     for target in sorted(os.listdir(CORPUS)):
         print("%-20s %d seeds" % (target, len(os.listdir(os.path.join(CORPUS, target)))))
