@@ -382,6 +382,55 @@ class SystemSuite:
 
     # ------------------------------------------------------------ 3. refusals
 
+    def check_status_command(self):
+        """`monsys-agent status` as the operator runs it on a packaged host: the snapshot in the
+        unit's RuntimeDirectory, readable by root and group monsys only, showing the link, the
+        tracked unit and the TOTP restart; another user is told why it cannot read it."""
+        problems = []
+        modes = self.c.out("stat -c '%a %U %G %n' /run/monsys-agent /run/monsys-agent/status.json",
+                           check=False).splitlines()
+        if modes != ["750 monsys monsys /run/monsys-agent",
+                     "640 monsys monsys /run/monsys-agent/status.json"]:
+            problems.append(f"modes: {modes}")
+
+        def healthy():
+            proc = self.c.run("monsys-agent status --json")
+            try:
+                answer = json.loads(proc.stdout)
+            except ValueError:
+                return None
+            snapshot = answer.get("snapshot") or {}
+            actions = [a for a in snapshot.get("actions", []) if a.get("jti") == self.totp_jti]
+            if proc.returncode == 0 and actions:
+                return proc.returncode, answer, actions[0]
+            return None
+        # The result is filed at the hub before the next snapshot is written (at most 1 s).
+        got = wait_for(healthy, 15)
+        if not got:
+            proc = self.c.run("monsys-agent status --json")
+            return False, "\n".join(problems + [f"status --json exited {proc.returncode}, "
+                                                 f"without the restart {self.totp_jti}: "
+                                                 f"{proc.stdout[-1500:]}{proc.stderr[-500:]}"])
+        _, answer, action = got
+        snapshot = answer["snapshot"]
+        if answer["verdict"]["exit_code"] != 0 or not snapshot["hub"]["connected"]:
+            problems.append(f"verdict {answer['verdict']}, hub {snapshot['hub']}")
+        apps = {a["id"]: a for a in snapshot.get("apps", [])}
+        demo = apps.get(self.apps["demo"]["id"]) or {}
+        if demo.get("state") != "running":
+            problems.append(f"tracked unit in the snapshot: {demo}")
+        if action.get("status") != "succeeded" or action.get("reported_by") != "monsys-action":
+            problems.append(f"the restart in the snapshot: {action}")
+        table = self.c.run("monsys-agent status")
+        if table.returncode != 0 or "connected to the hub" not in table.stdout or \
+                self.apps["demo"]["id"] not in table.stdout:
+            problems.append(f"table exited {table.returncode}: {table.stdout[-800:]}")
+        other = self.c.run("monsys-agent status", user="nobody")
+        if other.returncode != 2 or "group monsys" not in other.stdout + other.stderr:
+            problems.append(f"as nobody: exit {other.returncode}: {other.stdout}{other.stderr}")
+        return not problems, "\n".join(problems) if problems else (
+            f"exit 0, {len(apps)} app(s), the restart {action['status']}; nobody: exit 2")
+
     def check_replayed_token(self):
         token, jti = mint(self.hub, {"id": "app-replay", "type": "systemd",
                                      "identifier": DEMO_UNIT})
@@ -592,6 +641,9 @@ class SystemSuite:
             ch.run("journal: journalctl MONSYS_JTI=<jti> shows monsys-agent's and "
                    "monsys-action's events with the documented MESSAGE_IDs and fields",
                    self.check_journal_fields)
+            ch.run("status: monsys-agent status reads the snapshot in /run/monsys-agent (0750, "
+                   "file 0640 monsys:monsys): connected, the unit, the restart; another user "
+                   "is refused with the reason (exit 2)", self.check_status_command)
 
         ch.run("refuse: a replayed token", self.check_replayed_token)
         ch.run("refuse: a foreign local user on the action socket", self.check_foreign_user)
