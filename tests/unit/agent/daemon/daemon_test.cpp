@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
@@ -157,7 +158,8 @@ const char* welcome_web =
 // agent started again.
 struct Harness {
     Harness(const TempDir& hub_dir, const monsys::test::TrustedDir& state_dir,
-            DaemonTimings timings = short_timings()) {
+            DaemonTimings timings = short_timings(),
+            std::chrono::milliseconds watchdog_period = 0ms) {
         AgentSetup setup;
         setup.config = test_config(hub_dir, state_dir);
         auto url = hub::parse_hub_url(setup.config.hub_url, false);
@@ -206,6 +208,7 @@ struct Harness {
         };
         fakes.self = {4242, 77};
         fakes.notify = [this](const std::string& text) { notes.push_back(text); };
+        fakes.watchdog_period = watchdog_period;
         fakes.now = [this]() { return clock; };
         fakes.path_exists = [](const std::string&) { return false; };
         daemon = std::make_unique<Daemon>(io.get_executor(), std::move(setup), std::move(*outbox),
@@ -575,4 +578,30 @@ TEST_CASE("daemon: the status snapshot is rewritten every heartbeat when nothing
     // Generous for a loaded machine: at least two more heartbeats within 3 s.
     CHECK(agent.wait_for([&agent, first]() { return agent.status_writes() >= first + 2; }));
     CHECK(agent.last_status()->heartbeat_secs == 1);  // 100 ms, rounded up to whole seconds
+}
+
+TEST_CASE("daemon: the watchdog heartbeat stops while the hub link shows no progress, and resumes "
+          "with it") {
+    TempDir dir;
+    monsys::test::TrustedDir state;
+    DaemonTimings timings = short_timings();
+    timings.link_stall_limit = 300ms;
+    Harness agent(dir, state, timings, 20ms);
+    auto heartbeats = [&agent]() {
+        return std::count(agent.notes.begin(), agent.notes.end(), std::string("WATCHDOG=1"));
+    };
+    // Connected and welcomed: the link has just made progress, so the heartbeat goes out.
+    start_tracking_web(agent);
+    REQUIRE(agent.wait_for([&heartbeats]() { return heartbeats() > 0; }));
+
+    // The hub falls silent (a real connection would ping or time out; this one just hangs): past
+    // the stall limit the timer still fires, but the heartbeat is withheld.
+    agent.wait_for([]() { return false; }, 1000ms);
+    const auto withheld_from = heartbeats();
+    agent.wait_for([]() { return false; }, 500ms);
+    CHECK(heartbeats() == withheld_from);
+
+    // A frame from the hub is progress again: the heartbeat comes back.
+    agent.hub().push_text(welcome_web);
+    CHECK(agent.wait_for([&heartbeats, withheld_from]() { return heartbeats() > withheld_from; }));
 }
