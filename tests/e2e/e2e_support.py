@@ -198,11 +198,7 @@ class AgentProcess:
             self.proc.wait()
 
     def log_text(self):
-        try:
-            with open(self.log_file, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return testkit.file_text(self.log_file)
 
     def log_tail(self, lines=60):
         return testkit.file_tail(self.log_file, lines)
@@ -589,6 +585,17 @@ class E2ETestCase(unittest.TestCase):
 
     def systemctl(self, *args, check=True):
         return run(["systemctl", "--user", *args], self.env, check=check)
+
+    def assert_unit_restarted(self, jti, unit, first_pid):
+        """The result of `jti` is monsys-action's `succeeded`, and the unit really runs again: active,
+        with another MainPID than `first_pid`. Returns the hub's result record."""
+        record = self.wait_result(jti)
+        self.assertEqual(record["reported_by"], "monsys-action", record)
+        self.assertEqual(record["result"]["status"], "succeeded", record)
+        props = self.unit_props(unit)
+        self.assertEqual(props["ActiveState"], "active")
+        self.assertNotEqual(props["MainPID"], first_pid)
+        return record
 
     def unit_props(self, unit):
         out = self.systemctl("show", "-p", "ActiveState,SubState,MainPID", unit).stdout

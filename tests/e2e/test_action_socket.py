@@ -42,15 +42,9 @@ class ActionSocketTest(E2ETestCase):
         self.wait_app_observed(app["id"], "running")
 
         jti = self.hub.restart(app["id"], "e2e: through the socket")["jti"]
-        record = self.wait_result(jti)
-        self.assertEqual(record["reported_by"], "monsys-action", record)
-        result = record["result"]
-        self.assertEqual(result["status"], "succeeded", result)
+        result = self.assert_unit_restarted(jti, unit, first_pid)["result"]
         self.assertEqual(result["jti"], jti)
         self.assertEqual(result["wrapper_exit_code"], 0)
-        props = self.unit_props(unit)
-        self.assertEqual(props["ActiveState"], "active")
-        self.assertNotEqual(props["MainPID"], first_pid)
 
 
     def test_the_wrapper_refuses_a_peer_that_is_not_the_agent(self):

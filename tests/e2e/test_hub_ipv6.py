@@ -36,12 +36,7 @@ class HubOverIpv6Test(E2ETestCase):
         self.wait_app_observed(app["id"], "running")
 
         jti = self.hub.restart(app["id"], "e2e: restart over IPv6")["jti"]
-        record = self.wait_result(jti)
-        self.assertEqual(record["reported_by"], "monsys-action", record)
-        self.assertEqual(record["result"]["status"], "succeeded", record)
-        props = self.unit_props(unit)
-        self.assertEqual(props["ActiveState"], "active")
-        self.assertNotEqual(props["MainPID"], first_pid)
+        self.assert_unit_restarted(jti, unit, first_pid)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from e2e_support import AGENT_ID, E2ETestCase
+from e2e_support import AGENT_ID, E2ETestCase, testkit
 
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
 # tinyproxy's BasicAuth takes letters, digits and a few marks; the URL spells the '.' as %2E so
@@ -91,11 +91,7 @@ class TinyProxy:
         return f"http://{userinfo + '@' if userinfo else ''}127.0.0.1:{self.port}"
 
     def log_text(self):
-        try:
-            with open(self.log_file, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return testkit.file_text(self.log_file)
 
     def connect_requests(self):
         """The CONNECT request lines tinyproxy logged, e.g. 'CONNECT localhost:4443 HTTP/1.1'."""
@@ -141,12 +137,7 @@ class ProxyTest(E2ETestCase):
         self.wait_app_observed(app["id"], "running")
 
         jti = self.hub.restart(app["id"], "e2e: restart through a proxy")["jti"]
-        record = self.wait_result(jti)
-        self.assertEqual(record["reported_by"], "monsys-action", record)
-        self.assertEqual(record["result"]["status"], "succeeded", record)
-        props = self.unit_props(unit)
-        self.assertEqual(props["ActiveState"], "active")
-        self.assertNotEqual(props["MainPID"], first_pid)
+        self.assert_unit_restarted(jti, unit, first_pid)
 
     def test_an_ipv6_hub_is_bracketed_in_connect(self):
         try:

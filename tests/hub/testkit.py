@@ -185,6 +185,15 @@ def http_json(method, url, body=None, headers=None, timeout=10):
         return status, raw.decode("utf-8", "replace")
 
 
+def file_text(path, missing=""):
+    """A log file's whole text, or `missing` when there is no such file (yet)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return missing
+
+
 def file_tail(path, lines=40, missing="(no file)\n"):
     """The last `lines` lines of a log file, or `missing` when there is no such file."""
     try:
