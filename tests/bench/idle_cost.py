@@ -13,23 +13,34 @@ Two sizes in one run: 10 apps (4 user units, 3 containers, 3 process apps) and 1
 (instances of one template unit, started in batches). The state report interval is the default
 (60 s) and so is the observe interval (15 s): what an operator's host runs.
 
+To compare builds (a change meant to save memory, say), MONSYS_BENCH_IDLE_AGENTS lists agent
+binaries, comma-separated: each size then runs every binary in turn against the same hub and apps,
+MONSYS_BENCH_IDLE_REPEAT times (alternating, so a drift of the machine hits all of them alike),
+and prints each binary's median.
+
 Needs the test environment and the variables the e2e tests get (see state_latency.py for the
 command line). Options (environment): MONSYS_BENCH_IDLE_SECS (600), MONSYS_BENCH_IDLE_UNITS
-(1000). Prints the figures; exit status 0 when it ran.
+(1000), MONSYS_BENCH_IDLE_SETTLE (60: seconds between every app seen running and the quiet
+period), MONSYS_BENCH_IDLE_AGENTS, MONSYS_BENCH_IDLE_REPEAT (1). Prints the figures; exit status
+0 when it ran.
 """
 
 import os
 import re
+import statistics
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "e2e"))
-from e2e_support import E2ETestCase, unique  # noqa: E402
+from e2e_support import AGENT_ID, E2ETestCase, unique  # noqa: E402
 
 IDLE_SECS = float(os.environ.get("MONSYS_BENCH_IDLE_SECS", "600"))
 MANY_UNITS = int(os.environ.get("MONSYS_BENCH_IDLE_UNITS", "1000"))
+SETTLE_SECS = float(os.environ.get("MONSYS_BENCH_IDLE_SETTLE", "60"))
+AGENTS = [path for path in os.environ.get("MONSYS_BENCH_IDLE_AGENTS", "").split(",") if path]
+REPEAT = max(1, int(os.environ.get("MONSYS_BENCH_IDLE_REPEAT", "1")))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RESULTS = {}
 
@@ -81,11 +92,31 @@ def pss_kib(pid):
 
 class IdleCost(E2ETestCase):
 
-    def measure(self, label, apps, prepare_secs=60):
-        agent = self.start_hub_and_agent(apps, state_interval_secs=None)
+    def measure(self, label, apps):
+        """Every binary to compare (or the one under test), REPEAT times in turn, against one hub
+        with the apps registered; RESULTS[label][binary] holds one sample per run."""
+        self.start_hub()
+        self.apps = [self.hub.create_app(AGENT_ID, **app) for app in apps]
+        self.agent_config(state_interval_secs=None)
+        binaries = AGENTS or [self.agent_binary]
+        RESULTS[label] = {binary: [] for binary in binaries}
+        for _ in range(REPEAT):
+            for binary in binaries:
+                self.agent_binary = binary
+                states_before = self.hub_agent()["counters"]["state"]
+                agent = self.start_agent()
+                self.wait(lambda: self.hub_agent()["connected"], 30, "the agent to connect")
+                RESULTS[label][binary].append(self.sample(agent, states_before))
+                self.assertEqual(agent.terminate(), 0)
+
+    def sample(self, agent, states_before_start):
+        """The agent's figures over a quiet period, once it has reported every app running."""
         ids = [app["id"] for app in self.apps]
 
         def all_running():
+            # A state from this agent, not the one the previous run left at the hub.
+            if self.hub_agent()["counters"]["state"] == states_before_start:
+                return False
             state = self.hub_agent()["last_state"]
             if not state:
                 return False
@@ -93,7 +124,7 @@ class IdleCost(E2ETestCase):
             return all(observed.get(i) == "running" for i in ids)
         self.wait(all_running, 180, "every app observed running at the hub")
         # Let the start-up work (the first inventory, the first rounds) settle.
-        time.sleep(prepare_secs)
+        time.sleep(SETTLE_SECS)
         pid = agent.pid
         states_before = self.hub_agent()["counters"]["state"]
         cpu_before, t_before = cpu_secs(pid), time.monotonic()
@@ -101,7 +132,7 @@ class IdleCost(E2ETestCase):
         elapsed = time.monotonic() - t_before
         cpu = cpu_secs(pid) - cpu_before
         states = self.hub_agent()["counters"]["state"] - states_before
-        RESULTS[label] = {
+        return {
             "cpu_pct": 100 * cpu / elapsed,
             "elapsed": elapsed,
             "rss_mib": status_field(pid, "VmRSS") / 1024,
@@ -155,15 +186,29 @@ class IdleCost(E2ETestCase):
     def tearDownClass(cls):
         super().tearDownClass()
         print()
-        print(f"idle cost over {IDLE_SECS:.0f} s (observe interval 15 s, state report 60 s, wss)")
-        for label, r in RESULTS.items():
-            print(f"  {label:11} CPU {r['cpu_pct']:.3f} % of a core  VmRSS {r['rss_mib']:.1f} MiB"
-                  f"  Pss {r['pss_mib']:.1f} MiB  threads {r['threads']}  fds {r['fds']}"
-                  f"  state messages {r['states']}")
-            print(f"  {'':11} RssAnon {r['anon_mib']:.1f} MiB  RssFile {r['file_mib']:.1f} MiB"
-                  f"  RssShmem {r['shmem_mib']:.1f} MiB; largest: " +
-                  ", ".join(f"{os.path.basename(name)} {rss / 1024:.1f}"
-                            for rss, name in r["mappings"]))
+        print(f"idle cost over {IDLE_SECS:.0f} s (observe interval 15 s, state report 60 s, wss)"
+              + (f"; medians of {REPEAT} runs" if REPEAT > 1 else ""))
+        for label, by_binary in RESULTS.items():
+            for binary, samples in by_binary.items():
+                if not samples:
+                    continue
+                print(f"  {label}: {binary}")
+                median = {key: statistics.median(s[key] for s in samples)
+                          for key in ("cpu_pct", "rss_mib", "anon_mib", "file_mib", "shmem_mib",
+                                      "pss_mib", "threads", "fds", "states")}
+                print(f"    CPU {median['cpu_pct']:.3f} % of a core  VmRSS "
+                      f"{median['rss_mib']:.1f} MiB  Pss {median['pss_mib']:.1f} MiB  threads "
+                      f"{median['threads']:.0f}  fds {median['fds']:.0f}  state messages "
+                      f"{median['states']:.0f}")
+                print(f"    RssAnon {median['anon_mib']:.1f} MiB  RssFile "
+                      f"{median['file_mib']:.1f} MiB  RssShmem {median['shmem_mib']:.1f} MiB")
+                if len(samples) > 1:
+                    print("    VmRSS of each run: " +
+                          ", ".join(f"{s['rss_mib']:.2f}" for s in samples))
+                # The mappings of the last run: where the memory goes.
+                print("    largest (MiB): " +
+                      ", ".join(f"{os.path.basename(name)} {rss / 1024:.1f}"
+                                for rss, name in samples[-1]["mappings"]))
         sys.stdout.flush()
 
 
