@@ -32,11 +32,20 @@ using SystemTime = std::chrono::system_clock::time_point;
 namespace {
 
 // systemd as the test wants it: each unit's ActiveState, and the events a real source pushes
-// (units_resync after the bus came back, unit_changed after a PropertiesChanged).
+// (units_resync after the bus came back, unit_changed after a PropertiesChanged). While
+// `stalled`, a list gets no answer (a bus that hangs) until release().
 struct FakeSystemd {
     std::map<std::string, std::string> active;
     int lists = 0;
     observe::SourceEvents events;
+    bool stalled = false;
+    std::vector<std::function<void()>> unanswered;
+
+    void release(asio::any_io_executor executor) {
+        stalled = false;
+        for (auto& answer : unanswered) asio::post(executor, std::move(answer));
+        unanswered.clear();
+    }
 };
 
 class FakeUnits final : public observe::UnitSource {
@@ -56,6 +65,10 @@ class FakeUnits final : public observe::UnitSource {
             unit.active_state = found->second;
             unit.sub_state = found->second == "active" ? "running" : "dead";
             section.units.push_back(unit);
+        }
+        if (systemd_->stalled) {
+            systemd_->unanswered.push_back([done, section]() { done(section); });
+            return;
         }
         asio::post(executor_, [done, section]() { done(section); });
     }
@@ -159,9 +172,11 @@ const char* welcome_web =
 struct Harness {
     Harness(const TempDir& hub_dir, const monsys::test::TrustedDir& state_dir,
             DaemonTimings timings = short_timings(),
-            std::chrono::milliseconds watchdog_period = 0ms) {
+            std::chrono::milliseconds watchdog_period = 0ms,
+            const std::function<void(AgentSetup&)>& adjust = {}) {
         AgentSetup setup;
         setup.config = test_config(hub_dir, state_dir);
+        if (adjust) adjust(setup);
         auto url = hub::parse_hub_url(setup.config.hub_url, false);
         REQUIRE(url);
         setup.url = *url;
@@ -603,5 +618,41 @@ TEST_CASE("daemon: the watchdog heartbeat stops while the hub link shows no prog
 
     // A frame from the hub is progress again: the heartbeat comes back.
     agent.hub().push_text(welcome_web);
+    CHECK(agent.wait_for([&heartbeats, withheld_from]() { return heartbeats() > withheld_from; }));
+}
+
+TEST_CASE("daemon: the watchdog heartbeat stops while the observer completes no observation, and "
+          "resumes when one completes") {
+    TempDir dir;
+    monsys::test::TrustedDir state;
+    DaemonTimings timings = short_timings();
+    timings.observer_stall_margin = 200ms;
+    // Rounds every second, sources bounded at 100 ms: the observer's stall limit is
+    // 1 s + 2 * 100 ms + 200 ms = 1.4 s. The hub link's limit stays far away (90 s).
+    Harness agent(dir, state, timings, 20ms, [](AgentSetup& setup) {
+        setup.config.observe_interval_secs = 1;
+        setup.inventory_settings.source_timeout = 100ms;
+    });
+    auto heartbeats = [&agent]() {
+        return std::count(agent.notes.begin(), agent.notes.end(), std::string("WATCHDOG=1"));
+    };
+    start_tracking_web(agent);
+    REQUIRE(agent.wait_for([&heartbeats]() { return heartbeats() > 0; }));
+    const int lists_before = agent.systemd->lists;
+    REQUIRE(agent.wait_for([&agent, lists_before]() { return agent.systemd->lists > lists_before; }));
+
+    // systemd stops answering: the next round's list hangs, and no observation completes.
+    agent.systemd->stalled = true;
+    REQUIRE(agent.wait_for([&agent]() { return !agent.systemd->unanswered.empty(); }));
+    // Past the stall limit (counted from the last completed observation, before the hang) the
+    // timer still fires, but the heartbeat is withheld.
+    agent.wait_for([]() { return false; }, 2000ms);
+    const auto withheld_from = heartbeats();
+    agent.wait_for([]() { return false; }, 500ms);
+    CHECK(heartbeats() == withheld_from);
+    CHECK(agent.finished == std::nullopt);
+
+    // systemd answers: the observation completes, and the heartbeat comes back.
+    agent.systemd->release(agent.io.get_executor());
     CHECK(agent.wait_for([&heartbeats, withheld_from]() { return heartbeats() > withheld_from; }));
 }
