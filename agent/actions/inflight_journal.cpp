@@ -62,7 +62,7 @@ std::filesystem::path InflightJournal::file_for(const std::string& jti) const {
 }
 
 Expected<void, std::string> InflightJournal::record(const InflightAction& action) {
-    if (auto problem = ensure_directory(directory_)) return unexpected(std::move(*problem));
+    if (auto made = ensure_directory(directory_); !made) return made;
     Json record = {
         {"jti", action.jti},
         {"app_id", action.app_id},
@@ -79,10 +79,7 @@ Expected<void, std::string> InflightJournal::record(const InflightAction& action
         return unexpected("cannot record action " + file_for(action.jti).string() +
                           ": its jti is not valid UTF-8");
     }
-    if (auto problem = write_file_atomically(file_for(action.jti), text)) {
-        return unexpected(std::move(*problem));
-    }
-    return {};
+    return write_file_atomically(file_for(action.jti), text);
 }
 
 void InflightJournal::remove(const std::string& jti) {
@@ -113,7 +110,9 @@ std::vector<InflightAction> InflightJournal::leftovers(std::vector<std::string>*
         const fs::path file = directory_ / name;
         if (ends_with(name, ".tmp")) {
             // A record whose write never finished: the action was not handed over.
-            if (auto problem = remove_file_durably(file)) note(std::move(*problem));
+            if (auto removed = remove_file_durably(file); !removed) {
+                note(std::move(removed.error()));
+            }
             continue;
         }
         std::string why;

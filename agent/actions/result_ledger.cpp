@@ -105,7 +105,7 @@ std::filesystem::path ResultLedger::file_for(const std::string& jti) const {
 
 Expected<void, std::string> ResultLedger::store(const LedgerEntry& entry, std::int64_t now_unix) {
     if (entry.jti.empty()) return unexpected(std::string("cannot store a result without a jti"));
-    if (auto problem = ensure_directory(directory_)) return unexpected(std::move(*problem));
+    if (auto made = ensure_directory(directory_); !made) return made;
     const fs::path file = file_for(entry.jti);
     const Json header = {{"jti", entry.jti}, {"exp", entry.exp}, {"seq", entry.seq}};
     const std::string header_text = header.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -138,7 +138,7 @@ Expected<void, std::string> ResultLedger::store(const LedgerEntry& entry, std::i
     data += header_text;
     data += '\n';
     data += entry.frame;
-    if (auto problem = write_file_atomically(file, data)) return unexpected(std::move(*problem));
+    if (auto written = write_file_atomically(file, data); !written) return written;
     if (count_) {
         if (existing) {
             bytes_ -= std::min(bytes_, static_cast<std::uint64_t>(existing_size));
@@ -193,8 +193,8 @@ ResultLedger::Pruned ResultLedger::prune(std::int64_t now_unix, std::uint64_t in
     };
     std::vector<Live> live;
     auto remove = [&pruned](const fs::path& file) {
-        if (auto problem = remove_file_durably(file)) {
-            pruned.problems.push_back(std::move(*problem));
+        if (auto removed = remove_file_durably(file); !removed) {
+            pruned.problems.push_back(std::move(removed.error()));
             return false;
         }
         return true;

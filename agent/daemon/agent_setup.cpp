@@ -57,8 +57,8 @@ Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>
 Expected<void, std::string> prepare_state_dirs(const AgentPaths& paths) {
     for (const auto& dir :
          {paths.hub_dir, paths.outbox_dir, paths.inflight_dir, paths.ledger_dir}) {
-        if (auto error = ensure_directory(dir)) {
-            return unexpected(*error + " (the agent's user must be able to write there)");
+        if (auto made = ensure_directory(dir); !made) {
+            return unexpected(made.error() + " (the agent's user must be able to write there)");
         }
     }
     return ok();
@@ -70,10 +70,7 @@ bool inventory_acked_this_boot(const AgentSetup& setup) {
 }
 
 Expected<void, std::string> record_inventory_acked(const AgentSetup& setup) {
-    if (auto error = write_file_atomically(setup.paths.inventory_acked_file, setup.host.boot_id)) {
-        return unexpected(std::move(*error));
-    }
-    return ok();
+    return write_file_atomically(setup.paths.inventory_acked_file, setup.host.boot_id);
 }
 
 Expected<hub::ConnectOptions, std::string> connect_options(const AgentSetup& setup) {

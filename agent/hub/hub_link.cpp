@@ -216,9 +216,9 @@ void HubLink::store(MessageKind kind, std::shared_ptr<WaitingMessage> waiting) {
         asio::post(io, [this, alive, message = *stamped]() mutable {
             if (alive.lock()) on_stamped(std::move(message));
         });
-        auto problem = files->write(*stamped);
-        asio::post(io, [this, alive, seq = stamped->seq, problem = std::move(problem)]() mutable {
-            if (alive.lock()) on_written(seq, std::move(problem));
+        auto written = files->write(*stamped);
+        asio::post(io, [this, alive, seq = stamped->seq, written = std::move(written)]() mutable {
+            if (alive.lock()) on_written(seq, std::move(written));
         });
     });
 }
@@ -246,14 +246,14 @@ void HubLink::on_stamped(PendingMessage message) {
     });
 }
 
-void HubLink::on_written(std::uint64_t seq, std::optional<std::string> problem) {
+void HubLink::on_written(std::uint64_t seq, Expected<void, std::string> written) {
     if (stamped_ && stamped_->seq == seq) {
         stall_timer_.cancel();
         PendingMessage message = std::move(*stamped_);
         stamped_.reset();
-        if (problem) {
+        if (!written) {
             log::error(std::string("the outbox could not store ") + to_string(message.kind) +
-                       " seq " + std::to_string(seq) + " (" + *problem +
+                       " seq " + std::to_string(seq) + " (" + written.error() +
                        "); sending it anyway, but it is lost if the agent stops before the ack");
         } else {
             message.persisted = true;
@@ -262,8 +262,9 @@ void HubLink::on_written(std::uint64_t seq, std::optional<std::string> problem) 
         return;
     }
     // It went out after the stall bound; the file came later (or not at all).
-    if (problem) {
-        log::error("the outbox could not store seq " + std::to_string(seq) + ": " + *problem);
+    if (!written) {
+        log::error("the outbox could not store seq " + std::to_string(seq) + ": " +
+                   written.error());
     } else {
         outbox_.mark_persisted(seq);
         log::notice("the outbox stored seq " + std::to_string(seq) + " after all");
@@ -292,9 +293,8 @@ void HubLink::release(PendingMessage message) {
     // Behind the evicted messages' own writes on the worker, so no file comes back after this.
     disk_->post([files = outbox_.files(), evicted = std::move(evicted)]() {
         for (const PendingMessage& gone : evicted) {
-            if (auto problem = files->discard(gone.seq, gone.kind)) {
-                log::warning("outbox: " + *problem);
-            }
+            auto discarded = files->discard(gone.seq, gone.kind);
+            if (!discarded) log::warning("outbox: " + discarded.error());
         }
     });
     dropped();
@@ -347,7 +347,8 @@ void HubLink::on_ack(std::uint64_t seq) {
     // ledger's copy is durable before the outbox's goes.
     if (callbacks_.on_acked) callbacks_.on_acked(*acked);
     disk_->post([files = outbox_.files(), seq, kind = acked->kind]() {
-        if (auto problem = files->acknowledge(seq, kind)) log::warning("outbox: " + *problem);
+        auto removed = files->acknowledge(seq, kind);
+        if (!removed) log::warning("outbox: " + removed.error());
     });
 }
 

@@ -142,7 +142,7 @@ class HubLink {
     void send(MessageKind kind, nlohmann::json message, std::optional<PreSerialized> member);
     void store(MessageKind kind, std::shared_ptr<WaitingMessage> waiting);
     void on_stamped(PendingMessage message);
-    void on_written(std::uint64_t seq, std::optional<std::string> problem);
+    void on_written(std::uint64_t seq, Expected<void, std::string> written);
     void on_store_failed(MessageKind kind, std::string error);
     void release(PendingMessage message);
     void dropped();

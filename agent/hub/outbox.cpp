@@ -147,7 +147,7 @@ const char* to_string(MessageKind kind) {
 
 Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory, SequenceCounter counter,
                                            LinkLimits limits) {
-    if (auto problem = ensure_directory(directory)) return unexpected(std::move(*problem));
+    if (auto made = ensure_directory(directory); !made) return unexpected(std::move(made.error()));
     Outbox outbox(std::move(directory), std::move(counter), limits);
     const fs::path& dir = outbox.directory_;
 
@@ -178,8 +178,8 @@ Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory, Sequ
         if (name == corrupt_directory) continue;
         if (ends_with(name, ".tmp")) {
             // A writer that died before its rename; the message it held was never sent.
-            if (auto problem = remove_file_durably(dir / name)) {
-                outbox.problems_.push_back(std::move(*problem));
+            if (auto removed = remove_file_durably(dir / name); !removed) {
+                outbox.problems_.push_back(std::move(removed.error()));
             }
             continue;
         }
@@ -207,9 +207,8 @@ Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory, Sequ
     for (const PendingMessage& message : loaded) newest[message.kind] = message.seq;
     for (PendingMessage& message : loaded) {
         if (replaces_older(message.kind) && message.seq != newest[message.kind]) {
-            if (auto problem = remove_file_durably(dir / file_name(message.seq, message.kind))) {
-                outbox.problems_.push_back(std::move(*problem));
-            }
+            auto removed = remove_file_durably(dir / file_name(message.seq, message.kind));
+            if (!removed) outbox.problems_.push_back(std::move(removed.error()));
             continue;
         }
         outbox.files_->found(message);
@@ -219,8 +218,8 @@ Expected<Outbox, std::string> Outbox::open(std::filesystem::path directory, Sequ
     for (const PendingMessage& dropped : outbox.evict_over_limits()) {
         std::string line = file_name(dropped.seq, dropped.kind) +
                            ": dropped, over the outbox's bound for action results";
-        if (auto problem = outbox.files_->discard(dropped.seq, dropped.kind)) {
-            line += "; " + *problem;
+        if (auto discarded = outbox.files_->discard(dropped.seq, dropped.kind); !discarded) {
+            line += "; " + discarded.error();
         }
         outbox.problems_.push_back(std::move(line));
     }
@@ -269,61 +268,63 @@ std::optional<std::uint64_t> OutboxFiles::free_bytes() const {
     return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
 }
 
-std::optional<std::string> OutboxFiles::write(const PendingMessage& message) {
+Expected<void, std::string> OutboxFiles::write(const PendingMessage& message) {
     if (before_write_) before_write_(message.seq);
     if (message.kind == MessageKind::action_result) return write_result(message);
     const auto free = free_bytes();
     if (free && *free < limits_.disk_reserve_bytes + message.text.size()) {
-        return "not stored: " + std::to_string(*free) + " bytes free on the file system of " +
-               directory_.string() + ", below the " + std::to_string(limits_.disk_reserve_bytes) +
-               " bytes kept for action results";
+        return unexpected("not stored: " + std::to_string(*free) +
+                          " bytes free on the file system of " + directory_.string() +
+                          ", below the " + std::to_string(limits_.disk_reserve_bytes) +
+                          " bytes kept for action results");
     }
-    if (auto problem = write_file_atomically(directory_ / file_name(message.seq, message.kind),
-                                             message.text)) {
-        return problem;
-    }
+    auto written =
+        write_file_atomically(directory_ / file_name(message.seq, message.kind), message.text);
+    if (!written) return written;
     auto older = newest_stored_.find(message.kind);
-    std::optional<std::string> problem;
+    Expected<void, std::string> removed = ok();
     if (older != newest_stored_.end() && older->second != message.seq) {
-        problem = remove_file_durably(directory_ / file_name(older->second, message.kind));
+        removed = remove_file_durably(directory_ / file_name(older->second, message.kind));
     }
     newest_stored_[message.kind] = message.seq;
-    return problem;
+    return removed;
 }
 
 // Results before states: when the disk refuses a result, the stored inventory and state give way
 // (they stay pending in memory, and a newer one is made anyway after a restart).
-std::optional<std::string> OutboxFiles::write_result(const PendingMessage& message) {
+Expected<void, std::string> OutboxFiles::write_result(const PendingMessage& message) {
     const fs::path file = directory_ / file_name(message.seq, message.kind);
-    auto problem = write_file_atomically(file, message.text);
-    if (!problem || newest_stored_.empty()) return problem;
+    auto written = write_file_atomically(file, message.text);
+    if (written || newest_stored_.empty()) return written;
     std::string freed;
     for (const auto& [kind, seq] : newest_stored_) {
-        if (remove_file_durably(directory_ / file_name(seq, kind))) continue;
+        if (!remove_file_durably(directory_ / file_name(seq, kind))) continue;
         freed += (freed.empty() ? "" : ", ") + file_name(seq, kind);
     }
     newest_stored_.clear();
-    if (freed.empty()) return problem;
+    if (freed.empty()) return written;
     auto retried = write_file_atomically(file, message.text);
-    if (!retried) return std::nullopt;
-    return *problem + " (again after removing " + freed + " to make room: " + *retried + ")";
+    if (retried) return ok();
+    return unexpected(written.error() + " (again after removing " + freed +
+                      " to make room: " + retried.error() + ")");
 }
 
-std::optional<std::string> OutboxFiles::discard(std::uint64_t seq, MessageKind kind) {
+Expected<void, std::string> OutboxFiles::discard(std::uint64_t seq, MessageKind kind) {
     auto newest = newest_stored_.find(kind);
     if (newest != newest_stored_.end() && newest->second == seq) newest_stored_.erase(newest);
     return remove_file_durably(directory_ / file_name(seq, kind));
 }
 
-std::optional<std::string> OutboxFiles::acknowledge(std::uint64_t seq, MessageKind kind) {
+Expected<void, std::string> OutboxFiles::acknowledge(std::uint64_t seq, MessageKind kind) {
     // Should the removal fail, the message is sent again after a restart and the hub acks it as
     // a duplicate: harmless.
-    auto problem = remove_file_durably(directory_ / file_name(seq, kind));
+    auto removed = remove_file_durably(directory_ / file_name(seq, kind));
     auto newest = newest_stored_.find(kind);
     if (newest != newest_stored_.end() && newest->second == seq) newest_stored_.erase(newest);
     auto recorded = counter_.record_ack(seq);
-    if (!recorded && !problem) problem = std::move(recorded.error());
-    return problem;
+    if (!removed) return removed;
+    if (!recorded) return unexpected(std::move(recorded.error()));
+    return ok();
 }
 
 void OutboxFiles::found(const PendingMessage& message) {
@@ -333,14 +334,15 @@ void OutboxFiles::found(const PendingMessage& message) {
 Expected<PendingMessage, std::string> Outbox::add(MessageKind kind, nlohmann::json message) {
     auto stamped = files_->stamp(kind, std::move(message));
     if (!stamped) return stamped;
-    if (auto problem = files_->write(*stamped)) {
+    if (auto written = files_->write(*stamped); !written) {
         // Sending it beats losing it: it stays in memory and goes out on this connection.
-        last_error_ = std::move(*problem);
+        last_error_ = std::move(written.error());
     } else {
         stamped->persisted = true;
     }
     for (const PendingMessage& dropped : insert(*stamped)) {
-        if (auto problem = files_->discard(dropped.seq, dropped.kind)) last_error_ = *problem;
+        auto discarded = files_->discard(dropped.seq, dropped.kind);
+        if (!discarded) last_error_ = std::move(discarded.error());
     }
     return stamped;
 }
@@ -348,7 +350,8 @@ Expected<PendingMessage, std::string> Outbox::add(MessageKind kind, nlohmann::js
 std::optional<PendingMessage> Outbox::acknowledge(std::uint64_t seq) {
     auto acked = take_acked(seq);
     if (!acked) return std::nullopt;
-    if (auto problem = files_->acknowledge(seq, acked->kind)) last_error_ = std::move(*problem);
+    auto removed = files_->acknowledge(seq, acked->kind);
+    if (!removed) last_error_ = std::move(removed.error());
     return acked;
 }
 

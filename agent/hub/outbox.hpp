@@ -73,11 +73,11 @@ class OutboxFiles {
     // keep less than limits.disk_reserve_bytes free, and when an action_result cannot be written
     // the stored inventory and state files are removed (those messages stay pending in memory)
     // and the write is tried once more.
-    std::optional<std::string> write(const PendingMessage& message);
+    Expected<void, std::string> write(const PendingMessage& message);
     // Removes the file of a message the bounds dropped (not acked; the ack record is untouched).
-    std::optional<std::string> discard(std::uint64_t seq, MessageKind kind);
+    Expected<void, std::string> discard(std::uint64_t seq, MessageKind kind);
     // Removes the file of an acked message (a missing file is no error) and records the ack.
-    std::optional<std::string> acknowledge(std::uint64_t seq, MessageKind kind);
+    Expected<void, std::string> acknowledge(std::uint64_t seq, MessageKind kind);
 
     // Remembers a file found at open as the newest of its kind.
     void found(const PendingMessage& message);
@@ -93,7 +93,7 @@ class OutboxFiles {
     }
 
   private:
-    std::optional<std::string> write_result(const PendingMessage& message);
+    Expected<void, std::string> write_result(const PendingMessage& message);
     std::optional<std::uint64_t> free_bytes() const;
 
     std::filesystem::path directory_;

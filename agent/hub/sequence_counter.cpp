@@ -88,8 +88,8 @@ Expected<void, std::string> create_if_missing(const fs::path& file) {
     if (::fchmod(fd.get(), private_file_mode) != 0) {
         return fail(errno_message("cannot chmod", temp, errno));
     }
-    if (auto problem = write_all(fd.get(), format_record(Record{}), temp)) {
-        return fail(std::move(*problem));
+    if (auto written = write_all(fd.get(), format_record(Record{}), temp); !written) {
+        return fail(std::move(written.error()));
     }
     if (::fsync(fd.get()) != 0) return fail(errno_message("cannot fsync", temp, errno));
     if (::close(fd.release()) != 0) return fail(errno_message("cannot close", temp, errno));
@@ -98,10 +98,7 @@ Expected<void, std::string> create_if_missing(const fs::path& file) {
     }
     ::unlink(temp.c_str());
     fs::path directory = file.parent_path();
-    if (auto problem = fsync_directory(directory.empty() ? fs::path(".") : directory)) {
-        return unexpected(std::move(*problem));
-    }
-    return ok();
+    return fsync_directory(directory.empty() ? fs::path(".") : directory);
 }
 
 // The counter file, open and exclusively locked until this object goes away. Every operation
@@ -111,8 +108,8 @@ class LockedCounter {
     static Expected<LockedCounter, std::string> open(const fs::path& file) {
         UniqueFd fd(::open(file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
         if (!fd.valid()) return unexpected(errno_message("cannot open", file, errno));
-        if (auto problem = lock_with_timeout(fd.get(), /*exclusive=*/true, file)) {
-            return unexpected(std::move(*problem));
+        if (auto locked = lock_with_timeout(fd.get(), /*exclusive=*/true, file); !locked) {
+            return unexpected(std::move(locked.error()));
         }
         return LockedCounter(std::move(fd), file);
     }

@@ -107,10 +107,9 @@ Expected<void, std::string> save_tracked_apps(const std::filesystem::path& file,
 
     fs::path directory = file.parent_path();
     if (!directory.empty()) {
-        if (auto problem = ensure_directory(directory)) return unexpected(std::move(*problem));
+        if (auto made = ensure_directory(directory); !made) return made;
     }
-    if (auto problem = write_file_atomically(file, text)) return unexpected(std::move(*problem));
-    return ok();
+    return write_file_atomically(file, text);
 }
 
 }  // namespace monsys::agent::hub

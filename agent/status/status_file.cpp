@@ -21,9 +21,7 @@ Expected<void, std::string> write_status_file(const fs::path& file, std::string_
     const fs::path directory = file.parent_path();
     struct stat info {};
     if (!directory.empty() && ::stat(directory.c_str(), &info) != 0) {
-        if (auto problem = ensure_directory(directory, status_directory_mode)) {
-            return unexpected(std::move(*problem));
-        }
+        if (auto made = ensure_directory(directory, status_directory_mode); !made) return made;
     }
     const fs::path temporary = fs::path(file.string() + ".tmp");
     ::unlink(temporary.c_str());  // a writer that died left it; O_EXCL below must not fail on it
@@ -36,9 +34,9 @@ Expected<void, std::string> write_status_file(const fs::path& file, std::string_
         ::unlink(temporary.c_str());
         return unexpected(errno_message("cannot chmod", temporary, error));
     }
-    if (auto problem = write_all(fd.get(), text, temporary)) {
+    if (auto written = write_all(fd.get(), text, temporary); !written) {
         ::unlink(temporary.c_str());
-        return unexpected(std::move(*problem));
+        return written;
     }
     fd.reset();
     if (::rename(temporary.c_str(), file.c_str()) != 0) {

@@ -75,8 +75,8 @@ Expected<UniqueFd, std::string> take_lock(const KeyDirectory& directory, bool ex
     if (auto given = give_to_directory_owner(directory, action_key_lock_name); !given) {
         return unexpected(std::move(given.error()));
     }
-    if (auto problem = lock_with_timeout(fd.get(), exclusive, shown)) {
-        return unexpected(std::move(*problem));
+    if (auto locked = lock_with_timeout(fd.get(), exclusive, shown); !locked) {
+        return unexpected(std::move(locked.error()));
     }
     return fd;
 }
@@ -107,8 +107,8 @@ Expected<std::optional<std::string>, std::string> read_key_file(const KeyDirecto
                               "that may be known (it must be mode 0600)");
         }
     } else {
-        std::string problem = ownership_problem(st, shown, "file", LastOwner::anyone);
-        if (!problem.empty()) return unexpected(std::move(problem));
+        auto owned = check_ownership(st, shown, "file", LastOwner::anyone);
+        if (!owned) return unexpected(std::move(owned.error()));
     }
     auto text = read_capped(fd.get(), shown, max_key_file_bytes);
     if (!text) return unexpected(std::move(text.error().message));
@@ -150,9 +150,10 @@ std::string secret_text(const ActionKeyState& state) {
 Expected<void, std::string> write_key_file(const KeyDirectory& directory, const char* name,
                                            const std::string& data, mode_t mode) {
     const gid_t group = mode == public_mode ? directory.dir.st.st_gid : static_cast<gid_t>(-1);
-    if (auto problem = write_file_atomically_at(directory.dir.fd.get(), directory.path, name, data,
-                                                mode, group)) {
-        return unexpected(std::move(*problem));
+    if (auto written = write_file_atomically_at(directory.dir.fd.get(), directory.path, name,
+                                                data, mode, group);
+        !written) {
+        return written;
     }
     return give_to_directory_owner(directory, name);
 }

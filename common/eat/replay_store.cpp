@@ -77,13 +77,11 @@ std::string directory_message(const fs::path& directory, const TrustedFileError&
 
 // A file of the store, opened in its directory: a regular file, not a link, owned as the role
 // requires and not writable by group or others.
-std::optional<std::string> file_problem(int fd, const fs::path& shown, Role role) {
+Expected<void, std::string> check_store_file(int fd, const fs::path& shown, Role role) {
     struct stat st {};
-    if (::fstat(fd, &st) != 0) return errno_message("cannot stat", shown, errno);
-    if (!S_ISREG(st.st_mode)) return shown.string() + " is not a regular file";
-    std::string problem = ownership_problem(st, shown, "file", last_owner(role));
-    if (!problem.empty()) return problem;
-    return std::nullopt;
+    if (::fstat(fd, &st) != 0) return unexpected(errno_message("cannot stat", shown, errno));
+    if (!S_ISREG(st.st_mode)) return unexpected(shown.string() + " is not a regular file");
+    return check_ownership(st, shown, "file", last_owner(role));
 }
 
 // Opens and locks the lock file. The wait is bounded: a stopped or hung holder must not stall an
@@ -116,9 +114,12 @@ Expected<UniqueFd, std::string> lock(const StoreDirectory& directory, const std:
         if (!fd.valid() && errno == ENOENT) return UniqueFd();
     }
     if (!fd.valid()) return unexpected(errno_message("cannot open", shown, errno));
-    if (auto problem = file_problem(fd.get(), shown, role)) return unexpected(std::move(*problem));
-    if (auto problem = lock_with_timeout(fd.get(), role == Role::writer, shown, lock_timeout)) {
-        return unexpected(std::move(*problem));
+    if (auto checked = check_store_file(fd.get(), shown, role); !checked) {
+        return unexpected(std::move(checked.error()));
+    }
+    if (auto locked = lock_with_timeout(fd.get(), role == Role::writer, shown, lock_timeout);
+        !locked) {
+        return unexpected(std::move(locked.error()));
     }
     return fd;
 }
@@ -176,7 +177,9 @@ Expected<std::vector<Entry>, std::string> load(const StoreDirectory& directory,
         if (errno == ENOENT) return std::vector<Entry>();  // no file yet
         return unexpected(errno_message("cannot open", shown, errno));
     }
-    if (auto problem = file_problem(fd.get(), shown, role)) return unexpected(std::move(*problem));
+    if (auto checked = check_store_file(fd.get(), shown, role); !checked) {
+        return unexpected(std::move(checked.error()));
+    }
     auto data = read_capped(fd.get(), shown, limits.max_bytes);
     if (!data) return unexpected(std::move(data.error().message));
     return parse_entries(*data, shown, limits);
@@ -276,9 +279,10 @@ std::optional<Rejection> ReplayStore::consume(std::string_view jti, std::int64_t
     // Write a temporary file, fsync it, rename it over the store and fsync the directory, all
     // through the directory's descriptor: after a crash the store is either the old or the new
     // version, and a completed consume survives.
-    if (auto problem = write_file_atomically_at(directory->fd.get(), directory_, name_, data,
-                                                store_mode, directory->st.st_gid)) {
-        return store_error(std::move(*problem));
+    if (auto written = write_file_atomically_at(directory->fd.get(), directory_, name_, data,
+                                                store_mode, directory->st.st_gid);
+        !written) {
+        return store_error(std::move(written.error()));
     }
     return std::nullopt;
 }

@@ -21,36 +21,36 @@ inline constexpr mode_t private_directory_mode = 0700;
 std::string errno_message(std::string_view what, const std::filesystem::path& path, int error);
 
 // Writes all of `data` to `fd` (retrying short writes and EINTR); `path` names it in the error.
-std::optional<std::string> write_all(int fd, std::string_view data,
-                                     const std::filesystem::path& path);
+Expected<void, std::string> write_all(int fd, std::string_view data,
+                                      const std::filesystem::path& path);
 
 // Creates `directory` and any missing parents with exactly `mode`, fsyncing each parent so the
 // new entries last. An existing directory is left as it is; anything else there is an error.
-std::optional<std::string> ensure_directory(const std::filesystem::path& directory,
-                                            mode_t mode = private_directory_mode);
+Expected<void, std::string> ensure_directory(const std::filesystem::path& directory,
+                                             mode_t mode = private_directory_mode);
 
-std::optional<std::string> fsync_directory(const std::filesystem::path& directory);
+Expected<void, std::string> fsync_directory(const std::filesystem::path& directory);
 
 // Replaces `file` with `data` atomically and durably, with exactly `mode`. The temporary file is
 // `file` + ".tmp" (a stale one from a writer that died is removed), so writers of one file must
 // be serialised by the caller.
-std::optional<std::string> write_file_atomically(const std::filesystem::path& file,
-                                                 std::string_view data,
-                                                 mode_t mode = private_file_mode);
+Expected<void, std::string> write_file_atomically(const std::filesystem::path& file,
+                                                  std::string_view data,
+                                                  mode_t mode = private_file_mode);
 
 // As write_file_atomically, relative to the directory open as `directory_fd` (O_RDONLY, named
 // `directory` in errors): the temporary file, the rename and the fsync all go through that
 // descriptor, so they land in the directory that was checked when it was opened, even if a path
 // to it has been renamed since. When `group` is not -1 the file gets that group (for readers that
 // reach the file through their group, where the directory has no set-group-id bit).
-std::optional<std::string> write_file_atomically_at(int directory_fd,
-                                                    const std::filesystem::path& directory,
-                                                    std::string_view name, std::string_view data,
-                                                    mode_t mode = private_file_mode,
-                                                    gid_t group = static_cast<gid_t>(-1));
+Expected<void, std::string> write_file_atomically_at(int directory_fd,
+                                                     const std::filesystem::path& directory,
+                                                     std::string_view name, std::string_view data,
+                                                     mode_t mode = private_file_mode,
+                                                     gid_t group = static_cast<gid_t>(-1));
 
 // Unlinks `file` and fsyncs its directory. A file that is not there is not an error.
-std::optional<std::string> remove_file_durably(const std::filesystem::path& file);
+Expected<void, std::string> remove_file_durably(const std::filesystem::path& file);
 
 // Moves `file` into `directory` (created with mode 0700 if needed) under its own name, or with
 // ".1", ".2", ... appended when that name is taken: nothing there is ever replaced. Both

@@ -3,8 +3,9 @@
 // a time-out is reported like any other I/O failure.
 #include <chrono>
 #include <filesystem>
-#include <optional>
 #include <string>
+
+#include "common/util/expected.hpp"
 
 namespace monsys {
 
@@ -12,7 +13,7 @@ inline constexpr std::chrono::milliseconds default_lock_timeout{10000};
 
 // Takes LOCK_EX (exclusive) or LOCK_SH on `fd`, which was opened from `path` (named in the
 // error). The lock lasts until the descriptor is closed.
-std::optional<std::string> lock_with_timeout(
+Expected<void, std::string> lock_with_timeout(
     int fd, bool exclusive, const std::filesystem::path& path,
     std::chrono::milliseconds timeout = default_lock_timeout);
 

@@ -88,19 +88,26 @@ Expected<std::vector<std::string>, TrustedFileError> components_of(const fs::pat
     return names;
 }
 
-std::string type_problem(const struct stat& st, const std::string& shown, Target target) {
-    if (S_ISLNK(st.st_mode)) return shown + " is a symbolic link (links are not followed here)";
-    if (target == Target::directory) {
-        return S_ISDIR(st.st_mode) ? "" : shown + " is not a directory";
+// Success when `st` is of the kind `target` asks for, else why not.
+Expected<void, std::string> check_type(const struct stat& st, const std::string& shown,
+                                       Target target) {
+    if (S_ISLNK(st.st_mode)) {
+        return unexpected(shown + " is a symbolic link (links are not followed here)");
     }
-    if (!S_ISREG(st.st_mode)) return shown + " is not a regular file";
+    if (target == Target::directory) {
+        if (S_ISDIR(st.st_mode)) return ok();
+        return unexpected(shown + " is not a directory");
+    }
+    if (!S_ISREG(st.st_mode)) return unexpected(shown + " is not a regular file");
     if (target == Target::executable) {
-        if ((st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0) return shown + " is not executable";
+        if ((st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0) {
+            return unexpected(shown + " is not executable");
+        }
         if ((st.st_mode & (S_ISUID | S_ISGID)) != 0) {
-            return shown + " has the set-user-id or set-group-id bit";
+            return unexpected(shown + " has the set-user-id or set-group-id bit");
         }
     }
-    return "";
+    return ok();
 }
 
 Expected<TrustedFile, TrustedFileError> open_checked(const fs::path& path, Target target,
@@ -122,17 +129,19 @@ Expected<TrustedFile, TrustedFileError> open_checked(const fs::path& path, Targe
                                       "cannot stat " + shown + ": " + std::strerror(errno)));
         }
         const Target expected = last ? target : Target::directory;
-        if (auto problem = type_problem(current.st, shown, expected); !problem.empty()) {
+        if (auto typed = check_type(current.st, shown, expected); !typed) {
             const bool link = S_ISLNK(current.st.st_mode);
-            return unexpected(failure(
-                link ? TrustedFileFailure::link : TrustedFileFailure::wrong_type,
-                link ? ELOOP : (expected == Target::directory ? ENOTDIR : 0), std::move(problem)));
+            return unexpected(
+                failure(link ? TrustedFileFailure::link : TrustedFileFailure::wrong_type,
+                        link ? ELOOP : (expected == Target::directory ? ENOTDIR : 0),
+                        std::move(typed.error())));
         }
         const char* what = expected == Target::directory ? "directory" : "file";
-        if (auto problem = ownership_problem(current.st, shown, what,
-                                             last ? owner : LastOwner::root_or_effective_user);
-            !problem.empty()) {
-            return unexpected(failure(TrustedFileFailure::not_trusted, 0, std::move(problem)));
+        if (auto owned = check_ownership(current.st, shown, what,
+                                         last ? owner : LastOwner::root_or_effective_user);
+            !owned) {
+            return unexpected(
+                failure(TrustedFileFailure::not_trusted, 0, std::move(owned.error())));
         }
         if (last) return current;
 
@@ -154,18 +163,19 @@ Expected<TrustedFile, TrustedFileError> open_checked(const fs::path& path, Targe
 
 }  // namespace
 
-std::string ownership_problem(const struct stat& st, const fs::path& path, std::string_view what,
-                              LastOwner owner) {
+Expected<void, std::string> check_ownership(const struct stat& st, const fs::path& path,
+                                            std::string_view what, LastOwner owner) {
     const uid_t euid = ::geteuid();
     if (owner == LastOwner::root_or_effective_user && st.st_uid != 0 && st.st_uid != euid) {
-        return std::string(what) + " " + path.string() + " is owned by uid " +
-               std::to_string(st.st_uid) + ", not by root" +
-               (euid == 0 ? std::string() : " or uid " + std::to_string(euid));
+        return unexpected(std::string(what) + " " + path.string() + " is owned by uid " +
+                          std::to_string(st.st_uid) + ", not by root" +
+                          (euid == 0 ? std::string() : " or uid " + std::to_string(euid)));
     }
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        return std::string(what) + " " + path.string() + " is writable by group or others";
+        return unexpected(std::string(what) + " " + path.string() +
+                          " is writable by group or others");
     }
-    return "";
+    return ok();
 }
 
 void use_openat2(bool enabled) {

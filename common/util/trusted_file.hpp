@@ -77,9 +77,11 @@ Expected<std::string, TrustedFileError> read_trusted_file(
     const std::filesystem::path& path, std::size_t max_bytes,
     LastOwner owner = LastOwner::root_or_effective_user);
 
-// Why `st` (of `path`, a `what` such as "directory") fails the owner and mode rule, or "".
-std::string ownership_problem(const struct stat& st, const std::filesystem::path& path,
-                              std::string_view what, LastOwner owner);
+// Success when `st` (of `path`, a `what` such as "directory") passes the owner and mode rule,
+// else why not.
+Expected<void, std::string> check_ownership(const struct stat& st,
+                                            const std::filesystem::path& path,
+                                            std::string_view what, LastOwner owner);
 
 // For tests: false makes every step take the O_NOFOLLOW fallback, as on a kernel without openat2.
 void use_openat2(bool enabled);

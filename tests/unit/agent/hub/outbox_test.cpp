@@ -440,3 +440,34 @@ TEST_CASE("outbox: results before states: near a full disk only results are writ
     PendingMessage again = add_ok(outbox, MessageKind::state, state(3));
     CHECK(again.persisted);
 }
+
+TEST_CASE("outbox: a result that cannot be stored takes the stored inventory and state with it") {
+    TempDir dir;
+    const Paths paths = paths_in(dir);
+    Outbox outbox = open_ok(paths);
+    PendingMessage stored_state = add_ok(outbox, MessageKind::state, state(1));
+    PendingMessage stored_inventory = add_ok(outbox, MessageKind::inventory, inventory(1));
+    // A directory where the result's temporary file goes: both tries fail to remove it.
+    const std::uint64_t next = stored_inventory.seq + 1;
+    const fs::path blocker = paths.outbox / (name_of(next, MessageKind::action_result) + ".tmp");
+    fs::create_directories(blocker / "inside");
+
+    auto result = outbox.add(MessageKind::action_result, action_result("r"));
+    REQUIRE(result);
+    CHECK(result->seq == next);
+    CHECK_FALSE(result->persisted);  // sent from memory
+    const std::string failure = "cannot remove " + blocker.string() + ": Is a directory";
+    CHECK(outbox.last_error() == failure + " (again after removing " +
+                                     name_of(stored_inventory.seq, MessageKind::inventory) + ", " +
+                                     name_of(stored_state.seq, MessageKind::state) +
+                                     " to make room: " + failure + ")");
+    CHECK(files_in(paths.outbox).empty());
+
+    // Once the way is clear, the next result is stored, and nothing else is removed for it.
+    fs::remove_all(blocker);
+    PendingMessage later_state = add_ok(outbox, MessageKind::state, state(2));
+    PendingMessage later = add_ok(outbox, MessageKind::action_result, action_result("s"));
+    CHECK(files_in(paths.outbox) ==
+          std::vector<std::string>{name_of(later_state.seq, MessageKind::state),
+                                   name_of(later.seq, MessageKind::action_result)});
+}

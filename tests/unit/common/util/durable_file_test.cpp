@@ -69,12 +69,12 @@ TEST_CASE("durable_file: write_file_atomically creates, replaces, and sets the e
     const fs::path file = dir.path() / "data.json";
     {
         ScopedUmask strict(0077);
-        REQUIRE_FALSE(monsys::write_file_atomically(file, "first", 0640));
+        REQUIRE(monsys::write_file_atomically(file, "first", 0640));
     }
     CHECK(read_all(file) == "first");
     CHECK(mode_of(file) == 0640);
 
-    REQUIRE_FALSE(monsys::write_file_atomically(file, "second"));
+    REQUIRE(monsys::write_file_atomically(file, "second"));
     CHECK(read_all(file) == "second");
     CHECK(mode_of(file) == 0600);
     CHECK_FALSE(fs::exists(dir.path() / "data.json.tmp"));
@@ -84,7 +84,7 @@ TEST_CASE("durable_file: a stale temporary file from a dead writer is replaced")
     TempDir dir;
     const fs::path file = dir.path() / "data";
     write_plain(dir.path() / "data.tmp", "half a write");
-    REQUIRE_FALSE(monsys::write_file_atomically(file, "whole"));
+    REQUIRE(monsys::write_file_atomically(file, "whole"));
     CHECK(read_all(file) == "whole");
     CHECK_FALSE(fs::exists(dir.path() / "data.tmp"));
 }
@@ -92,10 +92,10 @@ TEST_CASE("durable_file: a stale temporary file from a dead writer is replaced")
 TEST_CASE("durable_file: errors are one line naming the path and strerror") {
     TempDir dir;
     const fs::path file = dir.path() / "missing" / "data";
-    auto problem = monsys::write_file_atomically(file, "x");
-    REQUIRE(problem);
-    CHECK(*problem == "cannot create " + file.string() + ".tmp: No such file or directory");
-    CHECK(problem->find('\n') == std::string::npos);
+    auto written = monsys::write_file_atomically(file, "x");
+    REQUIRE_FALSE(written);
+    CHECK(written.error() == "cannot create " + file.string() + ".tmp: No such file or directory");
+    CHECK(written.error().find('\n') == std::string::npos);
     CHECK(monsys::errno_message("cannot open", "/x", EACCES) ==
           "cannot open /x: Permission denied");
 }
@@ -105,30 +105,30 @@ TEST_CASE("durable_file: ensure_directory creates missing parents with the exact
     const fs::path nested = dir.path() / "a" / "b" / "c";
     {
         ScopedUmask loose(0022);
-        REQUIRE_FALSE(monsys::ensure_directory(nested));
+        REQUIRE(monsys::ensure_directory(nested));
     }
     CHECK(fs::is_directory(nested));
     CHECK(mode_of(nested) == 0700);
     CHECK(mode_of(dir.path() / "a") == 0700);
     // Existing directories are left alone, whatever their mode.
     ::chmod((dir.path() / "a").c_str(), 0755);
-    REQUIRE_FALSE(monsys::ensure_directory(nested));
+    REQUIRE(monsys::ensure_directory(nested));
     CHECK(mode_of(dir.path() / "a") == 0755);
 
     write_plain(dir.path() / "file", "x");
-    auto problem = monsys::ensure_directory(dir.path() / "file");
-    REQUIRE(problem);
-    CHECK(problem->find("is not a directory") != std::string::npos);
-    CHECK(monsys::ensure_directory(dir.path() / "file" / "sub"));
+    auto made = monsys::ensure_directory(dir.path() / "file");
+    REQUIRE_FALSE(made);
+    CHECK(made.error() == (dir.path() / "file").string() + " exists and is not a directory");
+    CHECK_FALSE(monsys::ensure_directory(dir.path() / "file" / "sub"));
 }
 
 TEST_CASE("durable_file: remove_file_durably removes, and a missing file is fine") {
     TempDir dir;
     const fs::path file = dir.path() / "gone";
     write_plain(file, "x");
-    CHECK_FALSE(monsys::remove_file_durably(file));
+    CHECK(monsys::remove_file_durably(file));
     CHECK_FALSE(fs::exists(file));
-    CHECK_FALSE(monsys::remove_file_durably(file));
+    CHECK(monsys::remove_file_durably(file));
 }
 
 TEST_CASE("durable_file: move_into_directory never replaces what is there") {
@@ -188,15 +188,15 @@ TEST_CASE("file_lock: a held lock times out another descriptor, and frees on clo
     monsys::UniqueFd other(::open(file.c_str(), O_RDWR | O_CLOEXEC));
     REQUIRE(holder.valid());
     REQUIRE(other.valid());
-    REQUIRE_FALSE(monsys::lock_with_timeout(holder.get(), true, file));
+    REQUIRE(monsys::lock_with_timeout(holder.get(), true, file));
 
-    auto problem =
+    auto locked =
         monsys::lock_with_timeout(other.get(), false, file, std::chrono::milliseconds(20));
-    REQUIRE(problem);
-    CHECK(*problem == "timed out waiting for the lock on " + file.string());
+    REQUIRE_FALSE(locked);
+    CHECK(locked.error() == "timed out waiting for the lock on " + file.string());
 
     holder.reset();
-    CHECK_FALSE(monsys::lock_with_timeout(other.get(), true, file, std::chrono::milliseconds(20)));
+    CHECK(monsys::lock_with_timeout(other.get(), true, file, std::chrono::milliseconds(20)));
 }
 
 TEST_CASE("durable_file: write_file_atomically_at writes in the directory it was given, by fd") {
@@ -210,10 +210,10 @@ TEST_CASE("durable_file: write_file_atomically_at writes in the directory it was
     fs::rename(dir.path() / "store", dir.path() / "store.moved");
     fs::create_directory(dir.path() / "store");
     mode_t old_mask = ::umask(077);
-    auto problem =
+    auto written =
         monsys::write_file_atomically_at(directory.get(), dir.path() / "store", "data", "x", 0640);
     ::umask(old_mask);
-    CHECK_FALSE(problem);
+    CHECK(written);
     CHECK(read_all(dir.path() / "store.moved" / "data") == "x");
     CHECK_FALSE(fs::exists(dir.path() / "store" / "data"));
     CHECK_FALSE(fs::exists(dir.path() / "store.moved" / "data.tmp"));
@@ -223,14 +223,14 @@ TEST_CASE("durable_file: write_file_atomically_at writes in the directory it was
 
     // A link in place of the temporary file is removed, never written through.
     fs::create_symlink(dir.path() / "target", dir.path() / "store.moved" / "data.tmp");
-    CHECK_FALSE(
+    CHECK(
         monsys::write_file_atomically_at(directory.get(), dir.path() / "store", "data", "y", 0640));
     CHECK_FALSE(fs::exists(dir.path() / "target"));
     CHECK(read_all(dir.path() / "store.moved" / "data") == "y");
 
     if (::geteuid() == 0) {
-        REQUIRE_FALSE(monsys::write_file_atomically_at(directory.get(), dir.path() / "store",
-                                                       "grouped", "z", 0640, 65534));
+        REQUIRE(monsys::write_file_atomically_at(directory.get(), dir.path() / "store", "grouped",
+                                                 "z", 0640, 65534));
         REQUIRE(::stat((dir.path() / "store.moved" / "grouped").c_str(), &st) == 0);
         CHECK(st.st_gid == 65534);
     }
