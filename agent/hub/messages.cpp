@@ -58,23 +58,23 @@ std::string dump(const Json& value) {
 
 // An optional integer interval: absent or null is no value; anything but an integer that fits
 // in int64 is an error. Ranges are the daemon's business (it clamps).
-std::optional<std::string> read_interval(const Json& message, const char* name,
-                                         std::optional<std::int64_t>& out) {
+Expected<void, std::string> read_interval(const Json& message, const char* name,
+                                          std::optional<std::int64_t>& out) {
     const Json* value = member(message, name);
-    if (is_absent(value)) return std::nullopt;
+    if (is_absent(value)) return ok();
     if (value->is_number_unsigned()) {
         auto number = value->get<std::uint64_t>();
         if (number > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-            return std::string(name) + " is out of range";
+            return unexpected(std::string(name) + " is out of range");
         }
         out = static_cast<std::int64_t>(number);
-        return std::nullopt;
+        return ok();
     }
     if (value->is_number_integer()) {
         out = value->get<std::int64_t>();
-        return std::nullopt;
+        return ok();
     }
-    return std::string(name) + " must be an integer";
+    return unexpected(std::string(name) + " must be an integer");
 }
 
 struct AppList {
@@ -124,13 +124,15 @@ Expected<HubMessage, std::string> decode_welcome(const Json& message) {
     if (!apps) return unexpected(std::move(apps.error()));
     welcome.apps = std::move(apps->apps);
     welcome.dropped_apps = std::move(apps->dropped);
-    if (auto problem =
-            read_interval(message, "state_interval_secs", welcome.intervals.state_interval_secs)) {
-        return unexpected("welcome: " + *problem);
+    if (auto read =
+            read_interval(message, "state_interval_secs", welcome.intervals.state_interval_secs);
+        !read) {
+        return unexpected("welcome: " + read.error());
     }
-    if (auto problem = read_interval(message, "inventory_interval_secs",
-                                     welcome.intervals.inventory_interval_secs)) {
-        return unexpected("welcome: " + *problem);
+    if (auto read = read_interval(message, "inventory_interval_secs",
+                                  welcome.intervals.inventory_interval_secs);
+        !read) {
+        return unexpected("welcome: " + read.error());
     }
     return HubMessage{std::move(welcome)};
 }
@@ -253,8 +255,8 @@ Expected<TrackedApp, std::string> tracked_app_from_json(const Json& entry) {
 
     const std::string* identifier = string_value(member(entry, "identifier"));
     if (identifier == nullptr) return unexpected(where + "identifier must be a string");
-    if (auto problem = app::identifier_problem(app.type, *identifier)) {
-        return unexpected(where + "identifier: " + *problem);
+    if (auto valid = app::check_identifier(app.type, *identifier); !valid) {
+        return unexpected(where + "identifier: " + valid.error());
     }
     app.identifier = *identifier;
 

@@ -98,22 +98,23 @@ bool is_absolute_normalized_path(std::string_view path) {
     return true;
 }
 
-std::optional<std::string> identifier_problem(AppType type, std::string_view identifier) {
+Expected<void, std::string> check_identifier(AppType type, std::string_view identifier) {
     switch (type) {
         case AppType::systemd:
-            if (is_valid_unit_name(identifier)) return std::nullopt;
-            return "not a valid systemd unit name (e.g. nginx.service)";
+            if (is_valid_unit_name(identifier)) return ok();
+            return unexpected("not a valid systemd unit name (e.g. nginx.service)");
         case AppType::docker:
-            if (is_valid_container_ref(identifier)) return std::nullopt;
-            return "not a valid container name or id";
+            if (is_valid_container_ref(identifier)) return ok();
+            return unexpected("not a valid container name or id");
         case AppType::compose:
-            if (parse_compose_identifier(identifier)) return std::nullopt;
-            return "not a valid compose service (<project>::<service>, e.g. flowd_dev::app)";
+            if (parse_compose_identifier(identifier)) return ok();
+            return unexpected(
+                "not a valid compose service (<project>::<service>, e.g. flowd_dev::app)");
         case AppType::process:
-            if (is_absolute_normalized_path(identifier)) return std::nullopt;
-            return "not an absolute, normalized path";
+            if (is_absolute_normalized_path(identifier)) return ok();
+            return unexpected("not an absolute, normalized path");
     }
-    return "unknown app type";
+    return unexpected("unknown app type");
 }
 
 }  // namespace monsys::app

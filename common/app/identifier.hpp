@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/app/app.hpp"
+#include "common/util/expected.hpp"
 
 namespace monsys::app {
 
@@ -40,7 +41,8 @@ std::optional<ComposeRef> parse_compose_identifier(std::string_view identifier);
 // '/', printable ASCII only, at most 4096 bytes.
 bool is_absolute_normalized_path(std::string_view path);
 
-// Returns why `identifier` is not valid for `type`, or nothing when it is.
-std::optional<std::string> identifier_problem(AppType type, std::string_view identifier);
+// Success when `identifier` is valid for `type`, else why it is not (one line, no identifier in
+// it: callers quote the identifier themselves where they show it).
+Expected<void, std::string> check_identifier(AppType type, std::string_view identifier);
 
 }  // namespace monsys::app

@@ -132,9 +132,9 @@ std::optional<Rejection> read_app(const Json& payload, Claims& claims) {
     if (identifier == nullptr) {
         return Rejection{Refusal::bad_app, "app.identifier is missing or not a string"};
     }
-    if (auto problem = app::identifier_problem(*type, *identifier)) {
+    if (auto valid = app::check_identifier(*type, *identifier); !valid) {
         return Rejection{Refusal::bad_identifier,
-                         "app.identifier " + log_quoted(*identifier) + ": " + *problem};
+                         "app.identifier " + log_quoted(*identifier) + ": " + valid.error()};
     }
     const Json* command = member(*app, "restart_command");
     if (*type == app::AppType::process) {

@@ -194,8 +194,8 @@ Observation observe_process(const Inventory& inventory, std::string_view path,
 
 Observation observe(const Inventory& inventory, app::AppType type, std::string_view identifier,
                     const PathExists& path_exists) {
-    if (auto problem = app::identifier_problem(type, identifier)) {
-        return unknown("invalid identifier: " + *problem);
+    if (auto valid = app::check_identifier(type, identifier); !valid) {
+        return unknown("invalid identifier: " + valid.error());
     }
     switch (type) {
         case app::AppType::systemd:

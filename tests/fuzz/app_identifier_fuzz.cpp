@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(text.find("/../") == std::string_view::npos && !text.ends_with("/.."));
         FUZZ_CHECK(text.find('\0') == std::string_view::npos && text.find('\n') == std::string_view::npos);
     }
-    auto problem = identifier_problem(type, text);
-    if (problem) FUZZ_CHECK(!problem->empty());
+    auto valid = check_identifier(type, text);
+    if (!valid) FUZZ_CHECK(!valid.error().empty());
     return 0;
 }

@@ -24,7 +24,7 @@ void check_apps(const std::vector<TrackedApp>& apps) {
     std::set<std::string> ids;
     for (const auto& tracked : apps) {
         FUZZ_CHECK(app::is_valid_app_id(tracked.id));
-        FUZZ_CHECK(!app::identifier_problem(tracked.type, tracked.identifier).has_value());
+        FUZZ_CHECK(app::check_identifier(tracked.type, tracked.identifier).has_value());
         FUZZ_CHECK(ids.insert(tracked.id).second);
         auto again = agent::hub::tracked_app_from_json(agent::hub::to_json(tracked));
         FUZZ_CHECK(again.has_value() && same_app(*again, tracked));

@@ -35,27 +35,46 @@ TEST_CASE("identifier: injection attempts are refused for every type") {
                              "x/y.service"};
     for (const char* id : hostile) {
         CAPTURE(id);
-        CHECK(identifier_problem(AppType::systemd, id).has_value());
-        CHECK(identifier_problem(AppType::docker, id).has_value());
-        CHECK(identifier_problem(AppType::compose, id).has_value());
+        CHECK_FALSE(check_identifier(AppType::systemd, id));
+        CHECK_FALSE(check_identifier(AppType::docker, id));
+        CHECK_FALSE(check_identifier(AppType::compose, id));
     }
-    CHECK(identifier_problem(AppType::docker, "-web").has_value());
-    CHECK(identifier_problem(AppType::docker, "$(id)").has_value());
-    CHECK(identifier_problem(AppType::docker, "../web").has_value());
-    CHECK(identifier_problem(AppType::docker, "web;id").has_value());
-    CHECK(identifier_problem(AppType::compose, "proj::-svc").has_value());
-    CHECK(identifier_problem(AppType::compose, "-p::svc").has_value());
-    CHECK(identifier_problem(AppType::compose, "p::s::t").has_value());
-    CHECK(identifier_problem(AppType::compose, "P::svc").has_value());
-    CHECK(identifier_problem(AppType::compose, "p:svc").has_value());
-    CHECK(identifier_problem(AppType::compose, "::svc").has_value());
-    CHECK(identifier_problem(AppType::compose, "p::").has_value());
+    CHECK_FALSE(check_identifier(AppType::docker, "-web"));
+    CHECK_FALSE(check_identifier(AppType::docker, "$(id)"));
+    CHECK_FALSE(check_identifier(AppType::docker, "../web"));
+    CHECK_FALSE(check_identifier(AppType::docker, "web;id"));
+    CHECK_FALSE(check_identifier(AppType::compose, "proj::-svc"));
+    CHECK_FALSE(check_identifier(AppType::compose, "-p::svc"));
+    CHECK_FALSE(check_identifier(AppType::compose, "p::s::t"));
+    CHECK_FALSE(check_identifier(AppType::compose, "P::svc"));
+    CHECK_FALSE(check_identifier(AppType::compose, "p:svc"));
+    CHECK_FALSE(check_identifier(AppType::compose, "::svc"));
+    CHECK_FALSE(check_identifier(AppType::compose, "p::"));
+}
+
+TEST_CASE("identifier: check_identifier says why, in one line per type") {
+    auto unit = check_identifier(AppType::systemd, "nginx");
+    REQUIRE_FALSE(unit);
+    CHECK(unit.error() == "not a valid systemd unit name (e.g. nginx.service)");
+    auto container = check_identifier(AppType::docker, "-web");
+    REQUIRE_FALSE(container);
+    CHECK(container.error() == "not a valid container name or id");
+    auto compose = check_identifier(AppType::compose, "p:svc");
+    REQUIRE_FALSE(compose);
+    CHECK(compose.error() ==
+          "not a valid compose service (<project>::<service>, e.g. flowd_dev::app)");
+    auto process = check_identifier(AppType::process, "bin/app");
+    REQUIRE_FALSE(process);
+    CHECK(process.error() == "not an absolute, normalized path");
+    CHECK(check_identifier(AppType::systemd, "nginx.service"));
+    CHECK(check_identifier(AppType::compose, "flowd_dev::app"));
+    CHECK(check_identifier(AppType::process, "/usr/bin/app"));
 }
 
 TEST_CASE("identifier: docker and compose accept real names") {
-    CHECK_FALSE(identifier_problem(AppType::docker, "web1").has_value());
-    CHECK_FALSE(identifier_problem(AppType::docker, "my_app.v2-blue").has_value());
-    CHECK_FALSE(identifier_problem(AppType::docker, "6995ccd6e08c").has_value());
+    CHECK(check_identifier(AppType::docker, "web1"));
+    CHECK(check_identifier(AppType::docker, "my_app.v2-blue"));
+    CHECK(check_identifier(AppType::docker, "6995ccd6e08c"));
     auto ref = parse_compose_identifier("flowd_dev::app");
     REQUIRE(ref);
     CHECK(ref->project == "flowd_dev");
