@@ -39,8 +39,8 @@ bool result_names_jti(const std::string& frame, const std::string& jti) {
 struct ActionDelivery::Checked {
     std::optional<eat::Claims> claims;  // the token verified
     std::optional<eat::Rejection> rejection;
-    std::optional<LedgerEntry> ledger_entry;
-    std::optional<std::string> ledger_error;
+    // The ledger's copy of the jti's result, none, or why the ledger could not be read.
+    Expected<std::optional<LedgerEntry>, std::string> ledger_entry = std::optional<LedgerEntry>();
     std::optional<bool> consumed;  // none: not read (a ledger entry decides) or unreadable
     std::string store_error;
 };
@@ -194,12 +194,8 @@ void ActionDelivery::submit(std::string token) {
                 checked.rejection = std::move(claims.error());
                 return checked;
             }
-            auto entry = ledger->find(claims->jti);
-            if (!entry) {
-                checked.ledger_error = std::move(entry.error());
-            } else if (*entry) {
-                checked.ledger_entry = std::move(**entry);
-            } else {
+            checked.ledger_entry = ledger->find(claims->jti);
+            if (checked.ledger_entry && !*checked.ledger_entry) {
                 auto seen = eat::ReplayStore(store_path).seen(claims->jti, now);
                 if (seen) {
                     checked.consumed = *seen;
@@ -227,10 +223,10 @@ void ActionDelivery::after_check(std::string token, Checked checked,
     JtiFacts facts;
     facts.phase = registry_.phase(jti);
     facts.result_in_outbox = dio_.result_pending && dio_.result_pending(jti);
-    facts.ledger_has_result = checked.ledger_entry.has_value();
-    facts.ledger_unreadable = checked.ledger_error.has_value();
+    facts.ledger_has_result = checked.ledger_entry && checked.ledger_entry->has_value();
+    facts.ledger_unreadable = !checked.ledger_entry;
     facts.consumed = checked.consumed;
-    if (checked.ledger_error) log::error("result ledger: " + *checked.ledger_error);
+    if (!checked.ledger_entry) log::error("result ledger: " + checked.ledger_entry.error());
 
     const Delivery delivery = decide_delivery(facts);
     const std::int64_t now = now_unix();
@@ -247,9 +243,9 @@ void ActionDelivery::after_check(std::string token, Checked checked,
             return;
         case Delivery::resend_result:
             log::notice("action " + jti + " delivered again: " + to_string(delivery) + " (seq " +
-                        std::to_string(checked.ledger_entry->seq) + ")");
+                        std::to_string((*checked.ledger_entry)->seq) + ")");
             registry_.set(jti, claims.exp, JtiPhase::acked, now);
-            if (dio_.resend_frame) dio_.resend_frame(std::move(checked.ledger_entry->frame));
+            if (dio_.resend_frame) dio_.resend_frame(std::move((*checked.ledger_entry)->frame));
             return;
         case Delivery::refuse_replayed:
         case Delivery::refuse_store_error: {
