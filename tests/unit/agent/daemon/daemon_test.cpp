@@ -621,8 +621,9 @@ TEST_CASE("daemon: the watchdog heartbeat stops while the hub link shows no prog
     CHECK(agent.wait_for([&heartbeats, withheld_from]() { return heartbeats() > withheld_from; }));
 }
 
-TEST_CASE("daemon: the watchdog heartbeat stops while the observer completes no observation, and "
-          "resumes when one completes") {
+TEST_CASE(
+    "daemon: the watchdog heartbeat stops while the observer completes no observation, and "
+    "resumes when one completes") {
     TempDir dir;
     monsys::test::TrustedDir state;
     DaemonTimings timings = short_timings();
@@ -639,7 +640,8 @@ TEST_CASE("daemon: the watchdog heartbeat stops while the observer completes no 
     start_tracking_web(agent);
     REQUIRE(agent.wait_for([&heartbeats]() { return heartbeats() > 0; }));
     const int lists_before = agent.systemd->lists;
-    REQUIRE(agent.wait_for([&agent, lists_before]() { return agent.systemd->lists > lists_before; }));
+    REQUIRE(
+        agent.wait_for([&agent, lists_before]() { return agent.systemd->lists > lists_before; }));
 
     // systemd stops answering: the next round's list hangs, and no observation completes.
     agent.systemd->stalled = true;
