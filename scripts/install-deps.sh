@@ -17,6 +17,8 @@ packages=(
   # a real HTTP proxy for tests/e2e/test_proxy.py (started by the test; the package's own
   # service, where it runs, listens on 8888, which the test never uses)
   tinyproxy
+  # TLS in front of it: an https:// proxy for the same test (started by the test, not as a service)
+  stunnel4
   # packages: build and check the .deb and .rpm, install and exercise them (tests/packaging)
   dpkg-dev fakeroot file lintian rpm rpmlint sudo
   # the man pages: Markdown rendered by pandoc (packaging/CMakeLists.txt)

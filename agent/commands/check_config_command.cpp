@@ -74,9 +74,6 @@ int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::
     }
     const auto& config = setup->config;
     std::vector<std::string> problems;
-    // Which proxy the daemon will use, and why; never its credentials.
-    auto proxy = hub::choose_proxy(config.hub_proxy, setup->url, hub::process_environment());
-    if (!proxy) problems.push_back(proxy.error());
     if (auto token = hub::read_agent_token(config.hub_token_file); !token) {
         problems.push_back(token.error());
     }
@@ -122,7 +119,16 @@ int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::
     if (!problems.empty()) return 1;
     out << "config " << setup->config_path.string() << " is ok: agent " << config.agent_id
         << ", hub " << config.hub_url << ", " << config.hub_keys.size() << " pinned hub key(s)\n";
-    out << "hub connection: " << hub::describe(*proxy) << "\n";
+    // Which proxy the daemon will use, and why (prepare_agent chose it); never its credentials.
+    const auto& proxy = setup->proxy;
+    out << "hub connection: " << hub::describe(proxy) << "\n";
+    if (proxy.proxy && proxy.proxy->tls) {
+        out << "proxy certificate: checked against "
+            << (config.hub_proxy_ca_file.empty()
+                    ? std::string("the system CAs")
+                    : "hub_proxy_ca_file " + config.hub_proxy_ca_file.string())
+            << ", for the name " << proxy.proxy->host << "\n";
+    }
     return 0;
 }
 

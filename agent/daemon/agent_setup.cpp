@@ -43,6 +43,11 @@ Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>
     auto proxy = hub::choose_proxy(setup.config.hub_proxy, setup.url, hub::process_environment());
     if (!proxy) return unexpected(where + proxy.error());
     setup.proxy = std::move(*proxy);
+    if (setup.proxy.proxy && setup.proxy.proxy->tls) {
+        auto proxy_tls = hub::make_tls_context(setup.config.hub_proxy_ca_file, "hub_proxy_ca_file");
+        if (!proxy_tls) return unexpected(where + proxy_tls.error());
+        setup.proxy_tls = std::move(*proxy_tls);
+    }
     if (setup.url.tls) {
         auto tls = hub::make_tls_context(setup.config.hub_ca_file);
         if (!tls) return unexpected(where + tls.error());
@@ -79,6 +84,7 @@ Expected<hub::ConnectOptions, std::string> connect_options(const AgentSetup& set
     hub::ConnectOptions options;
     options.url = setup.url;
     options.proxy = setup.proxy.proxy;
+    options.proxy_tls = setup.proxy_tls;
     options.token = std::move(*token);
     options.user_agent = std::string("monsys-agent/") + build_info::version;
     return options;

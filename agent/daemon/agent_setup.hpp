@@ -34,15 +34,16 @@ struct AgentSetup {
     hub::HubUrl url;
     // The proxy to the hub, if any, and why (hub_proxy or the environment).
     hub::ProxyChoice proxy;
-    std::shared_ptr<asio::ssl::context> tls;  // null for ws://
+    std::shared_ptr<asio::ssl::context> tls;        // null for ws://
+    std::shared_ptr<asio::ssl::context> proxy_tls;  // for an https:// proxy only
     AgentPaths paths;
     inventory::HostInfo host;
     inventory::InventorySettings inventory_settings;
 };
 
 // Loads the configuration (the default path when none is given) and checks what the hub link
-// needs: agent_id, issuer and hub_keys, hub_url, a loadable CA file. The agent token is not read
-// here (connect_options reads it for every attempt).
+// needs: agent_id, issuer and hub_keys, hub_url, the proxy, loadable CA files. The agent token
+// is not read here (connect_options reads it for every attempt).
 Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>& config_path);
 
 // Creates <hub_state_dir> and its subdirectories (mode 0700) if missing.

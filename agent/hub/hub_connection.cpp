@@ -23,8 +23,17 @@ using asio::redirect_error;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// The layers under the WebSocket. The TCP connection goes to the hub, or to a proxy; with an
+// https:// proxy TLS with the proxy wraps it (asio's ssl::stream, which another TLS layer can
+// sit on); with a wss:// hub TLS with the hub comes on top of that (beast's ssl_stream, which
+// gathers the WebSocket's small writes into one record). Four combinations, one template.
+using TcpLayer = beast::tcp_stream;
+using ProxyTlsLayer = ssl::stream<TcpLayer>;
+template <bool ProxyTls>
+using ProxyLayer = std::conditional_t<ProxyTls, ProxyTlsLayer, TcpLayer>;
+template <bool ProxyTls, bool HubTls>
+using HubLayer =
+    std::conditional_t<HubTls, beast::ssl_stream<ProxyLayer<ProxyTls>>, ProxyLayer<ProxyTls>>;
 
 bool is_ip_literal(const std::string& host) {
     beast::error_code ec;
@@ -37,9 +46,20 @@ std::string endpoint_text(const HubUrl& url) {
            url.port;
 }
 
+// SNI and the name (or address) the peer's certificate must carry.
+void expect_peer(SSL* handle, const std::string& host) {
+    if (is_ip_literal(host)) {
+        // No SNI for addresses (RFC 6066); the certificate must name the address.
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle), host.c_str());
+    } else {
+        SSL_set_tlsext_host_name(handle, host.c_str());
+        SSL_set1_host(handle, host.c_str());
+    }
+}
+
 // The reason OpenSSL gives for a failed certificate check, if that is what failed.
-std::string tls_failure_text(TlsStream& stream, const beast::error_code& ec) {
-    long verify = SSL_get_verify_result(stream.native_handle());
+std::string tls_failure_text(SSL* handle, const beast::error_code& ec) {
+    long verify = SSL_get_verify_result(handle);
     if (verify != X509_V_OK) {
         return std::string("certificate verification failed: ") +
                X509_verify_cert_error_string(verify);
@@ -47,7 +67,7 @@ std::string tls_failure_text(TlsStream& stream, const beast::error_code& ec) {
     return ec.message();
 }
 
-template <class NextLayer>
+template <bool ProxyTls, bool HubTls>
 class WebSocketConnection final : public HubConnection {
   public:
     WebSocketConnection(asio::any_io_executor executor, std::shared_ptr<ssl::context> tls,
@@ -55,7 +75,7 @@ class WebSocketConnection final : public HubConnection {
         : executor_(executor),
           tls_(std::move(tls)),
           options_(std::move(options)),
-          ws_(make_stream(executor, tls_)) {}
+          ws_(make_stream(executor, tls_, options_.proxy_tls)) {}
 
     asio::awaitable<std::optional<ConnectError>> connect() override {
         const HubUrl& url = options_.url;
@@ -94,27 +114,34 @@ class WebSocketConnection final : public HubConnection {
             co_return ConnectError{ConnectFailure::connect,
                                    "cannot connect to " + tcp_peer + ": " + ec.message()};
         }
+        if constexpr (ProxyTls) {
+            // The proxy's certificate is checked like the hub's: its name, a trusted CA.
+            ProxyTlsLayer& proxy_tls = proxy_layer();
+            expect_peer(proxy_tls.native_handle(), proxy->host);
+            co_await proxy_tls.async_handshake(ssl::stream_base::client,
+                                               redirect_error(use_awaitable, ec));
+            progress();
+            if (ec) {
+                co_return ConnectError{ConnectFailure::proxy,
+                                       "TLS with " + tcp_peer + " failed: " +
+                                           tls_failure_text(proxy_tls.native_handle(), ec)};
+            }
+        }
         if (proxy) {
             auto failure = co_await open_tunnel(*proxy);
             if (failure) co_return failure;
         }
 
-        if constexpr (std::is_same_v<NextLayer, TlsStream>) {
+        if constexpr (HubTls) {
             auto* handle = ws_.next_layer().native_handle();
-            if (is_ip_literal(url.host)) {
-                // No SNI for addresses (RFC 6066); the certificate must name the address.
-                X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle), url.host.c_str());
-            } else {
-                SSL_set_tlsext_host_name(handle, url.host.c_str());
-                SSL_set1_host(handle, url.host.c_str());
-            }
+            expect_peer(handle, url.host);
             co_await ws_.next_layer().async_handshake(ssl::stream_base::client,
                                                       redirect_error(use_awaitable, ec));
             progress();
             if (ec) {
-                co_return ConnectError{ConnectFailure::tls,
-                                       "TLS with " + endpoint_text(url) +
-                                           " failed: " + tls_failure_text(ws_.next_layer(), ec)};
+                co_return ConnectError{
+                    ConnectFailure::tls,
+                    "TLS with " + endpoint_text(url) + " failed: " + tls_failure_text(handle, ec)};
             }
         }
 
@@ -205,13 +232,13 @@ class WebSocketConnection final : public HubConnection {
     // or WebSocket request, so any byte past them is a proxy error, not data to pass on.
     asio::awaitable<std::optional<ConnectError>> open_tunnel(ProxyUrl proxy) {
         const HubUrl& url = options_.url;
-        auto& tcp_layer = beast::get_lowest_layer(ws_);
+        auto& tunnel = proxy_layer();
         const std::string where = "proxy " + describe(proxy);
         const std::string hub = endpoint_text(url);
         beast::error_code ec;
 
         const std::string request = connect_request(url, proxy, options_.user_agent);
-        co_await asio::async_write(tcp_layer, asio::buffer(request),
+        co_await asio::async_write(tunnel, asio::buffer(request),
                                    redirect_error(use_awaitable, ec));
         if (ec) {
             co_return ConnectError{ConnectFailure::proxy,
@@ -222,7 +249,7 @@ class WebSocketConnection final : public HubConnection {
         std::array<char, 2048> chunk{};
         std::optional<ProxyReply> reply;
         while (!reply) {
-            const std::size_t n = co_await tcp_layer.async_read_some(
+            const std::size_t n = co_await tunnel.async_read_some(
                 asio::buffer(chunk), redirect_error(use_awaitable, ec));
             received.append(chunk.data(), n);
             auto parsed = read_proxy_reply(received);
@@ -263,19 +290,36 @@ class WebSocketConnection final : public HubConnection {
         if (progress_observer_) progress_observer_();
     }
 
-    static NextLayer make_stream(asio::any_io_executor executor,
-                                 const std::shared_ptr<ssl::context>& tls) {
-        if constexpr (std::is_same_v<NextLayer, TlsStream>) {
-            return TlsStream(executor, *tls);
+    // What CONNECT goes over: the TCP connection, or TLS with the proxy on it.
+    ProxyLayer<ProxyTls>& proxy_layer() {
+        if constexpr (HubTls) {
+            return ws_.next_layer().next_layer();
         } else {
-            return PlainStream(executor);
+            return ws_.next_layer();
+        }
+    }
+
+    static HubLayer<ProxyTls, HubTls> make_stream(asio::any_io_executor executor,
+                                                  const std::shared_ptr<ssl::context>& hub_tls,
+                                                  const std::shared_ptr<ssl::context>& proxy_tls) {
+        auto proxy_layer = [&]() -> ProxyLayer<ProxyTls> {
+            if constexpr (ProxyTls) {
+                return ProxyTlsLayer(TcpLayer(executor), *proxy_tls);
+            } else {
+                return TcpLayer(executor);
+            }
+        };
+        if constexpr (HubTls) {
+            return beast::ssl_stream<ProxyLayer<ProxyTls>>(proxy_layer(), *hub_tls);
+        } else {
+            return proxy_layer();
         }
     }
 
     asio::any_io_executor executor_;
     std::shared_ptr<ssl::context> tls_;  // outlives the stream that refers to it
     ConnectOptions options_;
-    websocket::stream<NextLayer> ws_;
+    websocket::stream<HubLayer<ProxyTls, HubTls>> ws_;
     std::function<void()> progress_observer_;
 };
 
@@ -300,7 +344,7 @@ const char* to_string(ConnectFailure failure) {
 }
 
 Expected<std::shared_ptr<ssl::context>, std::string> make_tls_context(
-    const std::filesystem::path& ca_file) {
+    const std::filesystem::path& ca_file, std::string_view setting) {
     auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
     SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
     context->set_verify_mode(ssl::verify_peer);
@@ -311,7 +355,7 @@ Expected<std::shared_ptr<ssl::context>, std::string> make_tls_context(
     } else {
         context->load_verify_file(ca_file.string(), ec);
         if (ec) {
-            return unexpected("hub_ca_file " + ca_file.string() +
+            return unexpected(std::string(setting) + " " + ca_file.string() +
                               ": cannot load certificates: " + ec.message());
         }
     }
@@ -321,12 +365,32 @@ Expected<std::shared_ptr<ssl::context>, std::string> make_tls_context(
 std::unique_ptr<HubConnection> make_hub_connection(asio::any_io_executor executor,
                                                    std::shared_ptr<ssl::context> tls,
                                                    ConnectOptions options) {
-    if (options.url.tls) {
-        return std::make_unique<WebSocketConnection<TlsStream>>(executor, std::move(tls),
-                                                                std::move(options));
+    const bool hub_tls = options.url.tls;
+    if (options.proxy && options.proxy->tls) {
+        if (!options.proxy_tls) {
+            // Without settings of its own an https:// proxy is checked against the system CAs;
+            // if even those cannot be loaded, against none (every certificate fails).
+            auto system_cas = make_tls_context("", "hub_proxy_ca_file");
+            if (system_cas) {
+                options.proxy_tls = std::move(*system_cas);
+            } else {
+                options.proxy_tls = std::make_shared<ssl::context>(ssl::context::tls_client);
+                options.proxy_tls->set_verify_mode(ssl::verify_peer);
+            }
+        }
+        if (hub_tls) {
+            return std::make_unique<WebSocketConnection<true, true>>(executor, std::move(tls),
+                                                                     std::move(options));
+        }
+        return std::make_unique<WebSocketConnection<true, false>>(executor, nullptr,
+                                                                  std::move(options));
     }
-    return std::make_unique<WebSocketConnection<PlainStream>>(executor, nullptr,
-                                                              std::move(options));
+    if (hub_tls) {
+        return std::make_unique<WebSocketConnection<false, true>>(executor, std::move(tls),
+                                                                  std::move(options));
+    }
+    return std::make_unique<WebSocketConnection<false, false>>(executor, nullptr,
+                                                               std::move(options));
 }
 
 }  // namespace monsys::agent::hub

@@ -1,7 +1,8 @@
 #pragma once
 // One WebSocket connection to the hub, over TLS (wss) or plain TCP (ws, loopback only unless
-// configured): resolve, connect (to the hub, or to an HTTP proxy and through it with CONNECT),
-// TLS handshake with SNI and host name verification, WebSocket
+// configured): resolve, connect (to the hub, or to an HTTP proxy, with TLS to it for an
+// https:// proxy, and through it with CONNECT), TLS handshake with SNI and host name
+// verification, WebSocket
 // handshake with the agent token and the subprotocol, then frames. The protocol logic on top
 // (hello, acks, the outbox) is in hub_link; this file only moves frames.
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "agent/hub/hub_url.hpp"
 #include "agent/hub/proxy_url.hpp"
@@ -26,13 +28,17 @@ struct ConnectOptions {
     std::string user_agent;  // "monsys-agent/<version>"
     // An HTTP proxy to tunnel through (agent/hub/proxy_choice decides); none: straight to the hub.
     std::optional<ProxyUrl> proxy;
+    // For an https:// proxy: the TLS settings its certificate is checked with
+    // (make_tls_context with hub_proxy_ca_file). Must be set when proxy->tls is.
+    std::shared_ptr<asio::ssl::context> proxy_tls;
     // Resolve + TCP + CONNECT (with a proxy) + TLS + WebSocket.
     std::chrono::milliseconds handshake_timeout{15000};
     // Ping after half of this without traffic; close when nothing arrived for all of it.
     std::chrono::milliseconds idle_timeout{40000};
 };
 
-// proxy: the proxy answered CONNECT with something other than 2xx, or not with HTTP.
+// proxy: TLS with an https:// proxy failed, or the proxy answered CONNECT with something other
+// than 2xx, or not with HTTP.
 enum class ConnectFailure { resolve, connect, proxy, tls, token_refused, handshake };
 const char* to_string(ConnectFailure failure);
 
@@ -68,9 +74,10 @@ class HubConnection {
 };
 
 // The TLS settings shared by every connection: peer verification against the system CAs or
-// against ca_file alone, TLS 1.2 at least. The error names the CA file when it cannot be loaded.
+// against ca_file alone, TLS 1.2 at least. The error names the setting and the CA file when it
+// cannot be loaded.
 Expected<std::shared_ptr<asio::ssl::context>, std::string> make_tls_context(
-    const std::filesystem::path& ca_file);
+    const std::filesystem::path& ca_file, std::string_view setting = "hub_ca_file");
 
 // tls may be null for ws:// URLs.
 std::unique_ptr<HubConnection> make_hub_connection(asio::any_io_executor executor,

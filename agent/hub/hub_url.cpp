@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <charconv>
 #include <cstring>
 
 #include "common/util/ascii.hpp"
@@ -12,7 +11,6 @@ namespace monsys::agent::hub {
 namespace {
 
 constexpr std::size_t max_url_bytes = 4096;
-constexpr std::size_t max_host_bytes = 253;
 
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
     if (text.size() < prefix.size()) return false;
@@ -39,37 +37,7 @@ std::string_view default_port(bool tls) {
     return tls ? "443" : "80";
 }
 
-Expected<std::string, std::string> parse_port(std::string_view text) {
-    if (text.empty()) return unexpected(std::string("hub_url has an empty port"));
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || text.size() > 5 || value == 0 ||
-        value > 65535) {
-        return unexpected("hub_url port \"" + std::string(text) +
-                          "\" is not a number from 1 to 65535");
-    }
-    return std::to_string(value);
-}
-
 }  // namespace
-
-// Percent-encoding and the other characters RFC 3986 allows in a reg-name are refused: no
-// resolver or certificate would match them.
-bool is_valid_host_name(std::string_view host) {
-    if (host.empty() || host.size() > max_host_bytes) return false;
-    std::size_t label_length = 0;
-    for (char c : host) {
-        if (c == '.') {
-            if (label_length == 0) return false;
-            label_length = 0;
-            continue;
-        }
-        bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-        if (!allowed) return false;
-        ++label_length;
-    }
-    return label_length > 0;
-}
 
 Expected<HubUrl, std::string> parse_hub_url(std::string_view text, bool allow_insecure_ws) {
     if (text.empty()) return unexpected(std::string("hub_url is empty"));
@@ -109,46 +77,11 @@ Expected<HubUrl, std::string> parse_hub_url(std::string_view text, bool allow_in
         return unexpected(std::string("hub_url must not contain user info (user@host)"));
     }
 
-    std::string_view port_text;
-    bool has_port = false;
-    bool bracketed = false;
-    if (!authority.empty() && authority.front() == '[') {
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) {
-            return unexpected(std::string("hub_url has an unterminated IPv6 literal"));
-        }
-        std::string literal(authority.substr(1, close - 1));
-        in6_addr address{};
-        if (::inet_pton(AF_INET6, literal.c_str(), &address) != 1) {
-            return unexpected("hub_url host [" + literal + "] is not an IPv6 address");
-        }
-        url.host = ascii_lowercase(literal);
-        bracketed = true;
-        std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') {
-                return unexpected(std::string("hub_url has junk after the IPv6 literal"));
-            }
-            has_port = true;
-            port_text = after.substr(1);
-        }
-    } else {
-        const std::size_t colon = authority.find(':');
-        std::string_view host = authority.substr(0, colon);
-        if (colon != std::string_view::npos) {
-            has_port = true;
-            port_text = authority.substr(colon + 1);
-        }
-        if (host.empty()) return unexpected(std::string("hub_url has no host"));
-        url.host = ascii_lowercase(host);
-        if (!is_valid_host_name(url.host)) {
-            return unexpected("hub_url host \"" + std::string(host) +
-                              "\" is not a valid host name (an IPv6 address needs brackets)");
-        }
-    }
-
-    if (has_port) {
-        auto port = parse_port(port_text);
+    auto split = split_authority(authority, "hub_url");
+    if (!split) return unexpected(std::move(split.error()));
+    url.host = std::move(split->host);
+    if (split->port) {
+        auto port = parse_url_port(*split->port, "hub_url");
         if (!port) return unexpected(std::move(port.error()));
         url.port = std::move(*port);
     } else {
@@ -158,7 +91,7 @@ Expected<HubUrl, std::string> parse_hub_url(std::string_view text, bool allow_in
     url.target = target.empty() ? "/" : std::string(target);
     if (url.target.front() == '?') url.target.insert(0, "/");
 
-    url.host_is_loopback = is_loopback(url.host, bracketed);
+    url.host_is_loopback = is_loopback(url.host, split->ipv6_literal);
     if (!url.tls && !url.host_is_loopback && !allow_insecure_ws) {
         return unexpected("hub_url ws://" + url.host +
                           " is not a loopback address: the agent token would cross the network "

@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/hub/url_authority.hpp"
 #include "common/util/expected.hpp"
 
 namespace monsys::agent::hub {
@@ -19,10 +20,6 @@ struct HubUrl {
 // ports, control characters and spaces. A ws:// URL whose host is not loopback is refused unless
 // allow_insecure_ws is set (the agent token would cross the network in the clear).
 Expected<HubUrl, std::string> parse_hub_url(std::string_view text, bool allow_insecure_ws);
-
-// Letters, digits, '-' and '_' in dot-separated, non-empty labels (lowercase): a DNS name or an
-// IPv4 address. The proxy URL parser checks its host with the same rule.
-bool is_valid_host_name(std::string_view host);
 
 // "host:port" for the Host header: IPv6 literals get their brackets back, default ports are left
 // out.

@@ -1,11 +1,6 @@
 #include "agent/hub/proxy_url.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <charconv>
-
-#include "agent/hub/hub_url.hpp"
+#include "agent/hub/url_authority.hpp"
 #include "common/util/ascii.hpp"
 
 namespace monsys::agent::hub {
@@ -62,34 +57,30 @@ Expected<ProxyUrl, std::string> parse_proxy_url(std::string_view text, std::stri
         }
     }
 
+    ProxyUrl proxy;
     std::string_view rest = text;
     const std::size_t scheme_end = text.find("://");
     if (scheme_end != std::string_view::npos) {
         const std::string scheme = ascii_lowercase(text.substr(0, scheme_end));
-        if (scheme == "https") {
+        if (scheme != "http" && scheme != "https") {
             return unexpected(what +
-                              ": https:// proxies (TLS to the proxy) are not supported; use an "
-                              "http:// proxy (the hub connection inside it is TLS all the same)");
+                              ": the scheme must be http:// or https:// (SOCKS and others are "
+                              "not supported)");
         }
-        if (scheme != "http") {
-            return unexpected(what +
-                              ": the scheme must be http:// (SOCKS and others are not "
-                              "supported)");
-        }
+        proxy.tls = scheme == "https";
         rest = text.substr(scheme_end + 3);
     } else if (!scheme_optional) {
-        return unexpected(what + " must start with http://");
+        return unexpected(what + " must start with http:// or https://");
     }
 
     const std::size_t authority_end = rest.find_first_of("/?#");
     std::string_view authority = rest.substr(0, authority_end);
     if (authority_end != std::string_view::npos && rest.substr(authority_end) != "/") {
         return unexpected(what +
-                          " must be http://[user:password@]host[:port] with no path, "
+                          " must be http[s]://[user:password@]host[:port] with no path, "
                           "query or fragment");
     }
 
-    ProxyUrl proxy;
     const std::size_t at = authority.rfind('@');
     if (at != std::string_view::npos) {
         std::string_view userinfo = authority.substr(0, at);
@@ -116,58 +107,22 @@ Expected<ProxyUrl, std::string> parse_proxy_url(std::string_view text, std::stri
         proxy.password = std::move(password);
     }
 
-    std::string_view port_text;
-    bool has_port = false;
-    if (!authority.empty() && authority.front() == '[') {
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) {
-            return unexpected(what + " has an unterminated IPv6 literal");
-        }
-        std::string literal(authority.substr(1, close - 1));
-        in6_addr address{};
-        if (::inet_pton(AF_INET6, literal.c_str(), &address) != 1) {
-            return unexpected(what + ": host [" + literal + "] is not an IPv6 address");
-        }
-        proxy.host = ascii_lowercase(literal);
-        std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') return unexpected(what + " has junk after the IPv6 literal");
-            has_port = true;
-            port_text = after.substr(1);
-        }
+    auto split = split_authority(authority, what);
+    if (!split) return unexpected(std::move(split.error()));
+    proxy.host = std::move(split->host);
+    if (split->port) {
+        auto port = parse_url_port(*split->port, what);
+        if (!port) return unexpected(std::move(port.error()));
+        proxy.port = std::move(*port);
     } else {
-        const std::size_t colon = authority.find(':');
-        if (colon != std::string_view::npos) {
-            has_port = true;
-            port_text = authority.substr(colon + 1);
-        }
-        std::string_view host = authority.substr(0, colon);
-        if (host.empty()) return unexpected(what + " has no host");
-        proxy.host = ascii_lowercase(host);
-        if (!is_valid_host_name(proxy.host)) {
-            return unexpected(what + ": host \"" + proxy.host +
-                              "\" is not a valid host name (an IPv6 address needs brackets)");
-        }
-    }
-
-    if (has_port) {
-        unsigned value = 0;
-        auto [end, ec] =
-            std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-        if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
-            port_text.size() > 5 || value == 0 || value > 65535) {
-            // Not repeated: with the host forgotten, "user:password" would read as host:port.
-            return unexpected(what + ": the port is not a number from 1 to 65535");
-        }
-        proxy.port = std::to_string(value);
-    } else {
-        proxy.port = "1080";
+        proxy.port = proxy.tls ? "443" : "1080";  // curl's defaults
     }
     return proxy;
 }
 
 std::string describe(const ProxyUrl& proxy) {
-    std::string out = "http://" + bracketed(proxy.host) + ":" + proxy.port;
+    std::string out =
+        std::string(proxy.tls ? "https://" : "http://") + bracketed(proxy.host) + ":" + proxy.port;
     if (proxy.has_credentials()) out += " (with credentials)";
     return out;
 }

@@ -150,6 +150,9 @@ FieldError read_field(const std::string& name, const Json& value, Config& config
     if (name == "hub_ca_file") return read_path(value, config.hub_ca_file, /*allow_empty=*/true);
     if (name == "hub_state_dir") return read_path(value, config.hub_state_dir);
     if (name == "hub_proxy") return read_hub_proxy(value, config.hub_proxy);
+    if (name == "hub_proxy_ca_file") {
+        return read_path(value, config.hub_proxy_ca_file, /*allow_empty=*/true);
+    }
     if (name == "status_file") return read_path(value, config.status_file);
     if (name == "hub_allow_insecure_ws") return read_bool(value, config.hub_allow_insecure_ws);
     if (name == "observe_events") return read_bool(value, config.observe_events);

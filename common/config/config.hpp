@@ -51,8 +51,11 @@ struct Config {
     bool hub_allow_insecure_ws = false;  // ws:// to a host that is not loopback
     // The HTTP proxy to the hub (docs/configuration.md, "Proxy"): unset, the environment's
     // https_proxy / no_proxy (http_proxy for ws://) apply; "" means no proxy whatever the
-    // environment says; otherwise http://[user:pass@]host:port, checked by agent/hub/proxy_url.
+    // environment says; otherwise http[s]://[user:pass@]host:port, checked by agent/hub/proxy_url.
     std::optional<std::string> hub_proxy;
+    // A CA bundle for an https:// proxy's certificate (from hub_proxy or the environment);
+    // empty: the system CAs.
+    std::filesystem::path hub_proxy_ca_file;
     // The agent's own state (outbox, sequence, tracked apps); not under state_dir.
     std::filesystem::path hub_state_dir = build_info::default_hub_state_dir;
     // Where the daemon keeps its status snapshot for `monsys-agent status` (docs/status.md).

@@ -3,7 +3,13 @@ real tinyproxy on loopback, started here with its own configuration, in the fore
 port: with hub_proxy without and with Basic auth (a restart goes through), with wrong credentials
 (407, or 401 from tinyproxy, logged without them, and the link keeps backing off), with a destination port the proxy
 refuses (403), through https_proxy from the environment, and past the proxy with no_proxy (the
-proxy sees nothing), and to an IPv6 hub (CONNECT [::1]:port). check-config says which proxy will be used, without the password."""
+proxy sees nothing), and to an IPv6 hub (CONNECT [::1]:port). check-config says which proxy will be used, without the password.
+
+An https:// proxy (TLS to the proxy): stunnel, also from Debian's packages and started here,
+terminates TLS in front of the same tinyproxy with a certificate from a CA of its own. The agent
+connects through it with hub_proxy_ca_file naming that CA (and Basic auth inside the TLS), and
+refuses a proxy whose certificate another CA signed or that names another host: nothing reaches
+tinyproxy then."""
 
 import os
 import re
@@ -16,6 +22,7 @@ import unittest
 from e2e_support import AGENT_ID, E2ETestCase, testkit
 
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
+STUNNEL = shutil.which("stunnel4") or "/usr/bin/stunnel4"
 # tinyproxy's BasicAuth takes letters, digits and a few marks; the URL spells the '.' as %2E so
 # that the agent's percent-decoding is what makes it match.
 PASSWORD = "s3cret.pw"
@@ -97,6 +104,54 @@ class TinyProxy:
         """The CONNECT request lines tinyproxy logged, e.g. 'CONNECT localhost:4443 HTTP/1.1'."""
         return re.findall(r"Request \(file descriptor \d+\): (CONNECT \S+ HTTP/1\.\d)",
                           self.log_text())
+
+
+class TlsFront:
+    """stunnel in the foreground on 127.0.0.1: TLS with `cert`/`key`, then plain TCP to the
+    proxy behind it (tinyproxy). Its log says whether a TLS handshake failed."""
+
+    def __init__(self, directory, backend_port, cert, key):
+        os.makedirs(directory, exist_ok=True)
+        self.directory = directory
+        self.backend_port = backend_port
+        self.cert, self.key = cert, key
+        self.log_file = os.path.join(directory, "stunnel.log")
+        self.port = None
+        self.proc = None
+
+    def start(self):
+        for _ in range(5):
+            self.port = free_port()
+            conf = os.path.join(self.directory, "stunnel.conf")
+            with open(conf, "w", encoding="utf-8") as f:
+                f.write("foreground = yes\npid =\n"
+                        f"output = {self.log_file}\ndebug = info\n"
+                        "[proxy]\n"
+                        f"accept = 127.0.0.1:{self.port}\n"
+                        f"connect = 127.0.0.1:{self.backend_port}\n"
+                        f"cert = {self.cert}\nkey = {self.key}\n")
+            self.proc = subprocess.Popen([STUNNEL, conf], stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if "Configuration successful" in testkit.file_text(self.log_file):
+                    return self
+                time.sleep(0.05)
+            self.stop()
+        raise AssertionError("stunnel did not start; its log:\n"
+                             + testkit.file_text(self.log_file))
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def url(self, host="localhost", userinfo=""):
+        return f"https://{userinfo + '@' if userinfo else ''}{host}:{self.port}"
 
 
 @unittest.skipUnless(os.path.exists(TINYPROXY), "tinyproxy is not installed "
@@ -215,6 +270,82 @@ class ProxyTest(E2ETestCase):
         self.assertIn("does not allow this destination or port", agent.log_text())
         self.assertEqual(self.hub.agent(AGENT_ID)["counters"]["connections"], 0)
         self.assertTrue(agent.alive())
+
+    # --- an https:// proxy: TLS to the proxy, then CONNECT inside it ---
+
+    def start_tls_front(self, proxy, hosts=("localhost", "127.0.0.1")):
+        """stunnel in front of `proxy` with a certificate for `hosts` from a CA of its own
+        (not the hub's). Returns (front, the CA file)."""
+        pki = testkit.make_ca_and_cert(os.path.join(self.workdir, "proxy-pki"), hosts=hosts)
+        front = TlsFront(os.path.join(self.workdir, "stunnel"), proxy.port,
+                         pki["server.pem"], pki["server.key"]).start()
+        self.addCleanup(front.stop)
+        return front, pki["ca.pem"]
+
+    @unittest.skipUnless(os.path.exists(STUNNEL), "stunnel4 is not installed "
+                         "(scripts/install-deps.sh installs it)")
+    def test_https_proxy_with_basic_auth(self):
+        self.start_hub()
+        proxy = self.start_proxy(basic_auth=("alice", PASSWORD))
+        front, proxy_ca = self.start_tls_front(proxy)
+        self.agent_config(hub_proxy=front.url(userinfo=f"alice:{PASSWORD_IN_URL}"),
+                          hub_proxy_ca_file=proxy_ca)
+        agent = self.start_agent()
+        self.wait_connected("the agent to connect through the https:// proxy")
+        # The CONNECT (with its credentials) reached tinyproxy through stunnel's TLS.
+        self.assertEqual(proxy.connect_requests(), [f"CONNECT {self.hub_authority()} HTTP/1.1"])
+        self.assertIn("TLS accepted", testkit.file_text(front.log_file))
+        check = subprocess.run([self.agent_binary, "check-config", "--config", self.config_path],
+                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertIn(f"hub connection: proxy https://localhost:{front.port} (with credentials) "
+                      "(hub_proxy in the config)", check.stdout)
+        self.assertIn(f"proxy certificate: checked against hub_proxy_ca_file {proxy_ca}, "
+                      "for the name localhost", check.stdout)
+        self.assert_no_password_anywhere(check.stdout, check.stderr, agent.log_text())
+
+    def assert_tls_refused(self, agent, front, proxy, reason):
+        refusal = f"TLS with proxy {front.url()} failed: certificate verification failed: {reason}"
+
+        def refused_twice():
+            return agent.log_text().count(refusal) >= 2
+        self.wait(refused_twice, 45, f"two refused TLS handshakes ({reason}) in the agent's log")
+        self.assertEqual(proxy.connect_requests(), [])  # nothing got past the TLS handshake
+        self.assertEqual(self.hub.agent(AGENT_ID)["counters"]["connections"], 0)
+        self.assertIn("next connection attempt in", agent.log_text())
+        self.assertTrue(agent.alive())
+
+    @unittest.skipUnless(os.path.exists(STUNNEL), "stunnel4 is not installed "
+                         "(scripts/install-deps.sh installs it)")
+    def test_https_proxy_signed_by_another_ca_is_refused(self):
+        self.start_hub()
+        proxy = self.start_proxy()
+        front, _ = self.start_tls_front(proxy)
+        # The hub's CA is trusted for the hub; it did not sign the proxy's certificate.
+        self.agent_config(hub_proxy=front.url(), hub_proxy_ca_file=self.hub.ca_file)
+        agent = self.start_agent()
+        self.assert_tls_refused(agent, front, proxy, "unable to get local issuer certificate")
+
+    @unittest.skipUnless(os.path.exists(STUNNEL), "stunnel4 is not installed "
+                         "(scripts/install-deps.sh installs it)")
+    def test_https_proxy_certificate_for_another_name_is_refused(self):
+        self.start_hub()
+        proxy = self.start_proxy()
+        front, proxy_ca = self.start_tls_front(proxy, hosts=("proxy.example.net",))
+        self.agent_config(hub_proxy=front.url(), hub_proxy_ca_file=proxy_ca)
+        agent = self.start_agent()
+        self.assert_tls_refused(agent, front, proxy, "hostname mismatch")
+
+    def test_unreadable_proxy_ca_file_is_a_config_error(self):
+        self.start_hub()
+        missing = os.path.join(self.workdir, "no-such-ca.pem")
+        self.agent_config(hub_proxy="https://localhost:3129", hub_proxy_ca_file=missing)
+        check = subprocess.run([self.agent_binary, "check-config", "--config", self.config_path],
+                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=60)
+        self.assertEqual(check.returncode, 1)
+        self.assertIn(f"hub_proxy_ca_file {missing}: cannot load certificates", check.stderr)
 
     # --- past the proxy ---
 

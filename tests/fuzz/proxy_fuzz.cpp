@@ -5,7 +5,8 @@
 //  - reply: a complete reply is complete already at its header_bytes and not one byte earlier,
 //    within the cap, with a one-line reason and explanation; an error is one line;
 //  - URL: an accepted URL's CONNECT request is exactly one request (no header injected through
-//    the credentials), names the hub, and describe() never shows the password; errors are one line;
+//    the credentials), names the hub, and describe() never shows the password and names the
+//    scheme (https:// for a TLS proxy); errors are one line;
 //  - no_proxy: "*" matches every host, and no input crashes the matcher.
 #include <string>
 
@@ -51,6 +52,7 @@ void fuzz_url(std::string_view text, bool scheme_optional) {
         return;
     }
     FUZZ_CHECK(!proxy->host.empty() && !proxy->port.empty());
+    FUZZ_CHECK(describe(*proxy).starts_with(proxy->tls ? "https://" : "http://"));
     if (!proxy->password.empty()) {
         FUZZ_CHECK(describe(*proxy).find(":" + proxy->password + "@") == std::string::npos);
     }

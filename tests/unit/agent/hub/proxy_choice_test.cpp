@@ -107,8 +107,17 @@ TEST_CASE("proxy choice: a bad proxy URL is an error naming where it came from")
     REQUIRE_FALSE(config);
     CHECK(config.error().rfind("field 'hub_proxy'", 0) == 0);
 
-    auto env = choose_proxy(std::nullopt, hub(), environment({{"HTTPS_PROXY", "https://p:1"}}));
+    auto env = choose_proxy(std::nullopt, hub(), environment({{"HTTPS_PROXY", "socks5://p:1"}}));
     REQUIRE_FALSE(env);
     CHECK(env.error().rfind("environment variable HTTPS_PROXY", 0) == 0);
     CHECK(env.error().find("not supported") != std::string::npos);
+}
+
+TEST_CASE("proxy choice: an https:// proxy from the environment is a TLS proxy") {
+    auto env = choose_proxy(std::nullopt, hub(), environment({{"https_proxy", "https://p"}}));
+    REQUIRE(env);
+    REQUIRE(env->proxy);
+    CHECK(env->proxy->tls);
+    CHECK(env->proxy->port == "443");
+    CHECK(describe(*env) == "proxy https://p:443 (https_proxy from the environment)");
 }

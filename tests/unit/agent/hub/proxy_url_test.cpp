@@ -63,9 +63,39 @@ TEST_CASE("proxy url: a scheme is required in hub_proxy, optional in the environ
     CHECK(env.port == "3128");
 }
 
-TEST_CASE("proxy url: https:// and other schemes are refused with a reason") {
-    CHECK(error_of("https://proxy.example:443").find("not supported") != std::string::npos);
-    CHECK(error_of("socks5://proxy.example:1080").find("must be http://") != std::string::npos);
+TEST_CASE("proxy url: https:// is a TLS proxy, its port defaulting to 443") {
+    auto tls = parsed("HTTPS://Proxy.Example");
+    CHECK(tls.tls);
+    CHECK(tls.host == "proxy.example");
+    CHECK(tls.port == "443");
+    CHECK(describe(tls) == "https://proxy.example:443");
+    auto with_port = parsed("https://alice:pw@[fd00::1]:8443/");
+    CHECK(with_port.tls);
+    CHECK(with_port.port == "8443");
+    CHECK(describe(with_port) == "https://[fd00::1]:8443 (with credentials)");
+    CHECK_FALSE(parsed("http://proxy.example").tls);
+    // Without a scheme (the environment's form) a proxy is http://, never TLS.
+    CHECK_FALSE(parsed("proxy.example:443", /*scheme_optional=*/true).tls);
+}
+
+TEST_CASE("proxy url: other schemes are refused with a reason") {
+    for (const char* text : {"socks5://proxy.example:1080", "socks5h://proxy.example",
+                             "ftp://proxy.example", "wss://proxy.example"}) {
+        CHECK(error_of(text).find("must be http:// or https://") != std::string::npos);
+    }
+}
+
+TEST_CASE("proxy url: the host and port rules are the hub URL's, with the same words") {
+    CHECK(error_of("http://[::1") == "hub_proxy has an unterminated IPv6 literal");
+    CHECK(error_of("http://[nope]:1") == "hub_proxy host [nope] is not an IPv6 address");
+    CHECK(error_of("http://[::1]x") == "hub_proxy has junk after the IPv6 literal");
+    CHECK(error_of("http://:3128") == "hub_proxy has no host");
+    CHECK(error_of("http://bad..host") ==
+          "hub_proxy host \"bad..host\" is not a valid host name (an IPv6 address needs "
+          "brackets)");
+    CHECK(error_of("http://p:") == "hub_proxy has an empty port");
+    CHECK(error_of("http://p:0") == "hub_proxy port is not a number from 1 to 65535");
+    CHECK(error_of("https://p:65536") == "hub_proxy port is not a number from 1 to 65535");
 }
 
 TEST_CASE("proxy url: malformed URLs are refused, naming the setting") {
@@ -103,7 +133,7 @@ TEST_CASE("proxy url: no error repeats the password") {
     for (const char* text :
          {"http://user:s3cret", "http://user:s3cret@", "http://user:s3cret@proxy.example:99999",
           "http://user:s3cret@proxy.example/x", "http://user:s3cret%zz@proxy.example",
-          "https://user:s3cret@proxy.example"}) {
+          "https://user:s3cret@proxy.example:0", "socks5://user:s3cret@proxy.example"}) {
         CHECK(error_of(text).find("s3cret") == std::string::npos);
     }
 }
