@@ -52,7 +52,7 @@ RestartOutcome run_restart(const config::Config& config, const LocalPolicy& poli
             return restart_compose_service(docker, *service, timeout);
         }
         case app::AppType::process: {
-            // policy_refusal has found the entry, so this lookup succeeds.
+            // check_policy_allows has found the entry, so this lookup succeeds.
             ProcessRestartRequest process;
             process.entry = restart_entry_for(policy, app).value_or("");
             process.app_path = app.identifier;
@@ -131,9 +131,8 @@ Expected<eat::Claims, ActionResult> check_action(const config::Config& config,
     }
     // A process app's command is opened and checked by run-restart-command, as root, on the
     // descriptor it then executes; here only the policy's entry for it is looked up.
-    std::optional<std::string> refusal = policy_refusal(policy, claims->app);
-    if (refusal) {
-        auto result = rejected(request, "policy_denied", *refusal, ExitCode::policy_denied);
+    if (auto allowed = check_policy_allows(policy, claims->app); !allowed) {
+        auto result = rejected(request, "policy_denied", allowed.error(), ExitCode::policy_denied);
         describe_app(result, *claims);
         return unexpected(std::move(result));
     }

@@ -47,8 +47,8 @@ Expected<LocalPolicy, std::string> parse_policy(std::string_view text);
 // (EACCES, ENOTDIR, a link, an untrusted owner or mode) refuses.
 Expected<LocalPolicy, std::string> load_policy(const std::filesystem::path& path);
 
-// Why the policy refuses to restart `app`, or nothing when it allows it. Pure: looks at names only.
-std::optional<std::string> policy_refusal(const LocalPolicy& policy, const app::AppRef& app);
+// Success when the policy allows restarting `app`, else why it refuses. Pure: looks at names only.
+Expected<void, std::string> check_policy_allows(const LocalPolicy& policy, const app::AppRef& app);
 
 // The name of the restart_commands entry for a process app: the first (by name) whose `app` is the
 // app's identifier and whose `command` is its restart command.

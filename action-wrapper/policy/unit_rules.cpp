@@ -20,24 +20,25 @@ bool matches_any(const std::vector<std::string>& patterns, const std::string& na
     });
 }
 
-// What one name is wrong by, as the end of a sentence whose subject is that name ("is not a
-// service: ..."), or nothing.
-std::optional<std::string> name_problem(const std::string& name,
-                                        const std::vector<std::string>& policy_denied) {
+// Success, or what one name is wrong by, as the end of a sentence whose subject is that name
+// ("is not a service: ...").
+Expected<void, std::string> check_name(const std::string& name,
+                                       const std::vector<std::string>& policy_denied) {
     if (!ends_with(name, kServiceSuffix) || name.size() == kServiceSuffix.size()) {
-        return std::string("is not a service: only .service units are restarted");
+        return unexpected(std::string("is not a service: only .service units are restarted"));
     }
     if (ends_with(name, kTemplateSuffix)) {
         const std::string prefix = name.substr(0, name.size() - kTemplateSuffix.size());
-        return "is a template without an instance: only its instances (" + prefix +
-               "@NAME.service) are restarted";
+        return unexpected("is a template without an instance: only its instances (" + prefix +
+                          "@NAME.service) are restarted");
     }
-    if (matches_any(builtin_denied_units(), name))
-        return std::string("is on the built-in deny list");
+    if (matches_any(builtin_denied_units(), name)) {
+        return unexpected(std::string("is on the built-in deny list"));
+    }
     if (matches_any(policy_denied, name)) {
-        return std::string("is on the local policy's deny list (denied_units)");
+        return unexpected(std::string("is on the local policy's deny list (denied_units)"));
     }
-    return std::nullopt;
+    return ok();
 }
 
 // The subject of the refusal sentence: the requested name itself, or how the name found wrong
@@ -70,8 +71,8 @@ const std::vector<std::string>& builtin_denied_units() {
     return patterns;
 }
 
-std::optional<std::string> unit_refusal(const UnitNames& unit,
-                                        const std::vector<std::string>& policy_denied) {
+Expected<void, std::string> check_unit_allowed(const UnitNames& unit,
+                                               const std::vector<std::string>& policy_denied) {
     std::vector<const std::string*> order;
     auto add = [&order](const std::string& name) {
         bool seen = std::any_of(order.begin(), order.end(),
@@ -86,16 +87,16 @@ std::optional<std::string> unit_refusal(const UnitNames& unit,
     }
     add(unit.requested);
     for (const std::string* name : order) {
-        if (auto problem = name_problem(*name, policy_denied)) {
-            return subject(unit, *name) + " " + *problem;
+        if (auto allowed = check_name(*name, policy_denied); !allowed) {
+            return unexpected(subject(unit, *name) + " " + allowed.error());
         }
     }
-    return std::nullopt;
+    return ok();
 }
 
-std::optional<std::string> unit_name_refusal(const std::string& name,
-                                             const std::vector<std::string>& policy_denied) {
-    return unit_refusal(UnitNames{name, name, {name}}, policy_denied);
+Expected<void, std::string> check_unit_name_allowed(const std::string& name,
+                                                    const std::vector<std::string>& policy_denied) {
+    return check_unit_allowed(UnitNames{name, name, {name}}, policy_denied);
 }
 
 }  // namespace monsys::action

@@ -2,10 +2,11 @@
 // Which systemd units a restart may touch: only services, never a bare template, never a unit on
 // the deny list, under any of its names. Pure: names in, a named refusal out. The wrapper asks
 // systemd for a unit's names (Id and Names); this file only judges them.
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/util/expected.hpp"
 
 namespace monsys::action {
 
@@ -23,17 +24,17 @@ struct UnitNames {
     std::vector<std::string> names;  // systemd's Names property: the Id and every alias
 };
 
-// Why a unit known by these names is refused, or nothing when it may be restarted. Every name
+// Success when a unit known by these names may be restarted, else why it is refused. Every name
 // (Id first, then Names in order) must be a `.service` that is not a template without an
 // instance and must match neither the built-in deny list nor `policy_denied` (the policy file's
-// own patterns). The first refusal is returned, e.g. "poweroff.target is not a service: only
+// own patterns). The first refusal is the error, e.g. "poweroff.target is not a service: only
 // .service units are restarted" or "dbus-org.freedesktop.login1.service is an alias of
 // systemd-logind.service, which is on the built-in deny list".
-std::optional<std::string> unit_refusal(const UnitNames& unit,
-                                        const std::vector<std::string>& policy_denied = {});
+Expected<void, std::string> check_unit_allowed(const UnitNames& unit,
+                                               const std::vector<std::string>& policy_denied = {});
 
 // The same rules on one name, as the token gives it, before asking systemd (aliases unknown).
-std::optional<std::string> unit_name_refusal(const std::string& name,
-                                             const std::vector<std::string>& policy_denied = {});
+Expected<void, std::string> check_unit_name_allowed(
+    const std::string& name, const std::vector<std::string>& policy_denied = {});
 
 }  // namespace monsys::action

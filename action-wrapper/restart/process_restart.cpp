@@ -88,18 +88,19 @@ std::string describe_duration(std::chrono::milliseconds duration) {
     return std::to_string(duration.count()) + " ms";
 }
 
-std::optional<std::string> stale_result_problem(const CommandResult& result, std::string_view entry,
-                                                std::int64_t issued_at_ms) {
+Expected<void, std::string> check_result_is_current(const CommandResult& result,
+                                                    std::string_view entry,
+                                                    std::int64_t issued_at_ms) {
     if (result.entry != entry) {
-        return "the result file names entry '" + result.entry + "', not '" + std::string(entry) +
-               "'";
+        return unexpected("the result file names entry '" + result.entry + "', not '" +
+                          std::string(entry) + "'");
     }
     if (result.started_at_ms < issued_at_ms) {
-        return "the result file is from an earlier run (started " +
-               std::to_string(issued_at_ms - result.started_at_ms) +
-               " ms before this restart was asked for)";
+        return unexpected("the result file is from an earlier run (started " +
+                          std::to_string(issued_at_ms - result.started_at_ms) +
+                          " ms before this restart was asked for)");
     }
-    return std::nullopt;
+    return ok();
 }
 
 ProcessVerdict judge_process_restart(const CommandResult& result, bool job_done,
@@ -178,17 +179,17 @@ RestartOutcome restart_process_app(const io::SystemdBusSettings& bus,
     }
     const bool job_done = job.status == RestartStatus::succeeded;
     auto result = read_command_result(request.result_dir, request.entry);
-    std::optional<std::string> problem;
-    if (!result) {
-        problem = "no result from " + unit + ": " + result.error();
-    } else if (auto stale = stale_result_problem(*result, request.entry, issued_at_ms)) {
-        problem = "no result from " + unit + ": " + *stale;
+    if (result) {
+        auto current = check_result_is_current(*result, request.entry, issued_at_ms);
+        if (!current) result = unexpected(std::move(current.error()));
     }
-    if (problem) {
+    if (!result) {
+        std::string problem = "no result from " + unit + ": " + result.error();
         // Without a result, the job's own failure (e.g. the unit does not exist) says the most.
-        if (!job_done && !job.stderr_output.text.empty())
-            *problem = job.stderr_output.text + "; " + *problem;
-        RestartOutcome outcome = failed(std::move(*problem));
+        if (!job_done && !job.stderr_output.text.empty()) {
+            problem = job.stderr_output.text + "; " + problem;
+        }
+        RestartOutcome outcome = failed(std::move(problem));
         outcome.before = std::move(before_json);
         outcome.after = {{"unit_state", job.after}};
         return outcome;

@@ -16,6 +16,7 @@
 #include "action-wrapper/restart_command/command_result.hpp"
 #include "common/inventory/process_scan.hpp"
 #include "common/io/systemd/bus.hpp"
+#include "common/util/expected.hpp"
 
 namespace monsys::action {
 
@@ -56,10 +57,11 @@ ProcessVerdict judge_process_restart(const CommandResult& result, bool job_done,
                                      const std::optional<inventory::PathRuns>& after,
                                      std::string_view app_path, std::chrono::milliseconds settle);
 
-// Why a result file read after a restart issued at `issued_at_ms` (unix ms) is not this
-// restart's result, or nothing when it is.
-std::optional<std::string> stale_result_problem(const CommandResult& result, std::string_view entry,
-                                                std::int64_t issued_at_ms);
+// Success when a result file read after a restart issued at `issued_at_ms` (unix ms) is this
+// restart's result, else why it is not (another entry's, or an earlier run's).
+Expected<void, std::string> check_result_is_current(const CommandResult& result,
+                                                    std::string_view entry,
+                                                    std::int64_t issued_at_ms);
 
 // "2 s" for whole seconds, "1500 ms" otherwise.
 std::string describe_duration(std::chrono::milliseconds duration);

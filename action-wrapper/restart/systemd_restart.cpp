@@ -199,18 +199,20 @@ RestartOutcome restart_on_bus(Bus& bus, const io::SystemdBusSettings& settings,
 
 }  // namespace
 
-std::optional<std::string> resolved_unit_refusal(const std::string& requested,
-                                                 const io::systemd::UnitIdentity& identity,
-                                                 const std::vector<std::string>& policy_denied) {
-    if (identity.id.empty()) return "systemd reports no Id for " + requested;
-    return unit_refusal(UnitNames{requested, identity.id, identity.names}, policy_denied);
+Expected<void, std::string> check_resolved_unit_allowed(
+    const std::string& requested, const io::systemd::UnitIdentity& identity,
+    const std::vector<std::string>& policy_denied) {
+    if (identity.id.empty()) return unexpected("systemd reports no Id for " + requested);
+    return check_unit_allowed(UnitNames{requested, identity.id, identity.names}, policy_denied);
 }
 
 RestartOutcome restart_systemd_app(const io::SystemdBusSettings& settings, const std::string& unit,
                                    const std::vector<std::string>& policy_denied_units,
                                    std::chrono::milliseconds timeout) {
     // The name alone first: a template or a denied name never reaches the bus.
-    if (auto refusal = unit_name_refusal(unit, policy_denied_units)) return refused(*refusal);
+    if (auto allowed = check_unit_name_allowed(unit, policy_denied_units); !allowed) {
+        return refused(std::move(allowed.error()));
+    }
 
     const auto deadline = Clock::now() + timeout;
     auto bus = Bus::open(settings);
@@ -225,8 +227,9 @@ RestartOutcome restart_systemd_app(const io::SystemdBusSettings& settings, const
         return failed("cannot read the names of " + unit + ": " +
                       io::systemd::describe(identity.error()));
     }
-    if (auto refusal = resolved_unit_refusal(unit, *identity, policy_denied_units)) {
-        return refused(*refusal);
+    if (auto allowed = check_resolved_unit_allowed(unit, *identity, policy_denied_units);
+        !allowed) {
+        return refused(std::move(allowed.error()));
     }
     // The Id, not the name asked for: what was judged is what is restarted.
     return restart_on_bus(*bus, settings, identity->id, Lookup::load, timeout, deadline);

@@ -13,6 +13,7 @@
 #include "action-wrapper/restart/restart_outcome.hpp"
 #include "common/io/systemd/bus.hpp"
 #include "common/io/systemd/manager.hpp"
+#include "common/util/expected.hpp"
 
 namespace monsys::action {
 
@@ -41,14 +42,14 @@ RestartStatus status_for_job_result(std::string_view result);
 std::string job_failure_message(std::string_view unit, std::string_view result,
                                 const std::optional<std::string>& service_result = std::nullopt);
 
+// Success when a unit known by `identity` may be restarted for a token that named `requested`,
+// else why not: unit_rules on every name, plus an Id that systemd must report.
+Expected<void, std::string> check_resolved_unit_allowed(
+    const std::string& requested, const io::systemd::UnitIdentity& identity,
+    const std::vector<std::string>& policy_denied);
+
 // {"LoadState":..,"ActiveState":..,"SubState":..,"MainPID":..}; {"LoadState":"not-loaded"} when
 // the unit was not loaded.
-// Why a unit known by `identity` is not restarted for a token that named `requested`, or nothing:
-// unit_rules on every name, plus an Id that systemd must report.
-std::optional<std::string> resolved_unit_refusal(const std::string& requested,
-                                                 const io::systemd::UnitIdentity& identity,
-                                                 const std::vector<std::string>& policy_denied);
-
 nlohmann::json unit_state_json(const std::optional<io::systemd::UnitState>& state);
 
 // "nginx.service restarted: MainPID 1234 -> 5678" for services with main PIDs, otherwise

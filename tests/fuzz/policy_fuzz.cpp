@@ -31,10 +31,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         {"f", app::AppType::process, "/opt/accapp/run", "/opt/accapp/restart"},
     };
     for (const auto& app : apps) {
-        auto refusal = action::policy_refusal(*policy, app);
-        if (refusal) FUZZ_CHECK(!refusal->empty());
+        auto allowed = action::check_policy_allows(*policy, app);
+        if (!allowed) FUZZ_CHECK(!allowed.error().empty());
         (void)action::restart_entry_for(*policy, app);
     }
-    FUZZ_CHECK(action::policy_refusal(*policy, apps[2]).has_value());  // built in, never lifted
+    FUZZ_CHECK(!action::check_policy_allows(*policy, apps[2]));  // built in, never lifted
     return 0;
 }

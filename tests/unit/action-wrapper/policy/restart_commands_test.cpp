@@ -3,10 +3,10 @@
 
 #include "action-wrapper/policy/local_policy.hpp"
 
+using monsys::action::check_policy_allows;
 using monsys::action::is_valid_restart_entry_name;
 using monsys::action::LocalPolicy;
 using monsys::action::parse_policy;
-using monsys::action::policy_refusal;
 using monsys::action::restart_entry_for;
 using monsys::app::AppRef;
 using monsys::app::AppType;
@@ -41,7 +41,7 @@ TEST_CASE("restart_commands: an entry maps an app and its command to a user") {
     CHECK(entry.user == "www-data");
 
     auto app = process_app("/opt/accapp/run", "/opt/accapp/restart");
-    CHECK_FALSE(policy_refusal(*policy, app));
+    CHECK(check_policy_allows(*policy, app));
     CHECK(restart_entry_for(*policy, app) == "accapp");
 }
 
@@ -56,19 +56,24 @@ TEST_CASE("restart_commands: without an entry for both path and command, nothing
                             process_app("/opt/other/run", "/opt/accapp/restart")}) {
         CAPTURE(app.identifier);
         CHECK_FALSE(restart_entry_for(*policy, app));
-        auto refusal = policy_refusal(*policy, app);
-        REQUIRE(refusal);
-        CHECK(refusal->find("/etc/monsys/policy.json") != std::string::npos);
+        auto allowed = check_policy_allows(*policy, app);
+        REQUIRE_FALSE(allowed);
+        const std::string& refusal = allowed.error();
+        CHECK(refusal.find("/etc/monsys/policy.json") != std::string::npos);
         // It shows the entry root would add.
-        CHECK(refusal->find("\"app\": \"" + app.identifier + "\"") != std::string::npos);
-        CHECK(refusal->find("\"command\": \"" + app.restart_command + "\"") != std::string::npos);
+        CHECK(refusal.find("\"app\": \"" + app.identifier + "\"") != std::string::npos);
+        CHECK(refusal.find("\"command\": \"" + app.restart_command + "\"") != std::string::npos);
     }
 
     // The defaults (no policy file) have no entries.
     LocalPolicy defaults;
-    auto refusal = policy_refusal(defaults, process_app("/opt/a/run", "/opt/a/restart"));
-    REQUIRE(refusal);
-    CHECK(refusal->find("no entry of restart_commands") != std::string::npos);
+    auto allowed = check_policy_allows(defaults, process_app("/opt/a/run", "/opt/a/restart"));
+    REQUIRE_FALSE(allowed);
+    CHECK(allowed.error() ==
+          "no entry of restart_commands in " + defaults.path.string() +
+              " allows /opt/a/restart for /opt/a/run; to allow it, "
+              "root adds one: \"restart_commands\": {\"<name>\": {\"app\": \"/opt/a/run\", "
+              "\"command\": \"/opt/a/restart\", \"user\": \"<user>\"}}");
 }
 
 TEST_CASE("restart_commands: each missing field is named") {

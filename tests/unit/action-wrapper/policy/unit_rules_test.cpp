@@ -5,19 +5,25 @@
 #include "action-wrapper/policy/unit_rules.hpp"
 
 using monsys::action::builtin_denied_units;
-using monsys::action::unit_name_refusal;
-using monsys::action::unit_refusal;
+using monsys::action::check_unit_allowed;
+using monsys::action::check_unit_name_allowed;
 using monsys::action::UnitNames;
 
 namespace {
 
-// The refusal's text, or "" when the unit is allowed.
+// The refusal's text, or "" when the unit is allowed (a refusal is never empty: checked here).
 std::string refusal(const UnitNames& unit, const std::vector<std::string>& policy_denied = {}) {
-    return unit_refusal(unit, policy_denied).value_or("");
+    auto allowed = check_unit_allowed(unit, policy_denied);
+    if (allowed) return "";
+    CHECK_FALSE(allowed.error().empty());
+    return allowed.error();
 }
 
 std::string refusal(const std::string& name, const std::vector<std::string>& policy_denied = {}) {
-    return unit_name_refusal(name, policy_denied).value_or("");
+    auto allowed = check_unit_name_allowed(name, policy_denied);
+    if (allowed) return "";
+    CHECK_FALSE(allowed.error().empty());
+    return allowed.error();
 }
 
 }  // namespace

@@ -137,14 +137,16 @@ TEST_CASE("process restart: unknown before or after is never a success") {
 TEST_CASE("process restart: a result file from another run or entry is not this restart's") {
     CommandResult result = exited(0);
     result.started_at_ms = 1000;
-    CHECK_FALSE(stale_result_problem(result, "x", 1000));
-    CHECK_FALSE(stale_result_problem(result, "x", 900));
-    auto old = stale_result_problem(result, "x", 1500);
-    REQUIRE(old);
-    CHECK(old->find("from an earlier run") != std::string::npos);
-    auto other = stale_result_problem(result, "y", 900);
-    REQUIRE(other);
-    CHECK(other->find("names entry 'x'") != std::string::npos);
+    CHECK(check_result_is_current(result, "x", 1000));
+    CHECK(check_result_is_current(result, "x", 900));
+    auto old = check_result_is_current(result, "x", 1500);
+    REQUIRE_FALSE(old);
+    CHECK(old.error() ==
+          "the result file is from an earlier run (started 500 ms before this restart was asked "
+          "for)");
+    auto other = check_result_is_current(result, "y", 900);
+    REQUIRE_FALSE(other);
+    CHECK(other.error() == "the result file names entry 'x', not 'y'");
 }
 
 TEST_CASE("process restart: the unit and the durations as the operator reads them") {

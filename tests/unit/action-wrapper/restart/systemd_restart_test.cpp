@@ -72,3 +72,21 @@ TEST_CASE("systemd: unit state as evidence JSON") {
             .contains("MainPID"));
     CHECK(unit_state_json(std::nullopt) == nlohmann::json{{"LoadState", "not-loaded"}});
 }
+
+TEST_CASE("systemd: a resolved unit is judged by its Id and every name, and needs an Id") {
+    using monsys::io::systemd::UnitIdentity;
+    CHECK(check_resolved_unit_allowed(
+        "www.service", UnitIdentity{"nginx.service", {"nginx.service", "www.service"}}, {}));
+
+    auto no_id = check_resolved_unit_allowed("www.service", UnitIdentity{"", {"www.service"}}, {});
+    REQUIRE_FALSE(no_id);
+    CHECK(no_id.error() == "systemd reports no Id for www.service");
+
+    auto denied = check_resolved_unit_allowed(
+        "www.service", UnitIdentity{"nginx.service", {"nginx.service", "www.service"}},
+        {"nginx.service"});
+    REQUIRE_FALSE(denied);
+    CHECK(denied.error() ==
+          "www.service is an alias of nginx.service, which is on the local policy's deny list "
+          "(denied_units)");
+}
