@@ -18,9 +18,9 @@
 #include "common/build_info.hpp"
 #include "common/config/config.hpp"
 #include "common/eat/replay_store.hpp"
+#include "common/io/journal/journal_sink.hpp"
 #include "common/util/log.hpp"
 #include "common/util/trusted_file.hpp"
-#include "common/io/journal/journal_sink.hpp"
 
 namespace {
 
@@ -76,8 +76,8 @@ monsys::Expected<monsys::config::Config, std::string> load_trusted_config(const 
     auto config = monsys::config::parse_config(*text);
     if (!config) return monsys::unexpected("config " + path + ": " + config.error());
     if (!for_actions) return config;
-    if (auto missing = monsys::config::missing_for_actions(*config)) {
-        return monsys::unexpected("config " + path + ": " + *missing);
+    if (auto fields = monsys::config::check_fields_for_actions(*config); !fields) {
+        return monsys::unexpected("config " + path + ": " + fields.error());
     }
     return config;
 }
@@ -145,8 +145,8 @@ int restart_with_token(const Options& options,
     // token is even read.
     auto key = monsys::results::load_action_key(config->state_dir, /*create=*/true);
     if (!key) {
-        return fail_early(options, "signing key: " + key.error(), nullptr,
-                          ExitCode::internal_error, "signing_key_error");
+        return fail_early(options, "signing key: " + key.error(), nullptr, ExitCode::internal_error,
+                          "signing_key_error");
     }
     auto token = read();
     if (!token) return fail_early(options, token.error(), &key->key);

@@ -32,8 +32,9 @@ Expected<AgentSetup, std::string> prepare_agent(const std::optional<std::string>
     if (!config) return unexpected("config " + config.error());
     setup.config = std::move(*config);
     const std::string where = "config " + setup.config_path.string() + ": ";
-    if (auto missing = config::missing_for_actions(setup.config))
-        return unexpected(where + *missing);
+    if (auto fields = config::check_fields_for_actions(setup.config); !fields) {
+        return unexpected(where + fields.error());
+    }
     if (setup.config.hub_url.empty()) {
         return unexpected(where + "field 'hub_url' is required (wss://your-hub/...)");
     }

@@ -396,31 +396,31 @@ void Daemon::start_watchdog() {
     watchdog_tick();
 }
 
-// Why the agent is not healthy, or nothing when it is: the hub link's loop and the observer must
-// both have shown life recently. A timer that fires proves only that the reactor runs.
-std::optional<std::string> Daemon::unhealthy() const {
+// That the agent is healthy, or why not: the hub link's loop and the observer must both have
+// shown life recently. A timer that fires proves only that the reactor runs.
+Expected<void, std::string> Daemon::check_healthy() const {
     const auto now = std::chrono::steady_clock::now();
     if (now - link_.last_progress() > timings_.link_stall_limit) {
-        return "the hub link shows no progress";
+        return unexpected(std::string("the hub link shows no progress"));
     }
     const auto observer_limit = seconds(setup_.config.observe_interval_secs) +
                                 2 * setup_.inventory_settings.source_timeout +
                                 timings_.observer_stall_margin;
     if (now - observer_->last_progress() > observer_limit) {
-        return "the observer completed no observation";
+        return unexpected(std::string("the observer completed no observation"));
     }
-    return std::nullopt;
+    return ok();
 }
 
 void Daemon::watchdog_tick() {
     // Sent from the reactor thread: a stuck reactor stops the heartbeat, and so does a stuck
     // link loop or observer. While stopping, the shutdown's own bounds apply.
-    auto problem = stopping_ ? std::nullopt : unhealthy();
-    if (!problem) {
+    auto healthy = stopping_ ? Expected<void, std::string>() : check_healthy();
+    if (healthy) {
         notify("WATCHDOG=1");
         watchdog_warned_ = false;
     } else if (!watchdog_warned_) {
-        log::error("withholding the watchdog heartbeat: " + *problem);
+        log::error("withholding the watchdog heartbeat: " + healthy.error());
         watchdog_warned_ = true;
     }
     watchdog_timer_.expires_after(io_.watchdog_period);

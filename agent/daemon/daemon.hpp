@@ -83,7 +83,7 @@ class Daemon {
     status::Snapshot status_snapshot() const;
 
     void start_watchdog();
-    std::optional<std::string> unhealthy() const;
+    Expected<void, std::string> check_healthy() const;
     void watchdog_tick();
     void notify(const std::string& text) const;
 

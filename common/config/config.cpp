@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <optional>
 
 #include "common/json/capped_json.hpp"
 #include "common/util/printable.hpp"
@@ -15,103 +14,109 @@ using json::Json;
 
 constexpr std::size_t max_config_bytes = 1 << 20;
 
-// Each reader checks one field's type and range and returns a message on failure.
-using FieldError = std::optional<std::string>;
+// Each reader checks one field's type and range; the error is the message after "field 'x': ".
+using FieldCheck = Expected<void, std::string>;
 
-FieldError read_string(const Json& value, std::string& out, bool allow_empty = false) {
-    if (!value.is_string()) return "must be a string";
+FieldCheck invalid(std::string why) {
+    return unexpected(std::move(why));
+}
+
+FieldCheck read_string(const Json& value, std::string& out, bool allow_empty = false) {
+    if (!value.is_string()) return invalid("must be a string");
     out = value.get<std::string>();
-    if (!allow_empty && out.empty()) return "must not be empty";
-    return std::nullopt;
+    if (!allow_empty && out.empty()) return invalid("must not be empty");
+    return ok();
 }
 
-FieldError read_path(const Json& value, std::filesystem::path& out, bool allow_empty = false) {
+FieldCheck read_path(const Json& value, std::filesystem::path& out, bool allow_empty = false) {
     std::string text;
-    if (auto error = read_string(value, text, allow_empty)) return error;
-    if (!text.empty() && text.front() != '/') return "must be an absolute path";
+    if (auto read = read_string(value, text, allow_empty); !read) return read;
+    if (!text.empty() && text.front() != '/') return invalid("must be an absolute path");
     out = text;
-    return std::nullopt;
+    return ok();
 }
 
-FieldError read_seconds(const Json& value, std::int64_t& out, std::int64_t min, std::int64_t max) {
-    if (!value.is_number_integer()) return "must be an integer";
+FieldCheck read_seconds(const Json& value, std::int64_t& out, std::int64_t min, std::int64_t max) {
+    if (!value.is_number_integer()) return invalid("must be an integer");
     auto number = value.get<std::int64_t>();
     if (number < min || number > max) {
-        return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+        return invalid("must be between " + std::to_string(min) + " and " + std::to_string(max));
     }
     out = number;
-    return std::nullopt;
+    return ok();
 }
 
-FieldError read_bool(const Json& value, bool& out) {
-    if (!value.is_boolean()) return "must be true or false";
+FieldCheck read_bool(const Json& value, bool& out) {
+    if (!value.is_boolean()) return invalid("must be true or false");
     out = value.get<bool>();
-    return std::nullopt;
+    return ok();
 }
 
-FieldError read_string_list(const Json& value, std::vector<std::string>& out, bool allow_empty) {
-    if (!value.is_array()) return "must be an array of strings";
-    if (!allow_empty && value.empty()) return "must not be empty";
+FieldCheck read_string_list(const Json& value, std::vector<std::string>& out, bool allow_empty) {
+    if (!value.is_array()) return invalid("must be an array of strings");
+    if (!allow_empty && value.empty()) return invalid("must not be empty");
     std::vector<std::string> items;
     for (const Json& item : value) {
         if (!item.is_string() || item.get<std::string>().empty()) {
-            return "must be an array of non-empty strings";
+            return invalid("must be an array of non-empty strings");
         }
         items.push_back(item.get<std::string>());
     }
     out = std::move(items);
-    return std::nullopt;
+    return ok();
 }
 
-FieldError read_hub_keys(const Json& value, std::map<std::string, eat::PublicKey>& out) {
-    if (!value.is_object()) return "must be an object mapping key ids to base64 public keys";
+FieldCheck read_hub_keys(const Json& value, std::map<std::string, eat::PublicKey>& out) {
+    if (!value.is_object())
+        return invalid("must be an object mapping key ids to base64 public keys");
     std::map<std::string, eat::PublicKey> keys;
     for (const auto& [kid, encoded] : value.items()) {
-        if (kid.empty() || kid.size() > 128) return "key ids must have 1 to 128 characters";
+        if (kid.empty() || kid.size() > 128)
+            return invalid("key ids must have 1 to 128 characters");
         if (!encoded.is_string())
-            return "key \"" + printable_name(kid) + "\" must be a base64 string";
+            return invalid("key \"" + printable_name(kid) + "\" must be a base64 string");
         // A small-order, all-zero or non-canonical key is an error here, not a key with which
         // every token later fails (or, with a lax verifier, many forgeries pass).
         auto key = eat::decode_public_key(encoded.get<std::string>());
-        if (!key) return "key \"" + printable_name(kid) + "\" " + key.error();
+        if (!key) return invalid("key \"" + printable_name(kid) + "\" " + key.error());
         keys.emplace(kid, *key);
     }
     out = std::move(keys);
-    return std::nullopt;
+    return ok();
 }
 
-FieldError read_bus(const Json& value, BusKind& out) {
+FieldCheck read_bus(const Json& value, BusKind& out) {
     if (value == "system") {
         out = BusKind::system;
     } else if (value == "user") {
         out = BusKind::user;
     } else {
-        return "must be \"system\" or \"user\"";
+        return invalid("must be \"system\" or \"user\"");
     }
-    return std::nullopt;
+    return ok();
 }
 
-FieldError read_hub_url(const Json& value, std::string& out) {
-    if (auto error = read_string(value, out, /*allow_empty=*/true)) return error;
+FieldCheck read_hub_url(const Json& value, std::string& out) {
+    if (auto read = read_string(value, out, /*allow_empty=*/true); !read) return read;
     if (!out.empty() && out.rfind("wss://", 0) != 0 && out.rfind("ws://", 0) != 0) {
-        return "must start with wss:// or ws://";
+        return invalid("must start with wss:// or ws://");
     }
-    return std::nullopt;
+    return ok();
 }
 
 // Only the scheme here: the rest (userinfo, host, port) is checked by the agent's proxy URL
 // parser, which also words the errors check-config prints.
-FieldError read_hub_proxy(const Json& value, std::optional<std::string>& out) {
+FieldCheck read_hub_proxy(const Json& value, std::optional<std::string>& out) {
     std::string text;
-    if (auto error = read_string(value, text, /*allow_empty=*/true)) return error;
+    if (auto read = read_string(value, text, /*allow_empty=*/true); !read) return read;
     if (!text.empty() && text.rfind("http://", 0) != 0 && text.rfind("https://", 0) != 0) {
-        return "must be \"\" (no proxy) or start with http:// or https://";
+        return invalid("must be \"\" (no proxy) or start with http:// or https://");
     }
     out = std::move(text);
-    return std::nullopt;
+    return ok();
 }
 
-FieldError read_field(const std::string& name, const Json& value, Config& config) {
+FieldCheck read_field(const std::string& name, const Json& value, Config& config) {
     constexpr std::int64_t day = 86400;
     if (name == "agent_id") return read_string(value, config.agent_id);
     if (name == "issuer") return read_string(value, config.issuer);
@@ -123,9 +128,9 @@ FieldError read_field(const std::string& name, const Json& value, Config& config
     if (name == "systemd_bus") return read_bus(value, config.systemd_bus);
     if (name == "docker_socket") {
         std::filesystem::path path;
-        if (auto error = read_path(value, path)) return error;
+        if (auto read = read_path(value, path); !read) return read;
         config.docker_socket = path.string();
-        return std::nullopt;
+        return ok();
     }
     if (name == "source_timeout_secs")
         return read_seconds(value, config.source_timeout_secs, 1, 300);
@@ -137,9 +142,10 @@ FieldError read_field(const std::string& name, const Json& value, Config& config
         return read_seconds(value, config.output_cap_bytes, 1024, 16 << 20);
     }
     if (name == "action_command") {
-        if (auto error = read_string_list(value, config.action_command, false)) return error;
-        if (config.action_command.front().front() != '/') return "must start with an absolute path";
-        return std::nullopt;
+        if (auto read = read_string_list(value, config.action_command, false); !read) return read;
+        if (config.action_command.front().front() != '/')
+            return invalid("must start with an absolute path");
+        return ok();
     }
     if (name == "action_socket")
         return read_path(value, config.action_socket, /*allow_empty=*/true);
@@ -165,7 +171,7 @@ FieldError read_field(const std::string& name, const Json& value, Config& config
         return read_seconds(value, config.inventory_interval_secs, 60, 30 * day);
     }
     if (name == "tags") return read_string_list(value, config.tags, true);
-    return "unknown field (see docs/configuration.md)";
+    return invalid("unknown field (see docs/configuration.md)");
 }
 
 }  // namespace
@@ -185,8 +191,8 @@ Expected<Config, std::string> parse_config(std::string_view text) {
     Config config;
     for (const auto& [name, value] : document->items()) {
         if (value.is_null()) continue;  // null means "the default"
-        if (auto error = read_field(name, value, config)) {
-            return unexpected("field '" + printable_name(name) + "': " + *error);
+        if (auto read = read_field(name, value, config); !read) {
+            return unexpected("field '" + printable_name(name) + "': " + read.error());
         }
     }
     return config;
@@ -208,11 +214,11 @@ Expected<Config, std::string> load_config(const std::filesystem::path& path) {
     return config;
 }
 
-std::optional<std::string> missing_for_actions(const Config& config) {
-    if (config.agent_id.empty()) return "field 'agent_id' is required";
-    if (config.issuer.empty()) return "field 'issuer' is required";
-    if (config.hub_keys.empty()) return "field 'hub_keys' must pin at least one hub key";
-    return std::nullopt;
+Expected<void, std::string> check_fields_for_actions(const Config& config) {
+    if (config.agent_id.empty()) return invalid("field 'agent_id' is required");
+    if (config.issuer.empty()) return invalid("field 'issuer' is required");
+    if (config.hub_keys.empty()) return invalid("field 'hub_keys' must pin at least one hub key");
+    return ok();
 }
 
 std::filesystem::path replay_store_path(const Config& config) {

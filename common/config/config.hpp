@@ -77,9 +77,9 @@ Expected<Config, std::string> parse_config(std::string_view text);
 // Reads and parses a file (at most 1 MiB). The error is one line naming the path and the field.
 Expected<Config, std::string> load_config(const std::filesystem::path& path);
 
-// The fields monsys-action cannot work without (agent_id, issuer, hub_keys), as one line naming
-// the first one missing; nothing when all are set.
-std::optional<std::string> missing_for_actions(const Config& config);
+// That the fields monsys-action cannot work without (agent_id, issuer, hub_keys) are set; the
+// error is one line naming the first one missing.
+Expected<void, std::string> check_fields_for_actions(const Config& config);
 
 // The replay store's file under the state directory.
 std::filesystem::path replay_store_path(const Config& config);

@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& [kid, key] : config->hub_keys) {
         FUZZ_CHECK(monsys::eat::check_public_key(key).has_value());
     }
-    (void)monsys::config::missing_for_actions(*config);
+    (void)monsys::config::check_fields_for_actions(*config);
     (void)monsys::config::replay_store_path(*config);
     return 0;
 }

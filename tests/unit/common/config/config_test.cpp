@@ -48,13 +48,15 @@ TEST_CASE("config: an empty object gives the documented defaults") {
     CHECK(config->output_cap_bytes == 65536);
     CHECK(config->state_interval_secs == 60);
     CHECK(config->inventory_interval_secs == 21600);
-    CHECK(monsys::config::missing_for_actions(*config).has_value());
+    auto fields = monsys::config::check_fields_for_actions(*config);
+    REQUIRE_FALSE(fields);
+    CHECK(fields.error() == "field 'agent_id' is required");
 }
 
 TEST_CASE("config: a minimal config gets the packaged layout") {
     auto config = parse_config(minimal_config());
     REQUIRE(config);
-    CHECK_FALSE(monsys::config::missing_for_actions(*config).has_value());
+    CHECK(monsys::config::check_fields_for_actions(*config));
     CHECK(config->state_dir == "/var/lib/monsys-action");
     CHECK(monsys::config::replay_store_path(*config) == "/var/lib/monsys-action/eat-replay.db");
     CHECK(config->hub_state_dir == "/var/lib/monsys/hub");
@@ -146,7 +148,7 @@ TEST_CASE("config: a full file with comments") {
     CHECK(config->systemd_bus == BusKind::user);
     CHECK(config->action_command.size() == 6);
     CHECK(monsys::config::replay_store_path(*config) == "/srv/monsys/replay/eat-replay.db");
-    CHECK_FALSE(monsys::config::missing_for_actions(*config).has_value());
+    CHECK(monsys::config::check_fields_for_actions(*config));
 }
 
 TEST_CASE("config: every error names its field") {
