@@ -35,6 +35,17 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def stop_process(proc):
+    """Terminates a proxy started by a test (None or already gone: nothing to do)."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class TinyProxy:
     """One tinyproxy in the foreground (-d) on 127.0.0.1 with its log in `directory`."""
 
@@ -86,13 +97,7 @@ class TinyProxy:
         return self.log_text()[self.started_log_bytes:]
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def url(self, userinfo=""):
         return f"http://{userinfo + '@' if userinfo else ''}127.0.0.1:{self.port}"
@@ -142,13 +147,7 @@ class TlsFront:
                              + testkit.file_text(self.log_file))
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def url(self, host="localhost", userinfo=""):
         return f"https://{userinfo + '@' if userinfo else ''}{host}:{self.port}"
