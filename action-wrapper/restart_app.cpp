@@ -122,10 +122,10 @@ Expected<eat::Claims, ActionResult> check_action(const config::Config& config,
         return unexpected(rejected(request, eat::to_string(claims.error().reason),
                                    "token refused: " + claims.error().detail, ExitCode::rejected));
     }
-    if (auto mismatch =
-            request.require_app_id ? eat::check_app_id(*claims, request.app_id) : std::nullopt) {
-        auto result = rejected(request, eat::to_string(mismatch->reason),
-                               "token refused: " + mismatch->detail, ExitCode::rejected);
+    if (auto named = eat::check_app_id(*claims, request.app_id);
+        request.require_app_id && !named) {
+        auto result = rejected(request, eat::to_string(named.error().reason),
+                               "token refused: " + named.error().detail, ExitCode::rejected);
         describe_app(result, *claims);
         return unexpected(std::move(result));
     }
@@ -154,15 +154,17 @@ ActionResult restart_app(const config::Config& config, const LocalPolicy& policy
     // Consuming is the last step before acting, so a refused token is not burnt, and a token is
     // consumed before it acts, so a crash after this point cannot lead to a second use.
     eat::ReplayStore store(config::replay_store_path(config));
-    if (auto refusal =
-            store.consume(claims->jti, claims->exp + config.clock_skew_secs, request.now_unix)) {
+    if (auto consumed =
+            store.consume(claims->jti, claims->exp + config.clock_skew_secs, request.now_unix);
+        !consumed) {
         // Only a replay is the token's fault; a store that cannot be used (I/O, lock, trust,
         // corruption, full) is the wrapper's own failure, with its own status and exit code.
-        auto result = rejected(request, eat::to_string(refusal->reason),
-                               "token refused: " + refusal->detail, ExitCode::rejected);
-        if (refusal->reason != eat::Refusal::replayed) {
+        const eat::Rejection& refusal = consumed.error();
+        auto result = rejected(request, eat::to_string(refusal.reason),
+                               "token refused: " + refusal.detail, ExitCode::rejected);
+        if (refusal.reason != eat::Refusal::replayed) {
             result.status = ActionStatus::failed;
-            result.message = "replay store: " + refusal->detail + "; nothing was restarted";
+            result.message = "replay store: " + refusal.detail + "; nothing was restarted";
             result.exit = ExitCode::internal_error;
         }
         describe_app(result, *claims);

@@ -11,10 +11,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-Unexpected<Rejection> refuse(Refusal reason, std::string detail) {
-    return unexpected(Rejection{reason, std::move(detail)});
-}
-
 // nullptr when absent. Member lookup goes through find() so that nothing is ever inserted.
 const Json* member(const Json& object, const char* name) {
     auto it = object.find(name);
@@ -58,108 +54,100 @@ bool contains(const std::vector<std::string>& list, std::string_view wanted) {
     return std::find(list.begin(), list.end(), wanted) != list.end();
 }
 
-std::optional<Rejection> check_optional_string(const Json& payload, const char* name,
+Expected<void, Rejection> check_optional_string(const Json& payload, const char* name,
                                                std::optional<std::string>& out) {
     const Json* value = member(payload, name);
-    if (value == nullptr) return std::nullopt;
+    if (value == nullptr) return {};
     if (!value->is_string()) {
-        return Rejection{Refusal::bad_payload, std::string(name) + " is not a string"};
+        return refuse(Refusal::bad_payload, std::string(name) + " is not a string");
     }
     out = value->get<std::string>();
-    return std::nullopt;
+    return {};
 }
 
-std::optional<Rejection> read_times(const Json& payload, const VerifierSettings& settings,
+Expected<void, Rejection> read_times(const Json& payload, const VerifierSettings& settings,
                                     std::int64_t now, Claims& claims) {
     auto iat = integer_member(payload, "iat");
     auto nbf = integer_member(payload, "nbf");
     auto exp = integer_member(payload, "exp");
     if (!iat || !nbf || !exp) {
-        return Rejection{Refusal::bad_time_claims,
-                         "iat, nbf and exp must all be present as integer seconds"};
+        return refuse(Refusal::bad_time_claims, "iat, nbf and exp must all be present as integer seconds");
     }
     for (std::int64_t t : {*iat, *nbf, *exp}) {
         if (t < 0 || t > max_time_unix) {
-            return Rejection{Refusal::bad_time_claims, "a time claim is out of range"};
+            return refuse(Refusal::bad_time_claims, "a time claim is out of range");
         }
     }
-    if (*exp <= *iat) return Rejection{Refusal::bad_time_claims, "exp is not after iat"};
-    if (*exp < *nbf) return Rejection{Refusal::bad_time_claims, "exp is before nbf"};
+    if (*exp <= *iat) return refuse(Refusal::bad_time_claims, "exp is not after iat");
+    if (*exp < *nbf) return refuse(Refusal::bad_time_claims, "exp is before nbf");
     if (*exp - *iat > settings.max_lifetime_secs) {
-        return Rejection{Refusal::lifetime_too_long,
-                         "exp - iat = " + std::to_string(*exp - *iat) + " s exceeds " +
-                             std::to_string(settings.max_lifetime_secs) + " s"};
+        return refuse(Refusal::lifetime_too_long, "exp - iat = " + std::to_string(*exp - *iat) + " s exceeds " +
+                             std::to_string(settings.max_lifetime_secs) + " s");
     }
     const std::int64_t skew = settings.clock_skew_secs;
     if (now >= *exp + skew) {
-        return Rejection{Refusal::expired, "expired at " + std::to_string(*exp) + " (now " +
+        return refuse(Refusal::expired, "expired at " + std::to_string(*exp) + " (now " +
                                                std::to_string(now) + ", skew " +
-                                               std::to_string(skew) + " s)"};
+                                               std::to_string(skew) + " s)");
     }
     if (now + skew < *nbf) {
-        return Rejection{Refusal::not_yet_valid, "not valid before " + std::to_string(*nbf) +
+        return refuse(Refusal::not_yet_valid, "not valid before " + std::to_string(*nbf) +
                                                      " (now " + std::to_string(now) + ", skew " +
-                                                     std::to_string(skew) + " s)"};
+                                                     std::to_string(skew) + " s)");
     }
     if (*iat > now + skew) {
-        return Rejection{Refusal::issued_in_future, "issued at " + std::to_string(*iat) + " (now " +
+        return refuse(Refusal::issued_in_future, "issued at " + std::to_string(*iat) + " (now " +
                                                         std::to_string(now) + ", skew " +
-                                                        std::to_string(skew) + " s)"};
+                                                        std::to_string(skew) + " s)");
     }
     claims.iat = *iat;
     claims.nbf = *nbf;
     claims.exp = *exp;
-    return std::nullopt;
+    return {};
 }
 
-std::optional<Rejection> read_app(const Json& payload, Claims& claims) {
+Expected<void, Rejection> read_app(const Json& payload, Claims& claims) {
     const Json* app = member(payload, "app");
     if (app == nullptr || !app->is_object()) {
-        return Rejection{Refusal::bad_app, "app is missing or not an object"};
+        return refuse(Refusal::bad_app, "app is missing or not an object");
     }
     const std::string* id = string_member(*app, "id");
     if (id == nullptr || !app::is_valid_app_id(*id)) {
-        return Rejection{Refusal::bad_app,
-                         "app.id must be a string of " + std::string(app::app_id_rule)};
+        return refuse(Refusal::bad_app, "app.id must be a string of " + std::string(app::app_id_rule));
     }
     const std::string* type_name = string_member(*app, "type");
     std::optional<app::AppType> type;
     if (type_name != nullptr) type = app::parse_app_type(*type_name);
     if (!type) {
-        return Rejection{Refusal::bad_app, "app.type must be systemd, docker, compose or process"};
+        return refuse(Refusal::bad_app, "app.type must be systemd, docker, compose or process");
     }
     const std::string* identifier = string_member(*app, "identifier");
     if (identifier == nullptr) {
-        return Rejection{Refusal::bad_app, "app.identifier is missing or not a string"};
+        return refuse(Refusal::bad_app, "app.identifier is missing or not a string");
     }
     if (auto valid = app::check_identifier(*type, *identifier); !valid) {
-        return Rejection{Refusal::bad_identifier,
-                         "app.identifier " + log_quoted(*identifier) + ": " + valid.error()};
+        return refuse(Refusal::bad_identifier, "app.identifier " + log_quoted(*identifier) + ": " + valid.error());
     }
     const Json* command = member(*app, "restart_command");
     if (*type == app::AppType::process) {
         if (command == nullptr || !command->is_string()) {
-            return Rejection{Refusal::bad_restart_command,
-                             "a process app needs app.restart_command"};
+            return refuse(Refusal::bad_restart_command, "a process app needs app.restart_command");
         }
         const auto& path = command->get_ref<const std::string&>();
         if (!app::is_absolute_normalized_path(path)) {
-            return Rejection{
-                Refusal::bad_restart_command,
-                "app.restart_command " + log_quoted(path) + " is not an absolute, normalized path"};
+            return refuse(Refusal::bad_restart_command, "app.restart_command " + log_quoted(path) + " is not an absolute, normalized path");
         }
         claims.app.restart_command = path;
     } else if (command != nullptr) {
         // Refused rather than ignored: a hub that sends one expects it to be run, and it never
         // would be for this type.
-        return Rejection{Refusal::bad_restart_command,
-                         std::string("app.restart_command is only allowed for process apps, not ") +
-                             app::to_string(*type)};
+        return refuse(Refusal::bad_restart_command, std::string("app.restart_command is only allowed for process apps, not ") +
+                             app::to_string(*type));
     }
     claims.app.id = *id;
     claims.app.type = *type;
     claims.app.identifier = *identifier;
-    return std::nullopt;
+    return {};
 }
 
 }  // namespace
@@ -222,8 +210,8 @@ Expected<Claims, Rejection> read_claims(Json payload, std::string kid,
     }
     claims.jti = *jti;
 
-    if (auto rejection = read_times(payload, settings, now, claims)) {
-        return unexpected(std::move(*rejection));
+    if (auto read = read_times(payload, settings, now, claims); !read) {
+        return unexpected(std::move(read.error()));
     }
 
     auto lvl = integer_member(payload, "lvl");
@@ -248,7 +236,7 @@ Expected<Claims, Rejection> read_claims(Json payload, std::string kid,
     }
     claims.amr = std::move(*amr);
 
-    if (auto rejection = read_app(payload, claims)) return unexpected(std::move(*rejection));
+    if (auto read = read_app(payload, claims); !read) return unexpected(std::move(read.error()));
 
     if (const Json* reason = member(payload, "reason")) {
         if (!reason->is_string() ||
@@ -258,11 +246,11 @@ Expected<Claims, Rejection> read_claims(Json payload, std::string kid,
         }
         claims.reason = reason->get<std::string>();
     }
-    if (auto rejection = check_optional_string(payload, "by", claims.by)) {
-        return unexpected(std::move(*rejection));
+    if (auto read = check_optional_string(payload, "by", claims.by); !read) {
+        return unexpected(std::move(read.error()));
     }
-    if (auto rejection = check_optional_string(payload, "tid", claims.tid)) {
-        return unexpected(std::move(*rejection));
+    if (auto read = check_optional_string(payload, "tid", claims.tid); !read) {
+        return unexpected(std::move(read.error()));
     }
 
     claims.payload = std::move(payload);

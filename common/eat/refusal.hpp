@@ -2,6 +2,9 @@
 // Why a token was refused. Every rule of docs/eat.md has its own reason, so that a refusal in a
 // log or in the hub's UI names the rule without reading the detail text.
 #include <string>
+#include <utility>
+
+#include "common/util/expected.hpp"
 
 namespace monsys::eat {
 
@@ -86,5 +89,10 @@ struct Rejection {
     Refusal reason;
     std::string detail;  // for humans; values from the token are quoted and escaped
 };
+
+// The failure of a check: `return refuse(Refusal::expired, "...");`.
+inline Unexpected<Rejection> refuse(Refusal reason, std::string detail) {
+    return unexpected(Rejection{reason, std::move(detail)});
+}
 
 }  // namespace monsys::eat

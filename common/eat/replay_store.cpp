@@ -229,10 +229,10 @@ Expected<bool, std::string> ReplayStore::seen(std::string_view jti, std::int64_t
     return false;
 }
 
-std::optional<Rejection> ReplayStore::consume(std::string_view jti, std::int64_t keep_until_unix,
-                                              std::int64_t now_unix) {
+Expected<void, Rejection> ReplayStore::consume(std::string_view jti, std::int64_t keep_until_unix,
+                                               std::int64_t now_unix) {
     auto store_error = [](std::string detail) {
-        return Rejection{Refusal::replay_store_error, std::move(detail)};
+        return unexpected(Rejection{Refusal::replay_store_error, std::move(detail)});
     };
     if (jti.empty() || jti.size() > max_jti_bytes) {
         return store_error("jti must be 1 to " + std::to_string(max_jti_bytes) + " bytes");
@@ -256,16 +256,17 @@ std::optional<Rejection> ReplayStore::consume(std::string_view jti, std::int64_t
     for (Entry& entry : *loaded) {
         if (!is_live(entry, now_unix)) continue;
         if (entry.jti_hex == wanted) {
-            return Rejection{Refusal::replayed, "jti was consumed before (kept until " +
-                                                    std::to_string(entry.keep_until) + ")"};
+            return unexpected(Rejection{Refusal::replayed, "jti was consumed before (kept until " +
+                                                               std::to_string(entry.keep_until) +
+                                                               ")"});
         }
         kept.push_back(std::move(entry));
     }
     auto full = [this, &kept](std::string limit) {
-        return Rejection{Refusal::replay_store_full,
-                         "the replay store " + file_.string() + " holds " +
-                             std::to_string(kept.size()) + " live entries (" + limit +
-                             "); no new token is accepted until some expire"};
+        return unexpected(Rejection{Refusal::replay_store_full,
+                                    "the replay store " + file_.string() + " holds " +
+                                        std::to_string(kept.size()) + " live entries (" + limit +
+                                        "); no new token is accepted until some expire"});
     };
     if (kept.size() >= limits_.max_entries) {
         return full("at most " + std::to_string(limits_.max_entries) + " entries");
@@ -284,7 +285,7 @@ std::optional<Rejection> ReplayStore::consume(std::string_view jti, std::int64_t
         !written) {
         return store_error(std::move(written.error()));
     }
-    return std::nullopt;
+    return {};
 }
 
 }  // namespace monsys::eat

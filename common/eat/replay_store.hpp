@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,12 +39,12 @@ class ReplayStore {  // one file in its own directory, e.g. /var/lib/monsys-acti
     Expected<bool, std::string> seen(std::string_view jti, std::int64_t now_unix) const;
 
     // Exclusive lock; prunes expired entries, then records jti until keep_until_unix (exp + skew).
-    // The store's directory and files must belong to root or the effective user. Returns nothing
-    // on success; Rejection{replayed} if already there; Rejection{replay_store_full} when the live
-    // entries reach a limit; Rejection{replay_store_error} on any I/O, lock, trust or corruption
-    // failure.
-    std::optional<Rejection> consume(std::string_view jti, std::int64_t keep_until_unix,
-                                     std::int64_t now_unix);
+    // The store's directory and files must belong to root or the effective user. Succeeds once
+    // jti is recorded durably; fails with Rejection{replayed} if already there,
+    // Rejection{replay_store_full} when the live entries reach a limit, and
+    // Rejection{replay_store_error} on any I/O, lock, trust or corruption failure.
+    Expected<void, Rejection> consume(std::string_view jti, std::int64_t keep_until_unix,
+                                      std::int64_t now_unix);
 
     const std::filesystem::path& file() const { return file_; }
 

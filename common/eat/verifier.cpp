@@ -26,29 +26,25 @@ constexpr std::array<const char*, 4> embedded_key_members = {"jwk", "jku", "x5u"
 // Both decoded parts are well under the token cap; nesting is a few levels in any real token.
 constexpr json::Limits part_limits{max_token_bytes, 16, /*reject_duplicate_keys=*/true, false};
 
-Unexpected<Rejection> refuse(Refusal reason, std::string detail) {
-    return unexpected(Rejection{reason, std::move(detail)});
-}
-
 bool sodium_ready() {
     // A function-local static is initialised exactly once even with concurrent callers.
     static const bool ready = sodium_init() >= 0;
     return ready;
 }
 
-std::optional<Rejection> check_settings(const VerifierSettings& settings, std::int64_t now) {
+Expected<void, Rejection> check_settings(const VerifierSettings& settings, std::int64_t now) {
     if (settings.issuer.empty() || settings.agent_id.empty() || settings.action.empty() ||
         settings.keys.empty()) {
-        return Rejection{Refusal::bad_settings, "issuer, agent id, action and keys must be set"};
+        return refuse(Refusal::bad_settings, "issuer, agent id, action and keys must be set");
     }
     if (settings.clock_skew_secs < 0 || settings.clock_skew_secs > max_clock_skew_secs ||
         settings.max_lifetime_secs < 1 || settings.max_lifetime_secs > max_lifetime_cap_secs) {
-        return Rejection{Refusal::bad_settings, "clock skew or max lifetime out of range"};
+        return refuse(Refusal::bad_settings, "clock skew or max lifetime out of range");
     }
     if (now < 0 || now > detail::max_time_unix) {
-        return Rejection{Refusal::bad_settings, "the current time is out of range"};
+        return refuse(Refusal::bad_settings, "the current time is out of range");
     }
-    return std::nullopt;
+    return {};
 }
 
 struct Parts {
@@ -131,29 +127,28 @@ Expected<const PublicKey*, Rejection> check_header(const Json& header,
     return &key->second;
 }
 
-std::optional<Rejection> check_signature(const Parts& parts, std::string_view signing_input,
+Expected<void, Rejection> check_signature(const Parts& parts, std::string_view signing_input,
                                          const PublicKey& key) {
     if (parts.signature.empty()) {
-        return Rejection{Refusal::missing_signature, "the signature part is empty"};
+        return refuse(Refusal::missing_signature, "the signature part is empty");
     }
     auto signature = encoding::base64url_decode(parts.signature);
     if (!signature) {
-        return Rejection{Refusal::bad_encoding, std::string("signature is not strict base64url (") +
-                                                    encoding::to_string(signature.error()) + ")"};
+        return refuse(Refusal::bad_encoding, std::string("signature is not strict base64url (") +
+                                                    encoding::to_string(signature.error()) + ")");
     }
     if (signature->size() != signature_bytes) {
-        return Rejection{Refusal::bad_signature,
-                         "signature has " + std::to_string(signature->size()) + " bytes, not 64"};
+        return refuse(Refusal::bad_signature, "signature has " + std::to_string(signature->size()) + " bytes, not 64");
     }
     if (!sodium_ready()) {
-        return Rejection{Refusal::bad_signature, "libsodium could not be initialised"};
+        return refuse(Refusal::bad_signature, "libsodium could not be initialised");
     }
     if (crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature->data()),
                                     reinterpret_cast<const unsigned char*>(signing_input.data()),
                                     signing_input.size(), key.data()) != 0) {
-        return Rejection{Refusal::bad_signature, "signature does not verify"};
+        return refuse(Refusal::bad_signature, "signature does not verify");
     }
-    return std::nullopt;
+    return {};
 }
 
 }  // namespace
@@ -193,7 +188,9 @@ Expected<Claims, Rejection> verify_token(std::string_view token, const VerifierS
         return refuse(Refusal::too_large, "token of " + std::to_string(token.size()) +
                                               " bytes exceeds " + std::to_string(max_token_bytes));
     }
-    if (auto problem = check_settings(settings, now_unix)) return unexpected(std::move(*problem));
+    if (auto checked = check_settings(settings, now_unix); !checked) {
+        return unexpected(std::move(checked.error()));
+    }
 
     auto parts = split(token);
     if (!parts) return unexpected(std::move(parts.error()));
@@ -207,8 +204,8 @@ Expected<Claims, Rejection> verify_token(std::string_view token, const VerifierS
     // The exact bytes received, not a re-encoding: the signature covers the text.
     std::string_view signing_input =
         token.substr(0, parts->header.size() + 1 + parts->payload.size());
-    if (auto problem = check_signature(*parts, signing_input, **key)) {
-        return unexpected(std::move(*problem));
+    if (auto verified = check_signature(*parts, signing_input, **key); !verified) {
+        return unexpected(std::move(verified.error()));
     }
 
     auto payload = decode_json_part(parts->payload, "payload", Refusal::bad_payload);
@@ -216,10 +213,10 @@ Expected<Claims, Rejection> verify_token(std::string_view token, const VerifierS
     return detail::read_claims(std::move(*payload), std::move(kid), settings, now_unix);
 }
 
-std::optional<Rejection> check_app_id(const Claims& claims, std::string_view expected_app_id) {
-    if (claims.app.id == expected_app_id) return std::nullopt;
-    return Rejection{Refusal::app_mismatch, "token is for app " + log_quoted(claims.app.id) +
-                                                ", not " + log_quoted(expected_app_id)};
+Expected<void, Rejection> check_app_id(const Claims& claims, std::string_view expected_app_id) {
+    if (claims.app.id == expected_app_id) return {};
+    return refuse(Refusal::app_mismatch, "token is for app " + log_quoted(claims.app.id) +
+                                                ", not " + log_quoted(expected_app_id));
 }
 
 }  // namespace monsys::eat

@@ -44,6 +44,6 @@ struct UnverifiedIds {
 UnverifiedIds unverified_ids(std::string_view token);
 
 // Refuses with app_mismatch unless the token names the app the caller was asked to act on.
-std::optional<Rejection> check_app_id(const Claims& claims, std::string_view expected_app_id);
+Expected<void, Rejection> check_app_id(const Claims& claims, std::string_view expected_app_id);
 
 }  // namespace monsys::eat

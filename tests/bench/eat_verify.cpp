@@ -3,6 +3,10 @@
 // ReplayStore::consume (a locked read, a rewrite, two fsyncs) is printed for scale.
 //
 //   bench_eat_verify [iterations] [directory for the replay store file]
+//
+// The store's directory must pass the store's own checks (docs/eat.md): every directory on its
+// path owned by root or the user running the bench and not writable by group or others, so not
+// under /tmp. The default is the current directory.
 #include <sodium.h>
 #include <stdlib.h>
 
@@ -56,7 +60,8 @@ void print(const char* name, const Stats& s) {
 
 int main(int argc, char** argv) {
     const int iterations = argc > 1 ? std::max(100, std::atoi(argv[1])) : 20000;
-    const std::filesystem::path store_dir = argc > 2 ? argv[2] : ".";
+    // The replay store takes only absolute paths.
+    const std::filesystem::path store_dir = std::filesystem::absolute(argc > 2 ? argv[2] : ".");
 
     std::ifstream in(MONSYS_FIXTURES_DIR "/eat/tokens.json");
     std::stringstream text;
@@ -130,9 +135,17 @@ int main(int argc, char** argv) {
     std::vector<double> consume_us;
     for (int i = 0; i < consumes; ++i) {
         std::string jti = "bench-" + std::to_string(i);
+        std::string refusal;
         consume_us.push_back(time_us([&] {
-            if (store.consume(jti, now + 150, now)) std::abort();
+            if (auto consumed = store.consume(jti, now + 150, now); !consumed) {
+                refusal = consumed.error().detail;
+            }
         }));
+        if (!refusal.empty()) {
+            std::fprintf(stderr, "ReplayStore::consume in %s failed: %s\n", dir.c_str(),
+                         refusal.c_str());
+            return 1;
+        }
     }
     std::vector<double> seen_us;
     for (int i = 0; i < consumes; ++i) {

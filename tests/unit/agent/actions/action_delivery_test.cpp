@@ -253,8 +253,8 @@ TEST_CASE(
     const std::int64_t now = std::time(nullptr);
     std::filesystem::create_directory(h.settings.replay_store.parent_path());
     ::chmod(h.settings.replay_store.parent_path().c_str(), 0700);
-    auto refused = eat::ReplayStore(h.settings.replay_store).consume("used", now + 600, now);
-    if (refused) FAIL(refused->detail);
+    auto consumed = eat::ReplayStore(h.settings.replay_store).consume("used", now + 600, now);
+    if (!consumed) FAIL(consumed.error().detail);
     const std::string token = mint("used", "app-1");
     h.delivery->submit(token);
     REQUIRE(run_until(h.io, [&h]() { return h.link.sent.size() == 1; }));

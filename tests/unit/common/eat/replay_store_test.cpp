@@ -46,10 +46,10 @@ constexpr int replayed = 1;
 constexpr int store_failed = 2;
 constexpr int unexpected_outcome = 3;
 
-int exit_code_for(const std::optional<monsys::eat::Rejection>& result) {
-    if (!result) return consumed;
-    if (result->reason == Refusal::replayed) return replayed;
-    if (result->reason == Refusal::replay_store_error) return store_failed;
+int exit_code_for(const monsys::Expected<void, monsys::eat::Rejection>& result) {
+    if (result) return consumed;
+    if (result.error().reason == Refusal::replayed) return replayed;
+    if (result.error().reason == Refusal::replay_store_error) return store_failed;
     return unexpected_outcome;
 }
 
@@ -90,28 +90,28 @@ TEST_CASE("replay store: a consumed jti is refused the second time (replayed)") 
     TempDir dir;
     ReplayStore store(dir.path() / "eat-replay.db");
     CHECK_FALSE(*store.seen("jti-1", now));
-    CHECK_FALSE(store.consume("jti-1", now + 150, now));
+    CHECK(store.consume("jti-1", now + 150, now));
     CHECK(*store.seen("jti-1", now));
     auto again = store.consume("jti-1", now + 150, now + 1);
-    REQUIRE(again);
-    CHECK(again->reason == Refusal::replayed);
+    REQUIRE_FALSE(again);
+    CHECK(again.error().reason == Refusal::replayed);
     CHECK_FALSE(*store.seen("jti-2", now));
-    CHECK_FALSE(store.consume("jti-2", now + 150, now));
+    CHECK(store.consume("jti-2", now + 150, now));
 }
 
 TEST_CASE("replay store: a new store object (a restarted process) still refuses the jti") {
     TempDir dir;
     const fs::path file = dir.path() / "eat-replay.db";
-    CHECK_FALSE(ReplayStore(file).consume("jti-restart", now + 150, now));
+    CHECK(ReplayStore(file).consume("jti-restart", now + 150, now));
     ReplayStore restarted(file);
     CHECK(*restarted.seen("jti-restart", now));
-    CHECK(restarted.consume("jti-restart", now + 150, now)->reason == Refusal::replayed);
+    CHECK(restarted.consume("jti-restart", now + 150, now).error().reason == Refusal::replayed);
 }
 
 TEST_CASE("replay store: a forked child sees what the parent consumed, and the reverse") {
     TempDir dir;
     const fs::path file = dir.path() / "eat-replay.db";
-    CHECK_FALSE(ReplayStore(file).consume("from-parent", now + 150, now));
+    CHECK(ReplayStore(file).consume("from-parent", now + 150, now));
 
     pid_t pid = ::fork();
     REQUIRE(pid >= 0);
@@ -129,7 +129,7 @@ TEST_CASE("replay store: a forked child sees what the parent consumed, and the r
     CHECK(WEXITSTATUS(status) == 0);
     ReplayStore parent_store(file);
     CHECK(*parent_store.seen("from-child", now));
-    CHECK(parent_store.consume("from-child", now + 150, now)->reason == Refusal::replayed);
+    CHECK(parent_store.consume("from-child", now + 150, now).error().reason == Refusal::replayed);
 }
 
 TEST_CASE("replay store: processes racing on one jti: exactly one wins") {
@@ -167,17 +167,17 @@ TEST_CASE("replay store: entries are pruned once past their keep-until time") {
     TempDir dir;
     const fs::path file = dir.path() / "eat-replay.db";
     ReplayStore store(file);
-    CHECK_FALSE(store.consume("short", now + 10, now));
-    CHECK_FALSE(store.consume("long", now + 100, now));
+    CHECK(store.consume("short", now + 10, now));
+    CHECK(store.consume("long", now + 100, now));
     CHECK(*store.seen("short", now + 10));  // kept while now <= keep-until
     CHECK_FALSE(*store.seen("short", now + 11));
 
-    CHECK_FALSE(store.consume("later", now + 200, now + 11));
+    CHECK(store.consume("later", now + 200, now + 11));
     const std::string data = read_all(file);
     CHECK(data.find("73686f7274") == std::string::npos);  // hex("short") is gone
     CHECK(data.find("6c6f6e67") != std::string::npos);    // hex("long") is kept
     // After its keep-until time the jti could only come back on an expired token.
-    CHECK_FALSE(store.consume("short", now + 300, now + 11));
+    CHECK(store.consume("short", now + 300, now + 11));
 }
 
 TEST_CASE("replay store: the file format is one hex-encoded jti per line") {
@@ -185,18 +185,18 @@ TEST_CASE("replay store: the file format is one hex-encoded jti per line") {
     const fs::path file = dir.path() / "eat-replay.db";
     ReplayStore store(file);
     const std::string awkward("a b\nc\0d=", 8);
-    CHECK_FALSE(store.consume(awkward, now + 150, now));
+    CHECK(store.consume(awkward, now + 150, now));
     CHECK(read_all(file) == "monsys-eat-replay 1\n1767225750 6120620a6300643d\n");
     CHECK(*store.seen(awkward, now));
     CHECK_FALSE(*store.seen("a b", now));
-    CHECK(store.consume(awkward, now + 150, now)->reason == Refusal::replayed);
+    CHECK(store.consume(awkward, now + 150, now).error().reason == Refusal::replayed);
 }
 
 TEST_CASE("replay store: files are created mode 0640 whatever the umask") {
     TempDir dir;
     const fs::path file = dir.path() / "eat-replay.db";
     mode_t old_mask = ::umask(077);
-    CHECK_FALSE(ReplayStore(file).consume("jti", now + 150, now));
+    CHECK(ReplayStore(file).consume("jti", now + 150, now));
     ::umask(old_mask);
     struct stat st {};
     REQUIRE(::stat(file.c_str(), &st) == 0);
@@ -224,8 +224,8 @@ TEST_CASE("replay store: a corrupt file is an error, never an empty store") {
         ReplayStore store(file);
         CHECK_FALSE(store.seen("jti", now));
         auto result = store.consume("other", now + 150, now);
-        REQUIRE(result);
-        CHECK(result->reason == Refusal::replay_store_error);
+        REQUIRE_FALSE(result);
+        CHECK(result.error().reason == Refusal::replay_store_error);
         CHECK(read_all(file) == bad);  // left for an operator to inspect
     }
     write_all(file, good);
@@ -237,17 +237,17 @@ TEST_CASE("replay store: I/O failures are replay_store_error") {
     ReplayStore missing_dir(dir.path() / "no-such-dir" / "eat-replay.db");
     CHECK_FALSE(*missing_dir.seen("jti", now));  // nothing can have been recorded there
     auto result = missing_dir.consume("jti", now + 150, now);
-    REQUIRE(result);
-    CHECK(result->reason == Refusal::replay_store_error);
+    REQUIRE_FALSE(result);
+    CHECK(result.error().reason == Refusal::replay_store_error);
 
     fs::create_directory(dir.path() / "a-directory");
     ReplayStore not_a_file(dir.path() / "a-directory");
     CHECK_FALSE(not_a_file.seen("jti", now));
-    CHECK(not_a_file.consume("jti", now + 150, now)->reason == Refusal::replay_store_error);
+    CHECK(not_a_file.consume("jti", now + 150, now).error().reason == Refusal::replay_store_error);
 
     ReplayStore store(dir.path() / "eat-replay.db");
-    CHECK(store.consume("", now + 150, now)->reason == Refusal::replay_store_error);
-    CHECK(store.consume(std::string(129, 'j'), now + 150, now)->reason ==
+    CHECK(store.consume("", now + 150, now).error().reason == Refusal::replay_store_error);
+    CHECK(store.consume(std::string(129, 'j'), now + 150, now).error().reason ==
           Refusal::replay_store_error);
 }
 
@@ -260,8 +260,8 @@ TEST_CASE("replay store: an empty (0-byte) file is corrupt, not an empty store")
     REQUIRE_FALSE(seen);
     CHECK(seen.error().find("empty file") != std::string::npos);
     auto result = store.consume("jti", now + 150, now);
-    REQUIRE(result);
-    CHECK(result->reason == Refusal::replay_store_error);
+    REQUIRE_FALSE(result);
+    CHECK(result.error().reason == Refusal::replay_store_error);
     CHECK(read_all(file).empty());
 }
 
@@ -269,18 +269,18 @@ TEST_CASE("replay store: a store full of live entries refuses new tokens; expiry
     TempDir dir;
     const fs::path file = dir.path() / "eat-replay.db";
     ReplayStore store(file, monsys::eat::ReplayStoreLimits{3, 1 << 20});
-    CHECK_FALSE(store.consume("a", now + 10, now));
-    CHECK_FALSE(store.consume("b", now + 100, now));
-    CHECK_FALSE(store.consume("c", now + 100, now));
+    CHECK(store.consume("a", now + 10, now));
+    CHECK(store.consume("b", now + 100, now));
+    CHECK(store.consume("c", now + 100, now));
     auto full = store.consume("d", now + 100, now);
-    REQUIRE(full);
-    CHECK(full->reason == Refusal::replay_store_full);
-    CHECK(full->detail.find("3 live entries") != std::string::npos);
+    REQUIRE_FALSE(full);
+    CHECK(full.error().reason == Refusal::replay_store_full);
+    CHECK(full.error().detail.find("3 live entries") != std::string::npos);
     CHECK_FALSE(*store.seen("d", now));
     // A replay is still a replay when the store is full.
-    CHECK(store.consume("b", now + 100, now)->reason == Refusal::replayed);
+    CHECK(store.consume("b", now + 100, now).error().reason == Refusal::replayed);
     // Once "a" has expired, pruning on the write makes room.
-    CHECK_FALSE(store.consume("d", now + 100, now + 11));
+    CHECK(store.consume("d", now + 100, now + 11));
     CHECK(*store.seen("d", now + 11));
     CHECK(read_all(file).find(" 61\n") == std::string::npos);  // hex("a") is gone
 }
@@ -290,17 +290,17 @@ TEST_CASE("replay store: the byte limit bounds the file") {
     const fs::path file = dir.path() / "eat-replay.db";
     // The format line (20 bytes) and two entries of "1767225750 <2 hex digits>\n" (14 bytes).
     ReplayStore store(file, monsys::eat::ReplayStoreLimits{100, 48});
-    CHECK_FALSE(store.consume("a", now + 150, now));
-    CHECK_FALSE(store.consume("b", now + 150, now));
+    CHECK(store.consume("a", now + 150, now));
+    CHECK(store.consume("b", now + 150, now));
     auto full = store.consume("c", now + 150, now);
-    REQUIRE(full);
-    CHECK(full->reason == Refusal::replay_store_full);
+    REQUIRE_FALSE(full);
+    CHECK(full.error().reason == Refusal::replay_store_full);
     CHECK(read_all(file).size() == 48);
 
     // A file over the limit is not ours: refused, not read.
     ReplayStore smaller(file, monsys::eat::ReplayStoreLimits{100, 40});
     CHECK_FALSE(smaller.seen("a", now));
-    CHECK(smaller.consume("z", now + 150, now)->reason == Refusal::replay_store_error);
+    CHECK(smaller.consume("z", now + 150, now).error().reason == Refusal::replay_store_error);
     // So is a file with more entries than the limit.
     ReplayStore fewer(file, monsys::eat::ReplayStoreLimits{1, 1 << 20});
     CHECK_FALSE(fewer.seen("a", now));
@@ -311,7 +311,7 @@ TEST_CASE("replay store: the rename attack (store directory replaced by another 
     TempDir dir;
     const fs::path state = dir.directory("state", 0750);
     const fs::path file = state / "eat-replay.db";
-    CHECK_FALSE(ReplayStore(file).consume("used", now + 150, now));
+    CHECK(ReplayStore(file).consume("used", now + 150, now));
 
     // What the agent's user could do where it can write the parent: move the store away and put
     // an empty directory of its own in its place.
@@ -319,18 +319,18 @@ TEST_CASE("replay store: the rename attack (store directory replaced by another 
     dir.directory("state", 0750);
     REQUIRE(::chown(state.c_str(), monsys::test::nobody_uid, monsys::test::nobody_uid) == 0);
     auto result = ReplayStore(file).consume("used", now + 150, now);
-    REQUIRE(result);
-    CHECK(result->reason == Refusal::replay_store_error);
-    CHECK(result->detail.find("owned by uid 65534") != std::string::npos);
+    REQUIRE_FALSE(result);
+    CHECK(result.error().reason == Refusal::replay_store_error);
+    CHECK(result.error().detail.find("owned by uid 65534") != std::string::npos);
     CHECK_FALSE(fs::exists(file));
 
     // The same directory kept by root but writable by its group: refused too.
     REQUIRE(::chown(state.c_str(), 0, 0) == 0);
     REQUIRE(::chmod(state.c_str(), 0770) == 0);
     result = ReplayStore(file).consume("used", now + 150, now);
-    REQUIRE(result);
-    CHECK(result->reason == Refusal::replay_store_error);
-    CHECK(result->detail.find("writable by group or others") != std::string::npos);
+    REQUIRE_FALSE(result);
+    CHECK(result.error().reason == Refusal::replay_store_error);
+    CHECK(result.error().detail.find("writable by group or others") != std::string::npos);
     CHECK_FALSE(ReplayStore(file).seen("used", now));
 }
 
@@ -343,9 +343,9 @@ TEST_CASE("replay store: a parent directory another user owns refuses reader and
     REQUIRE(::chown(agents.c_str(), monsys::test::nobody_uid, monsys::test::nobody_uid) == 0);
     ReplayStore store(state / "eat-replay.db");
     auto result = store.consume("jti", now + 150, now);
-    REQUIRE(result);
-    CHECK(result->reason == Refusal::replay_store_error);
-    CHECK(result->detail.find("monsys is owned by uid 65534") != std::string::npos);
+    REQUIRE_FALSE(result);
+    CHECK(result.error().reason == Refusal::replay_store_error);
+    CHECK(result.error().detail.find("monsys is owned by uid 65534") != std::string::npos);
     CHECK_FALSE(store.seen("jti", now));
 }
 
@@ -354,13 +354,13 @@ TEST_CASE("replay store: links are not followed, for the directory or the files"
     const fs::path real = dir.directory("real", 0750);
     fs::create_directory_symlink(real, dir.path() / "linked");
     ReplayStore via_link(dir.path() / "linked" / "eat-replay.db");
-    CHECK(via_link.consume("jti", now + 150, now)->reason == Refusal::replay_store_error);
+    CHECK(via_link.consume("jti", now + 150, now).error().reason == Refusal::replay_store_error);
     CHECK_FALSE(via_link.seen("jti", now));
 
     const fs::path elsewhere = dir.file("elsewhere.db", 0640, "monsys-eat-replay 1\n");
     fs::create_symlink(elsewhere, real / "eat-replay.db");
     ReplayStore store(real / "eat-replay.db");
-    CHECK(store.consume("jti", now + 150, now)->reason == Refusal::replay_store_error);
+    CHECK(store.consume("jti", now + 150, now).error().reason == Refusal::replay_store_error);
     CHECK_FALSE(store.seen("jti", now));
     CHECK(read_all(elsewhere) == "monsys-eat-replay 1\n");
 }
@@ -370,13 +370,13 @@ TEST_CASE("replay store: the reader accepts the writer's files through its group
     TempDir dir;
     const fs::path state = dir.directory("state", 0750);
     const fs::path file = state / "eat-replay.db";
-    CHECK_FALSE(ReplayStore(file).consume("jti", now + 150, now));
+    CHECK(ReplayStore(file).consume("jti", now + 150, now));
     // As packaged: directory and files belong to monsys-action, the agent reads through the group.
     for (const fs::path& path : {state, file, fs::path(file.string() + ".lock")}) {
         REQUIRE(::chown(path.c_str(), monsys::test::nobody_uid, 0) == 0);
     }
     CHECK(*ReplayStore(file).seen("jti", now));
-    CHECK(ReplayStore(file).consume("other", now + 150, now)->reason ==
+    CHECK(ReplayStore(file).consume("other", now + 150, now).error().reason ==
           Refusal::replay_store_error);
     // A file the group can write is refused by the reader as well.
     REQUIRE(::chmod(file.c_str(), 0660) == 0);
@@ -389,7 +389,7 @@ TEST_CASE("replay store: new files get the directory's group") {
     const fs::path state = dir.directory("state", 0750);
     REQUIRE(::chown(state.c_str(), 0, monsys::test::nobody_uid) == 0);
     const fs::path file = state / "eat-replay.db";
-    CHECK_FALSE(ReplayStore(file).consume("jti", now + 150, now));
+    CHECK(ReplayStore(file).consume("jti", now + 150, now));
     for (const fs::path& path : {file, fs::path(file.string() + ".lock")}) {
         struct stat st {};
         REQUIRE(::stat(path.c_str(), &st) == 0);

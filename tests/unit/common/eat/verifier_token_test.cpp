@@ -232,12 +232,13 @@ TEST_CASE("eat: details quote values from the token without control characters")
 TEST_CASE("eat: the caller's app id is compared (app_mismatch)") {
     auto claims = eat_test::verify("valid");
     REQUIRE(claims);
-    CHECK_FALSE(check_app_id(*claims, "app-1"));
+    CHECK(check_app_id(*claims, "app-1"));
     auto mismatch = check_app_id(*claims, "app-2");
-    REQUIRE(mismatch);
-    CHECK(mismatch->reason == Refusal::app_mismatch);
-    CHECK(check_app_id(*claims, "")->reason == Refusal::app_mismatch);
-    CHECK(check_app_id(*claims, "app-1 ")->reason == Refusal::app_mismatch);
+    REQUIRE_FALSE(mismatch);
+    CHECK(mismatch.error().reason == Refusal::app_mismatch);
+    CHECK(mismatch.error().detail == "token is for app \"app-1\", not \"app-2\"");
+    CHECK(check_app_id(*claims, "").error().reason == Refusal::app_mismatch);
+    CHECK(check_app_id(*claims, "app-1 ").error().reason == Refusal::app_mismatch);
 }
 
 TEST_CASE("eat: unusable settings fail closed (bad_settings)") {
