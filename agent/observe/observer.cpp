@@ -330,11 +330,11 @@ void Observer::complete(const std::shared_ptr<InFlight>& flight) {
     report.new_list = flight->new_list;
     if (flight->new_list) new_list_pending_ = false;
     report.apps.reserve(flight->apps.size());
+    const inventory::InventoryIndex index(flight->inventory);
     for (const ObservedAppSpec& app : flight->apps) {
         AppObservation observed;
         observed.id = app.id;
-        observed.observation =
-            inventory::observe(flight->inventory, app.type, app.identifier, settings_.path_exists);
+        observed.observation = index.observe(app.type, app.identifier, settings_.path_exists);
         auto event = flight->event_at.find(app.id);
         observed.from_event = event != flight->event_at.end();
         observed.at = observed.from_event ? event->second : flight->started_at;

@@ -210,4 +210,23 @@ Observation observe(const Inventory& inventory, app::AppType type, std::string_v
     return unknown("unknown app type");
 }
 
+InventoryIndex::InventoryIndex(const Inventory& inventory) : inventory_(inventory) {
+    if (!inventory.systemd || inventory.systemd->status.error) return;
+    units_.reserve(inventory.systemd->units.size());
+    for (const Unit& unit : inventory.systemd->units) units_.emplace(unit.name, &unit);
+}
+
+Observation InventoryIndex::observe(app::AppType type, std::string_view identifier,
+                                    const PathExists& path_exists) const {
+    // Only the common case is looked up here; every other one (another type, an invalid name, a
+    // section missing or failed) takes observe()'s own path.
+    if (type != app::AppType::systemd || unusable_section(inventory_.systemd, "systemd") ||
+        !app::check_identifier(type, identifier)) {
+        return inventory::observe(inventory_, type, identifier, path_exists);
+    }
+    auto found = units_.find(identifier);
+    if (found == units_.end()) return unknown("no such unit");
+    return observe_unit(*found->second);
+}
+
 }  // namespace monsys::inventory

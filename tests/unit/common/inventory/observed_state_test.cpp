@@ -277,3 +277,46 @@ TEST_CASE("observed state: an invalid identifier is unknown") {
     CHECK(observed.state == AppState::unknown);
     CHECK(observed.detail.rfind("invalid identifier", 0) == 0);
 }
+
+TEST_CASE("observed state: the index answers as observe() does, for every kind of app") {
+    Inventory inventory = with_units({unit("web.service", "loaded", "active", "running"),
+                                      unit("db.service", "loaded", "failed", "failed"),
+                                      // A name twice: the first row counts, as in a scan.
+                                      unit("web.service", "loaded", "inactive", "dead"),
+                                      unit("gone.service", "not-found", "inactive", "dead", {})});
+    inventory.docker.emplace();
+    inventory.docker->containers = {container("cache", "running", "shop", "redis")};
+    inventory.docker->compose_services = {ComposeService{"shop", "redis", {"cache"}, 1}};
+    inventory.processes.emplace();
+    inventory.processes->processes = {process(42, "/opt/app/bin/server")};
+    const PathExists exists = [](const std::string&) { return true; };
+
+    const std::vector<std::pair<AppType, std::string>> apps = {
+        {AppType::systemd, "web.service"},  {AppType::systemd, "db.service"},
+        {AppType::systemd, "gone.service"}, {AppType::systemd, "never.service"},
+        {AppType::systemd, "web; rm -rf /"}, {AppType::docker, "cache"},
+        {AppType::docker, "nothing"},       {AppType::compose, "shop::redis"},
+        {AppType::process, "/opt/app/bin/server"}, {AppType::process, "/opt/other"}};
+    auto check_same = [&](const Inventory& of) {
+        const InventoryIndex index(of);
+        for (const auto& [type, identifier] : apps) {
+            INFO(identifier);
+            const Observation scanned = observe(of, type, identifier, exists);
+            const Observation looked_up = index.observe(type, identifier, exists);
+            CHECK(looked_up.state == scanned.state);
+            CHECK(looked_up.detail == scanned.detail);
+        }
+    };
+    check_same(inventory);
+    CHECK(InventoryIndex(inventory).observe(AppType::systemd, "web.service", exists).state ==
+          AppState::running);
+    CHECK(InventoryIndex(inventory).observe(AppType::systemd, "never.service", exists).detail ==
+          "no such unit");
+
+    Inventory failed = inventory;
+    failed.systemd->status.error = "bus unavailable";
+    check_same(failed);
+    Inventory missing = inventory;
+    missing.systemd.reset();
+    check_same(missing);
+}
