@@ -72,11 +72,13 @@ int run_status(const StatusOptions& options, std::ostream& out, std::ostream& er
             "the daemon is not running (no status snapshot at " + file.string() + ")", std::nullopt,
             out);
     }
-    auto snapshot = status::parse_snapshot(**text);
+    auto snapshot = status::parse_snapshot((*text)->text);
     if (!snapshot) {
         err << "monsys-agent status: " << file.string() << ": " << snapshot.error() << "\n";
         return exit_code::usage;
     }
+    // An unchanged snapshot is confirmed by touching its file: its age is the file's.
+    snapshot->written_at = status::confirmed_at(*snapshot, **text);
     const auto liveness = status::process_liveness(snapshot->process, options.proc_root);
     const auto now = options.now();
     const status::Thresholds thresholds{std::chrono::seconds(options.max_disconnected_secs)};

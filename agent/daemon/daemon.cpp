@@ -164,6 +164,7 @@ void Daemon::apply_intervals(const hub::IntervalOverrides& intervals) {
 void Daemon::replace_tracked_apps(std::vector<hub::TrackedApp> apps) {
     tracked_.apps = std::move(apps);
     states_.retain_only(tracked_.apps);
+    status_apps_version_.reset();
     persist_tracked_apps();
     log::info("tracking " + std::to_string(tracked_.apps.size()) + " app(s)");
     // The observer's first round of the new list is reported at once (on_observation).
@@ -349,7 +350,7 @@ void Daemon::remember_action(const actions::ActionReport& report) {
 
 // --- the status snapshot ------------------------------------------------------------------
 
-status::Snapshot Daemon::status_snapshot() const {
+status::Snapshot Daemon::status_snapshot() {
     status::Snapshot snapshot;
     snapshot.process = io_.self;
     snapshot.version = build_info::version;
@@ -371,16 +372,31 @@ status::Snapshot Daemon::status_snapshot() const {
         if (!kind.oldest_at || message.stored_at < *kind.oldest_at)
             kind.oldest_at = message.stored_at;
     }
-    // One report per tracked app, in the same order.
-    const auto reports = states_.report(tracked_.apps, io_.now());
-    for (std::size_t i = 0; i < reports.size() && i < tracked_.apps.size(); ++i) {
-        const hub::AppStateReport& app = reports[i];
-        snapshot.apps.push_back({app.id, app::to_string(tracked_.apps[i].type),
-                                 inventory::to_string(app.observed), app.detail, app.changed_at});
-    }
+    snapshot.apps = status_apps();
     snapshot.actions.assign(recent_actions_.begin(), recent_actions_.end());
     snapshot.inventory = inventory_status_;
     return snapshot;
+}
+
+const std::vector<status::AppStatus>& Daemon::status_apps() {
+    if (status_apps_version_ == states_.version()) return status_apps_;
+    status_apps_.clear();
+    // One report per tracked app, in the same order.
+    const auto reports = states_.report(tracked_.apps, io_.now());
+    bool all_observed = true;
+    for (std::size_t i = 0; i < reports.size() && i < tracked_.apps.size(); ++i) {
+        const hub::AppStateReport& app = reports[i];
+        status_apps_.push_back({app.id, app::to_string(tracked_.apps[i].type),
+                                inventory::to_string(app.observed), app.detail, app.changed_at});
+        all_observed = all_observed && states_.remembered().contains(app.id);
+    }
+    // An app not observed yet is reported as of now: built again at every tick until it is.
+    if (all_observed) {
+        status_apps_version_ = states_.version();
+    } else {
+        status_apps_version_.reset();
+    }
+    return status_apps_;
 }
 
 // --- the service manager ------------------------------------------------------------------

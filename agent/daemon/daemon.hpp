@@ -79,8 +79,11 @@ class Daemon {
     void on_action_report(actions::ActionReport report);
     void remember_action(const actions::ActionReport& report);
 
-    // What `monsys-agent status` shows, as of now (docs/status.md).
-    status::Snapshot status_snapshot() const;
+    // What `monsys-agent status` shows, as of now (docs/status.md). Built every status tick.
+    status::Snapshot status_snapshot();
+    // The tracked apps' part of it, rebuilt only when the states or the list moved on: with a
+    // thousand apps it is most of the snapshot's cost.
+    const std::vector<status::AppStatus>& status_apps();
 
     void start_watchdog();
     Expected<void, std::string> check_healthy() const;
@@ -104,6 +107,8 @@ class Daemon {
     hub::Outbox outbox_;
     hub::TrackedAppsFile tracked_;
     StateTracker states_;
+    std::vector<status::AppStatus> status_apps_;
+    std::optional<std::uint64_t> status_apps_version_;  // states_.version() they were built at
     // Every action frame: verified, decided against the in-flight journal, the outbox and the
     // result ledger (one result per verified jti), run by monsys-action, reported.
     actions::ActionDelivery delivery_;

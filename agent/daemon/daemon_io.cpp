@@ -83,6 +83,9 @@ DaemonIo real_daemon_io(asio::any_io_executor executor, const AgentSetup& setup)
     io.status_file.write = [file = setup.config.status_file](const std::string& text) {
         return status::write_status_file(file, text);
     };
+    io.status_file.touch = [file = setup.config.status_file]() {
+        return status::touch_status_file(file);
+    };
     io.status_file.remove = [file = setup.config.status_file]() {
         status::remove_status_file(file);
     };

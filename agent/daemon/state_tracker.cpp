@@ -12,7 +12,10 @@ bool StateTracker::record(const std::vector<ObservedApp>& round,
         const auto at = app.at.value_or(now);
         auto [it, first_seen] = states_.try_emplace(
             app.id, hub::RememberedState{app.observation.state, app.observation.detail, at});
-        if (first_seen) continue;
+        if (first_seen) {
+            ++version_;
+            continue;
+        }
         hub::RememberedState& state = it->second;
         if (state.observed != app.observation.state) {
             state.observed = app.observation.state;
@@ -20,8 +23,12 @@ bool StateTracker::record(const std::vector<ObservedApp>& round,
             // move changed_at back.
             state.changed_at = std::max(state.changed_at, at);
             changed = true;
+            ++version_;
         }
-        state.detail = app.observation.detail;
+        if (state.detail != app.observation.detail) {
+            state.detail = app.observation.detail;
+            ++version_;
+        }
     }
     return changed;
 }
@@ -29,8 +36,10 @@ bool StateTracker::record(const std::vector<ObservedApp>& round,
 void StateTracker::retain_only(const std::vector<hub::TrackedApp>& apps) {
     std::set<std::string> tracked;
     for (const hub::TrackedApp& app : apps) tracked.insert(app.id);
-    std::erase_if(states_,
-                  [&tracked](const auto& entry) { return !tracked.contains(entry.first); });
+    if (std::erase_if(states_,
+                      [&tracked](const auto& entry) { return !tracked.contains(entry.first); })) {
+        ++version_;
+    }
 }
 
 std::vector<hub::AppStateReport> StateTracker::report(

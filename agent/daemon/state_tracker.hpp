@@ -3,6 +3,7 @@
 // first seen (changed_at) and whether a round of observations changed anything, which makes the
 // daemon send `state` at once instead of waiting for the next interval. Pure.
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -43,8 +44,14 @@ class StateTracker {
 
     const std::map<std::string, hub::RememberedState>& remembered() const { return states_; }
 
+    // Moves on whenever record() or retain_only() changes anything report() returns for an
+    // observed app (its value, detail or changed_at), so a reader can keep what it built from the
+    // last report until this moves.
+    std::uint64_t version() const { return version_; }
+
   private:
     std::map<std::string, hub::RememberedState> states_;
+    std::uint64_t version_ = 0;
 };
 
 }  // namespace monsys::agent::daemon

@@ -42,11 +42,15 @@ void StatusPublisher::publish() {
     if (writing_ || stopped_) return;
     status::Snapshot snapshot = build_();
     const auto now = std::chrono::steady_clock::now();
-    if (last_ && now - last_write_ < heartbeat_) {
+    const bool heartbeat_due = now - last_write_ >= heartbeat_;
+    if (last_ && (!heartbeat_due || io_.touch)) {
         // Equal but for the time it was built: nothing to write. Serialised only when written.
         const status::Time built = snapshot.written_at;
         snapshot.written_at = last_->written_at;
-        if (snapshot == *last_) return;
+        if (snapshot == *last_) {
+            if (heartbeat_due) touch(now);
+            return;
+        }
         snapshot.written_at = built;
     }
     last_ = snapshot;
@@ -63,6 +67,19 @@ void StatusPublisher::publish() {
         [this, alive = std::weak_ptr<int>(alive_)](Expected<void, std::string> written) {
             if (alive.expired()) return;
             on_written(std::move(written));
+        });
+}
+
+// The heartbeat of a snapshot that did not change: the file's time says the daemon is alive.
+void StatusPublisher::touch(std::chrono::steady_clock::time_point now) {
+    last_write_ = now;
+    writing_ = true;
+    ++touches_;
+    worker_.call(
+        executor_, io_.touch,
+        [this, alive = std::weak_ptr<int>(alive_)](Expected<void, std::string> touched) {
+            if (alive.expired()) return;
+            on_written(std::move(touched));
         });
 }
 

@@ -1,14 +1,16 @@
 #pragma once
 // Keeps the daemon's status snapshot file current for `monsys-agent status` (docs/status.md).
 //
-// Every tick (1 s) it builds the snapshot on the reactor thread (a few small vectors), compares
-// it with the last one written (operator==, no serialising) and writes it when something but its
-// time changed, and at every heartbeat (10 s) regardless: at most one
-// write a second, and a reader can tell a hung daemon by the file's age. The write itself (a
-// temporary file and a rename, no fsync: the file lives on a tmpfs) runs on the publisher's own
-// thread: it cannot block the reactor even when status_file is on a slow disk, and it never
-// waits behind the outbox's fsyncs on the disk worker. One write at a time; a tick that finds
-// one still running skips (the next tick retries).
+// Every tick (1 s) it builds the snapshot on the reactor thread (a few small vectors; the apps'
+// part is kept by the daemon until a state moves), compares it with the last one written
+// (operator==, no serialising) and writes it when something but its time changed: at most one
+// write a second. At every heartbeat (10 s) without a change it only touches the file (its
+// modification time becomes now), so a reader can tell a hung daemon by the file's age without
+// the daemon serialising a thousand apps every 10 s. The write (a temporary file and a rename,
+// no fsync: the file lives on a tmpfs) and the touch run on the publisher's own thread: they
+// cannot block the reactor even when status_file is on a slow disk, and never wait behind the
+// outbox's fsyncs on the disk worker. One at a time; a tick that finds one still running skips
+// (the next tick retries).
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -25,6 +27,9 @@ namespace monsys::agent::daemon {
 struct StatusFileIo {
     // Replaces the file with the text (on the publisher's thread). Empty: no snapshot is kept.
     std::function<Expected<void, std::string>(const std::string& text)> write;
+    // Sets the file's modification time to now: the heartbeat of an unchanged snapshot (on the
+    // publisher's thread). Empty: the heartbeat rewrites the file.
+    std::function<Expected<void, std::string>()> touch;
     // Removes the file (on the publisher's thread, after any write).
     std::function<void()> remove;
 };
@@ -44,12 +49,15 @@ class StatusPublisher {
     // is its view). Idempotent.
     void stop();
 
-    // How many snapshots went to the writer (tests: a tick without a change writes nothing).
+    // How many snapshots went to the writer, and how many heartbeats only touched the file
+    // (tests: a tick without a change writes nothing).
     std::size_t writes() const { return writes_; }
+    std::size_t touches() const { return touches_; }
 
   private:
     void schedule();
     void publish();
+    void touch(std::chrono::steady_clock::time_point now);
     void on_written(Expected<void, std::string> written);
 
     asio::any_io_executor executor_;
@@ -59,11 +67,12 @@ class StatusPublisher {
     std::chrono::milliseconds heartbeat_;
     asio::steady_timer timer_;
     std::optional<status::Snapshot> last_;  // the last one written
-    std::chrono::steady_clock::time_point last_write_{};
+    std::chrono::steady_clock::time_point last_write_{};  // or touch
     bool writing_ = false;
     bool stopped_ = false;
     std::string last_problem_;  // logged once until a write succeeds
     std::size_t writes_ = 0;
+    std::size_t touches_ = 0;
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);
     hub::DiskWorker worker_;  // last: joined first, while the rest still exists
 };

@@ -91,7 +91,7 @@ std::string render_snapshot(const Snapshot& snapshot, const Verdict& verdict, Ti
             std::to_string(snapshot.process.pid) + ", up " +
             describe_duration(std::chrono::duration_cast<seconds>(now - snapshot.started_at)) +
             " (since " + format_utc_millis(snapshot.started_at) + ")\n";
-    text += "Snapshot:     written " + age(snapshot.written_at, now) + "\n";
+    text += "Snapshot:     updated " + age(snapshot.written_at, now) + "\n";
     text += "Hub:          " + shown(snapshot.hub.url, 200) + "\n";
     text += "Connection:   " + std::string(snapshot.hub.connected ? "connected" : "disconnected") +
             " since " + when(snapshot.hub.since, now) + "\n";

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "common/inventory/proc_records.hpp"
@@ -47,15 +49,22 @@ Expected<void, std::string> write_status_file(const fs::path& file, std::string_
     return ok();
 }
 
+Expected<void, std::string> touch_status_file(const fs::path& file) {
+    if (::utimensat(AT_FDCWD, file.c_str(), nullptr, AT_SYMLINK_NOFOLLOW) != 0) {
+        return unexpected(errno_message("cannot touch", file, errno));
+    }
+    return ok();
+}
+
 void remove_status_file(const fs::path& file) {
     ::unlink(file.c_str());
 }
 
-Expected<std::optional<std::string>, ReadFailure> read_status_file(const fs::path& file) {
+Expected<std::optional<StatusFileText>, ReadFailure> read_status_file(const fs::path& file) {
     UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd.valid()) {
         const int error = errno;
-        if (error == ENOENT) return std::optional<std::string>();
+        if (error == ENOENT) return std::optional<StatusFileText>();
         return unexpected(ReadFailure{error == EACCES || error == EPERM,
                                       errno_message("cannot open", file, error)});
     }
@@ -81,7 +90,13 @@ Expected<std::optional<std::string>, ReadFailure> read_status_file(const fs::pat
         }
         text.append(buffer, static_cast<std::size_t>(got));
     }
-    return std::optional<std::string>(std::move(text));
+    const auto modified_at = Time(std::chrono::duration_cast<Time::duration>(
+        std::chrono::seconds(info.st_mtim.tv_sec) + std::chrono::nanoseconds(info.st_mtim.tv_nsec)));
+    return std::optional<StatusFileText>(StatusFileText{std::move(text), modified_at});
+}
+
+Time confirmed_at(const Snapshot& snapshot, const StatusFileText& file) {
+    return std::max(snapshot.written_at, file.modified_at);
 }
 
 namespace {

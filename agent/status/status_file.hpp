@@ -23,6 +23,10 @@ inline constexpr const char* default_status_file = "/run/monsys-agent/status.jso
 Expected<void, std::string> write_status_file(const std::filesystem::path& file,
                                               std::string_view text);
 
+// Sets the file's modification time to now, not following a symlink: the daemon's heartbeat
+// for a snapshot that did not change. The error is one line naming the path.
+Expected<void, std::string> touch_status_file(const std::filesystem::path& file);
+
 // Removes the file (a missing file is no error).
 void remove_status_file(const std::filesystem::path& file);
 
@@ -31,10 +35,21 @@ struct ReadFailure {
     std::string message;  // one line naming the path
 };
 
+struct StatusFileText {
+    std::string text;
+    // The file's modification time: when the daemon last wrote the snapshot or, unchanged,
+    // confirmed it (touch_status_file).
+    Time modified_at{};
+};
+
 // Reads the file, at most max_snapshot_bytes, without following a final symlink. No value when
 // there is no file.
-Expected<std::optional<std::string>, ReadFailure> read_status_file(
+Expected<std::optional<StatusFileText>, ReadFailure> read_status_file(
     const std::filesystem::path& file);
+
+// When the snapshot was last known true: the later of its written_at and the file's
+// modification time (a heartbeat touches the file without rewriting it).
+Time confirmed_at(const Snapshot& snapshot, const StatusFileText& file);
 
 // Whether process `identity` still runs: /proc/<pid>/stat under `proc_root` names the same start
 // time. A /proc entry that cannot be read (another pid namespace, hidepid) counts as alive: the

@@ -87,8 +87,8 @@ struct Snapshot {
     std::string version;
     Time started_at{};
     Time written_at{};
-    // How often the daemon rewrites the snapshot when nothing changes: a reader takes a snapshot
-    // older than a few of these for a hung daemon.
+    // How often the daemon confirms the snapshot when nothing changes (it touches the file): a
+    // reader takes a snapshot neither written nor touched for a few of these for a hung daemon.
     std::int64_t heartbeat_secs = 10;
     HubStatus hub;
     std::uint64_t last_acked_seq = 0;

@@ -1,6 +1,8 @@
 // `monsys-agent status` end to end in process: a config naming a status file and a state
 // directory in a temp dir, snapshots written as the daemon writes them, /proc for liveness.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,8 +62,20 @@ struct Setup {
         return s;
     }
 
+    // As the daemon writes it: the file's modification time is the snapshot's written_at.
     void write(const status::Snapshot& s) {
         REQUIRE(status::write_status_file(status_file, status::to_json(s).dump()));
+        touch(s.written_at);
+    }
+
+    // As the daemon's heartbeat confirms an unchanged snapshot (at `when` on the test's clock).
+    void touch(status::Time when) {
+        const auto since_epoch = when.time_since_epoch();
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+        const timespec times[2] = {
+            {secs.count(), static_cast<long>(std::chrono::nanoseconds(since_epoch - secs).count())},
+            {secs.count(), static_cast<long>(std::chrono::nanoseconds(since_epoch - secs).count())}};
+        REQUIRE(::utimensat(AT_FDCWD, status_file.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
     }
 
     agent::test::TempDir dir;
@@ -111,6 +125,21 @@ TEST_CASE("status command: a live daemon whose snapshot stopped changing is stal
     setup.write(setup.snapshot(status::own_process_identity(), t0 - 45s, true, t0 - 600s));
     CHECK(setup.run() == 4);
     CHECK(setup.out.str().find("looks hung") != std::string::npos);
+}
+
+TEST_CASE("status command: a snapshot confirmed by the heartbeat's touch is not stale") {
+    Setup setup;
+    setup.write(setup.snapshot(status::own_process_identity(), t0 - 45s, true, t0 - 600s));
+    setup.touch(t0 - 2s);  // unchanged, and the daemon said so 2 s ago
+    CHECK(setup.run() == 0);
+    CHECK(setup.out.str().find("Snapshot:     updated 2 s ago") != std::string::npos);
+    CHECK(setup.run({"--json"}) == 0);
+    CHECK(Json::parse(setup.out.str())["snapshot"]["written_at"] == "2026-11-29T03:59:58.000Z");
+
+    // A touch older than the snapshot's own time does not make it older.
+    setup.touch(t0 - 100s);
+    CHECK(setup.run() == 4);
+    CHECK(setup.out.str().find("has not updated its status for 45 s") != std::string::npos);
 }
 
 TEST_CASE("status command: no snapshot is not running (1), with the outbox from the state dir") {

@@ -217,6 +217,11 @@ struct Harness {
             status_texts.push_back(text);
             return {};
         };
+        fakes.status_file.touch = [this]() -> Expected<void, std::string> {
+            std::lock_guard<std::mutex> lock(status_mutex);
+            ++status_touches_;
+            return {};
+        };
         fakes.status_file.remove = [this]() {
             std::lock_guard<std::mutex> lock(status_mutex);
             status_removed = true;
@@ -304,6 +309,10 @@ struct Harness {
         std::lock_guard<std::mutex> lock(status_mutex);
         return status_texts.size();
     }
+    std::size_t status_touches() const {
+        std::lock_guard<std::mutex> lock(status_mutex);
+        return status_touches_;
+    }
     std::optional<status::Snapshot> last_status() const {
         std::lock_guard<std::mutex> lock(status_mutex);
         if (status_texts.empty()) return std::nullopt;
@@ -330,6 +339,7 @@ struct Harness {
     mutable std::mutex status_mutex;
     std::vector<std::string> status_texts;
     bool status_removed = false;
+    std::size_t status_touches_ = 0;
     std::unique_ptr<Daemon> daemon;
 };
 
@@ -581,18 +591,39 @@ TEST_CASE("daemon: the status snapshot follows the connection, the outbox, actio
     CHECK(agent.status_removed);
 }
 
-TEST_CASE("daemon: the status snapshot is rewritten every heartbeat when nothing changes") {
+TEST_CASE("daemon: an unchanged status snapshot is touched every heartbeat, not rewritten") {
     TempDir dir;
     monsys::test::TrustedDir state;
     DaemonTimings timings = short_timings();
     timings.status_heartbeat = 100ms;
     Harness agent(dir, state, timings);
-    agent.start();
-    REQUIRE(agent.wait_for([&agent]() { return agent.status_writes() >= 1; }));
-    const std::size_t first = agent.status_writes();
-    // Generous for a loaded machine: at least two more heartbeats within 3 s.
-    CHECK(agent.wait_for([&agent, first]() { return agent.status_writes() >= first + 2; }));
+    start_tracking_web(agent);
+    // Once the first inventory waits in the outbox (the hub here never acks it) and the app was
+    // observed, nothing in the snapshot changes.
+    REQUIRE(agent.wait_for_status([](const status::Snapshot& s) {
+        return s.inventory.last_sent_at && s.outbox.at("inventory").count == 1 &&
+               s.outbox.at("state").count == 1 && s.apps.size() == 1 &&
+               s.apps[0].state == "running";
+    }));
+    agent.wait_for([]() { return false; }, 100ms);
+    const std::size_t writes = agent.status_writes();
+    const std::size_t touches = agent.status_touches();
+    // Generous for a loaded machine: at least two more heartbeats within 3 s, all of them touches.
+    CHECK(agent.wait_for([&agent, touches]() { return agent.status_touches() >= touches + 2; }));
+    CHECK(agent.status_writes() == writes);
     CHECK(agent.last_status()->heartbeat_secs == 1);  // 100 ms, rounded up to whole seconds
+
+    // A change is written at once, and the heartbeat goes on touching it afterwards.
+    agent.systemd->active["web.service"] = "inactive";
+    agent.systemd->events.unit_changed("web.service", t0 + 1s);
+    REQUIRE(agent.wait_for_status([](const status::Snapshot& s) {
+        return s.apps.size() == 1 && s.apps[0].state == "stopped";
+    }));
+    CHECK(agent.status_writes() > writes);
+    const std::size_t touches_after_change = agent.status_touches();
+    CHECK(agent.wait_for([&agent, touches_after_change]() {
+        return agent.status_touches() >= touches_after_change + 1;
+    }));
 }
 
 TEST_CASE("daemon: the watchdog heartbeat stops while the hub link shows no progress, and resumes "

@@ -16,7 +16,7 @@ namespace {
 const std::chrono::system_clock::time_point t0{std::chrono::milliseconds(1795857243120)};
 
 ObservedApp seen(std::string id, AppState state, std::string detail = "") {
-    return {std::move(id), {state, std::move(detail)}};
+    return {std::move(id), {state, std::move(detail)}, std::nullopt};
 }
 
 hub::TrackedApp tracked(std::string id) {
@@ -153,4 +153,32 @@ TEST_CASE("state tracker: a change takes the time of the event that made the age
     again.at = t0 + 20s;
     CHECK_FALSE(tracker.record({again}, t0 + 20s));
     CHECK(tracker.remembered().at("a").changed_at == t0 + 10s + 120ms);
+}
+
+TEST_CASE("state tracker: the version moves with anything the report shows, and only then") {
+    StateTracker tracker;
+    const auto v0 = tracker.version();
+    tracker.record({seen("a", AppState::running, "active (running)")}, t0);
+    const auto v1 = tracker.version();
+    CHECK(v1 != v0);  // a new app
+
+    // The same observation again: nothing moved.
+    tracker.record({seen("a", AppState::running, "active (running)")}, t0 + 15s);
+    CHECK(tracker.version() == v1);
+
+    // A detail alone is no change for the hub, but the report shows it.
+    tracker.record({seen("a", AppState::running, "reloading (reload)")}, t0 + 30s);
+    const auto v2 = tracker.version();
+    CHECK(v2 != v1);
+
+    // A changed value.
+    tracker.record({seen("a", AppState::stopped, "reloading (reload)")}, t0 + 45s);
+    const auto v3 = tracker.version();
+    CHECK(v3 != v2);
+
+    // retain_only moves it only when it drops an app.
+    tracker.retain_only({tracked("a")});
+    CHECK(tracker.version() == v3);
+    tracker.retain_only({});
+    CHECK(tracker.version() != v3);
 }

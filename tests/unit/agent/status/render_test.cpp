@@ -45,7 +45,7 @@ TEST_CASE("status table: the daemon, the link, the outbox, the apps and the last
     const std::string text = render_snapshot(snapshot, verdict, at("2026-11-29T03:00:02.000Z"));
     CHECK(has(text, "Status:       running; connected to the hub for 1 h (exit 0)\n"));
     CHECK(has(text, "monsys-agent 1.2.3, pid 4242, up 2 h (since 2026-11-29T01:00:00.000Z)"));
-    CHECK(has(text, "Snapshot:     written 2 s ago\n"));
+    CHECK(has(text, "Snapshot:     updated 2 s ago\n"));
     CHECK(has(text, "Hub:          wss://hub.example/agent\n"));
     CHECK(has(text, "Connection:   connected since 2026-11-29T02:00:00.000Z (1 h ago)\n"));
     CHECK_FALSE(has(text, "Last error:"));

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,7 +29,7 @@ TEST_CASE("status file: replaced whole, mode 0640, its missing directory made 07
     auto read = read_status_file(file);
     REQUIRE(read);
     REQUIRE(read->has_value());
-    CHECK(**read == "{\"b\":2}");
+    CHECK((*read)->text == "{\"b\":2}");
     struct stat info {};
     REQUIRE(::stat(file.c_str(), &info) == 0);
     CHECK((info.st_mode & 07777) == 0640);
@@ -109,4 +110,34 @@ TEST_CASE("status file: a process is alive only with the start time the snapshot
     CHECK(self.pid == ::getpid());
     CHECK(self.start_ticks > 0);
     CHECK(process_liveness(self) == Liveness::alive);
+}
+
+TEST_CASE("status file: a touch moves the modification time the reader sees, not the content") {
+    TempDir dir;
+    const auto file = dir.path() / "status.json";
+    REQUIRE(write_status_file(file, "{\"a\":1}"));
+    const timespec long_ago[2] = {{1000000000, 0}, {1000000000, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, file.c_str(), long_ago, 0) == 0);
+    auto before = read_status_file(file);
+    REQUIRE(before);
+    REQUIRE(before->has_value());
+    CHECK((*before)->modified_at == Time(std::chrono::seconds(1000000000)));
+
+    const auto touched_after = std::chrono::system_clock::now() - std::chrono::seconds(1);
+    REQUIRE(touch_status_file(file));
+    auto after = read_status_file(file);
+    REQUIRE(after);
+    REQUIRE(after->has_value());
+    CHECK((*after)->text == "{\"a\":1}");
+    CHECK((*after)->modified_at >= touched_after);
+
+    Snapshot snapshot;
+    snapshot.written_at = Time(std::chrono::seconds(1000000500));
+    CHECK(confirmed_at(snapshot, **before) == snapshot.written_at);
+    CHECK(confirmed_at(snapshot, **after) == (*after)->modified_at);
+
+    auto missing = touch_status_file(dir.path() / "gone.json");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().find("cannot touch") != std::string::npos);
+    CHECK(missing.error().find("gone.json") != std::string::npos);
 }
