@@ -48,9 +48,8 @@ Daemon::Daemon(asio::any_io_executor executor, AgentSetup setup, hub::Outbox out
       state_interval_(seconds(setup_.config.state_interval_secs)),
       inventory_interval_(seconds(setup_.config.inventory_interval_secs)),
       started_at_(io_.now()),
-      status_(
-          executor, [this]() { return status_snapshot(); }, io_.status_file, timings_.status_tick,
-          timings_.status_heartbeat) {
+      status_(executor, status_source(), io_.status_file, timings_.status_tick,
+              timings_.status_heartbeat) {
     observer_ = observe::Observer::create(
         executor, observer_settings(), io_.sources,
         [this](observe::ObservationReport report) { on_observation(std::move(report)); });
@@ -164,7 +163,6 @@ void Daemon::apply_intervals(const hub::IntervalOverrides& intervals) {
 void Daemon::replace_tracked_apps(std::vector<hub::TrackedApp> apps) {
     tracked_.apps = std::move(apps);
     states_.retain_only(tracked_.apps);
-    status_apps_version_.reset();
     persist_tracked_apps();
     log::info("tracking " + std::to_string(tracked_.apps.size()) + " app(s)");
     // The observer's first round of the new list is reported at once (on_observation).
@@ -350,7 +348,15 @@ void Daemon::remember_action(const actions::ActionReport& report) {
 
 // --- the status snapshot ------------------------------------------------------------------
 
-status::Snapshot Daemon::status_snapshot() {
+StatusSource Daemon::status_source() {
+    StatusSource source;
+    source.build = [this]() { return status_snapshot(); };
+    source.apps_version = [this]() { return status_apps_version(); };
+    source.apps = [this]() { return status_apps(); };
+    return source;
+}
+
+status::Snapshot Daemon::status_snapshot() const {
     status::Snapshot snapshot;
     snapshot.process = io_.self;
     snapshot.version = build_info::version;
@@ -372,31 +378,34 @@ status::Snapshot Daemon::status_snapshot() {
         if (!kind.oldest_at || message.stored_at < *kind.oldest_at)
             kind.oldest_at = message.stored_at;
     }
-    snapshot.apps = status_apps();
     snapshot.actions.assign(recent_actions_.begin(), recent_actions_.end());
     snapshot.inventory = inventory_status_;
     return snapshot;
 }
 
-const std::vector<status::AppStatus>& Daemon::status_apps() {
-    if (status_apps_version_ == states_.version()) return status_apps_;
-    status_apps_.clear();
-    // One report per tracked app, in the same order.
+// The states' version covers the list too: replacing it goes through retain_only().
+std::optional<std::uint64_t> Daemon::status_apps_version() {
+    const std::uint64_t version = states_.version();
+    if (version == all_observed_at_version_) return version;
+    // An app not observed yet is reported as of now, so its part changes at every tick.
+    for (const auto& app : tracked_.apps) {
+        if (!states_.remembered().contains(app.id)) return std::nullopt;
+    }
+    all_observed_at_version_ = version;
+    return version;
+}
+
+// One entry per tracked app, in the same order.
+std::vector<status::AppStatus> Daemon::status_apps() const {
     const auto reports = states_.report(tracked_.apps, io_.now());
-    bool all_observed = true;
+    std::vector<status::AppStatus> apps;
+    apps.reserve(reports.size());
     for (std::size_t i = 0; i < reports.size() && i < tracked_.apps.size(); ++i) {
         const hub::AppStateReport& app = reports[i];
-        status_apps_.push_back({app.id, app::to_string(tracked_.apps[i].type),
-                                inventory::to_string(app.observed), app.detail, app.changed_at});
-        all_observed = all_observed && states_.remembered().contains(app.id);
+        apps.push_back({app.id, app::to_string(tracked_.apps[i].type),
+                        inventory::to_string(app.observed), app.detail, app.changed_at});
     }
-    // An app not observed yet is reported as of now: built again at every tick until it is.
-    if (all_observed) {
-        status_apps_version_ = states_.version();
-    } else {
-        status_apps_version_.reset();
-    }
-    return status_apps_;
+    return apps;
 }
 
 // --- the service manager ------------------------------------------------------------------

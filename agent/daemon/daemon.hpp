@@ -7,6 +7,7 @@
 // Its I/O comes in through DaemonIo (daemon_io.hpp), so the wiring runs in tests against fakes;
 // run_daemon.hpp builds the real one and runs it as the process.
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -79,11 +80,13 @@ class Daemon {
     void on_action_report(actions::ActionReport report);
     void remember_action(const actions::ActionReport& report);
 
-    // What `monsys-agent status` shows, as of now (docs/status.md). Built every status tick.
-    status::Snapshot status_snapshot();
-    // The tracked apps' part of it, rebuilt only when the states or the list moved on: with a
-    // thousand apps it is most of the snapshot's cost.
-    const std::vector<status::AppStatus>& status_apps();
+    // What `monsys-agent status` shows, as of now (docs/status.md): all but the tracked apps,
+    // built every status tick; the apps only when their version moved (with a thousand apps
+    // they are most of the snapshot's cost).
+    StatusSource status_source();
+    status::Snapshot status_snapshot() const;
+    std::optional<std::uint64_t> status_apps_version();
+    std::vector<status::AppStatus> status_apps() const;
 
     void start_watchdog();
     Expected<void, std::string> check_healthy() const;
@@ -107,8 +110,8 @@ class Daemon {
     hub::Outbox outbox_;
     hub::TrackedAppsFile tracked_;
     StateTracker states_;
-    std::vector<status::AppStatus> status_apps_;
-    std::optional<std::uint64_t> status_apps_version_;  // states_.version() they were built at
+    // The states' version at which every tracked app had been observed (status_apps_version).
+    std::optional<std::uint64_t> all_observed_at_version_;
     // Every action frame: verified, decided against the in-flight journal, the outbox and the
     // result ledger (one result per verified jti), run by monsys-action, reported.
     actions::ActionDelivery delivery_;

@@ -36,10 +36,9 @@ bool StateTracker::record(const std::vector<ObservedApp>& round,
 void StateTracker::retain_only(const std::vector<hub::TrackedApp>& apps) {
     std::set<std::string> tracked;
     for (const hub::TrackedApp& app : apps) tracked.insert(app.id);
-    if (std::erase_if(states_,
-                      [&tracked](const auto& entry) { return !tracked.contains(entry.first); })) {
-        ++version_;
-    }
+    std::erase_if(states_,
+                  [&tracked](const auto& entry) { return !tracked.contains(entry.first); });
+    ++version_;
 }
 
 std::vector<hub::AppStateReport> StateTracker::report(

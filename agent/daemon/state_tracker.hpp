@@ -34,7 +34,8 @@ class StateTracker {
     // changed_at is its `at` (or `now`). A changed detail alone is not a change.
     bool record(const std::vector<ObservedApp>& round, std::chrono::system_clock::time_point now);
 
-    // Drops apps that are no longer tracked.
+    // Drops apps that are no longer tracked. The version moves: the list report() follows is
+    // a new one.
     void retain_only(const std::vector<hub::TrackedApp>& apps);
 
     // One entry per tracked app, in the order given; an app never observed is unknown with
@@ -44,9 +45,9 @@ class StateTracker {
 
     const std::map<std::string, hub::RememberedState>& remembered() const { return states_; }
 
-    // Moves on whenever record() or retain_only() changes anything report() returns for an
-    // observed app (its value, detail or changed_at), so a reader can keep what it built from the
-    // last report until this moves.
+    // Moves on whenever record() changes anything report() returns for an observed app (its
+    // value, detail or changed_at), and at every retain_only(), so a reader can keep what it
+    // built from the last report until this moves.
     std::uint64_t version() const { return version_; }
 
   private:

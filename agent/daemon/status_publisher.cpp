@@ -4,11 +4,11 @@
 
 namespace monsys::agent::daemon {
 
-StatusPublisher::StatusPublisher(asio::any_io_executor executor, Build build, StatusFileIo io,
-                                 std::chrono::milliseconds tick,
+StatusPublisher::StatusPublisher(asio::any_io_executor executor, StatusSource source,
+                                 StatusFileIo io, std::chrono::milliseconds tick,
                                  std::chrono::milliseconds heartbeat)
     : executor_(executor),
-      build_(std::move(build)),
+      source_(std::move(source)),
       io_(std::move(io)),
       tick_(tick),
       heartbeat_(heartbeat),
@@ -40,10 +40,12 @@ void StatusPublisher::schedule() {
 
 void StatusPublisher::publish() {
     if (writing_ || stopped_) return;
-    status::Snapshot snapshot = build_();
+    status::Snapshot snapshot = source_.build();
+    const std::optional<std::uint64_t> apps_version = source_.apps_version();
     const auto now = std::chrono::steady_clock::now();
     const bool heartbeat_due = now - last_write_ >= heartbeat_;
-    if (last_ && (!heartbeat_due || io_.touch)) {
+    const bool apps_unchanged = apps_version && apps_version == last_apps_version_;
+    if (last_ && apps_unchanged && (!heartbeat_due || io_.touch)) {
         // Equal but for the time it was built: nothing to write. Serialised only when written.
         const status::Time built = snapshot.written_at;
         snapshot.written_at = last_->written_at;
@@ -54,6 +56,8 @@ void StatusPublisher::publish() {
         snapshot.written_at = built;
     }
     last_ = snapshot;
+    last_apps_version_ = apps_version;
+    snapshot.apps = source_.apps();
     last_write_ = now;
     writing_ = true;
     ++writes_;
@@ -96,6 +100,7 @@ void StatusPublisher::on_written(Expected<void, std::string> written) {
         last_problem_ = written.error();
     }
     last_.reset();  // the next tick tries again
+    last_apps_version_.reset();
 }
 
 }  // namespace monsys::agent::daemon

@@ -1,10 +1,11 @@
 #pragma once
 // Keeps the daemon's status snapshot file current for `monsys-agent status` (docs/status.md).
 //
-// Every tick (1 s) it builds the snapshot on the reactor thread (a few small vectors; the apps'
-// part is kept by the daemon until a state moves), compares it with the last one written
-// (operator==, no serialising) and writes it when something but its time changed: at most one
-// write a second. At every heartbeat (10 s) without a change it only touches the file (its
+// Every tick (1 s) it builds the snapshot but for its apps on the reactor thread (a few small
+// lists), compares it with the last one written (operator==, no serialising) and asks for the
+// apps' version: it writes the whole snapshot, apps included, when something but its time
+// changed or the version moved: at most one write a second. The apps (a thousand, on a big host)
+// are thus neither built nor compared at a tick that finds nothing new. At every heartbeat (10 s) without a change it only touches the file (its
 // modification time becomes now), so a reader can tell a hung daemon by the file's age without
 // the daemon serialising a thousand apps every 10 s. The write (a temporary file and a rename,
 // no fsync: the file lives on a tmpfs) and the touch run on the publisher's own thread: they
@@ -12,10 +13,12 @@
 // outbox's fsyncs on the disk worker. One at a time; a tick that finds one still running skips
 // (the next tick retries).
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "agent/hub/disk_worker.hpp"
 #include "agent/status/status_snapshot.hpp"
@@ -34,11 +37,20 @@ struct StatusFileIo {
     std::function<void()> remove;
 };
 
+// Where the snapshot comes from (the daemon's state, on the reactor thread).
+struct StatusSource {
+    // The snapshot as of now, without its apps.
+    std::function<status::Snapshot()> build;
+    // A version of the apps' part that moves whenever it changes; none when it changes at every
+    // tick (an app not observed yet is reported as of now).
+    std::function<std::optional<std::uint64_t>()> apps_version;
+    // The apps' part, built only for a write.
+    std::function<std::vector<status::AppStatus>()> apps;
+};
+
 class StatusPublisher {
   public:
-    using Build = std::function<status::Snapshot()>;
-
-    StatusPublisher(asio::any_io_executor executor, Build build, StatusFileIo io,
+    StatusPublisher(asio::any_io_executor executor, StatusSource source, StatusFileIo io,
                     std::chrono::milliseconds tick, std::chrono::milliseconds heartbeat);
     StatusPublisher(const StatusPublisher&) = delete;
     StatusPublisher& operator=(const StatusPublisher&) = delete;
@@ -61,12 +73,13 @@ class StatusPublisher {
     void on_written(Expected<void, std::string> written);
 
     asio::any_io_executor executor_;
-    Build build_;
+    StatusSource source_;
     StatusFileIo io_;
     std::chrono::milliseconds tick_;
     std::chrono::milliseconds heartbeat_;
     asio::steady_timer timer_;
-    std::optional<status::Snapshot> last_;  // the last one written
+    std::optional<status::Snapshot> last_;  // the last one written, without its apps
+    std::optional<std::uint64_t> last_apps_version_;
     std::chrono::steady_clock::time_point last_write_{};  // or touch
     bool writing_ = false;
     bool stopped_ = false;

@@ -118,9 +118,8 @@ void Observer::track(std::vector<ObservedAppSpec> apps) {
     std::erase_if(running_pids_,
                   [&paths](const auto& entry) { return !paths.contains(entry.first); });
 
-    if (units_ && settings_.unit_events) {
-        units_->watch(std::vector<std::string>(unit_names.begin(), unit_names.end()));
-    }
+    all_unit_names_.assign(unit_names.begin(), unit_names.end());
+    if (units_ && settings_.unit_events) units_->watch(all_unit_names_);
     if (containers_ && settings_.container_events) containers_->watch(any_container_app);
     if (processes_ && settings_.process_events) {
         processes_->watch_exits({running_pids_.begin(), running_pids_.end()});
@@ -253,12 +252,16 @@ void Observer::start_observation() {
     last_started_ = *in_flight_;
     ++observations_started_;
 
-    std::set<std::string> unit_names;
+    // A full round asks for every unit, sorted and unique since track(); an event's observation
+    // for the few it concerns.
+    std::set<std::string> event_unit_names;
     std::set<std::string> paths;
     bool containers_wanted = false;
     bool processes_wanted = false;
     for (const ObservedAppSpec& app : flight->apps) {
-        if (app.type == app::AppType::systemd) unit_names.insert(app.identifier);
+        if (app.type == app::AppType::systemd && !flight->full_round) {
+            event_unit_names.insert(app.identifier);
+        }
         containers_wanted = containers_wanted || is_container_app(app.type);
         if (app.type == app::AppType::process) {
             processes_wanted = true;
@@ -272,9 +275,13 @@ void Observer::start_observation() {
     // answering at once cannot complete the observation early.
     flight->parts_left = 1;
     std::weak_ptr<Observer> weak = weak_from_this();
+    std::vector<std::string> unit_names =
+        flight->full_round
+            ? all_unit_names_
+            : std::vector<std::string>(event_unit_names.begin(), event_unit_names.end());
     if (!unit_names.empty() && units_) {
         ++flight->parts_left;
-        units_->list_units(std::vector<std::string>(unit_names.begin(), unit_names.end()),
+        units_->list_units(std::move(unit_names),
                            [weak, flight](inventory::SystemdSection section) {
                                flight->inventory.systemd = std::move(section);
                                if (auto self = weak.lock()) self->finish_part(flight);

@@ -146,6 +146,7 @@ class Observer : public std::enable_shared_from_this<Observer> {
     std::unique_ptr<ProcessSource> processes_;
 
     std::vector<ObservedAppSpec> apps_;
+    std::vector<std::string> all_unit_names_;  // of apps_, sorted, each once: a round asks for them
     std::uint64_t generation_ = 0;  // moves on with every track()
     bool new_list_pending_ = false;
 
