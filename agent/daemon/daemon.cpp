@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <set>
 
 #include "common/action/action_key.hpp"
 #include "common/build_info.hpp"
@@ -206,23 +207,23 @@ void Daemon::on_observation(observe::ObservationReport report) {
     for (auto& app : report.apps) {
         round.push_back({std::move(app.id), std::move(app.observation), app.at});
     }
-    const auto before = states_.remembered();
-    bool changed = states_.record(round, io_.now());
-    if (changed) {
-        log_state_changes(before);
+    const StateChanges changes = states_.record(round, io_.now());
+    if (changes) {
+        log_state_changes(changes);
         persist_soon();
     }
-    if (changed || report.new_list) send_state();
+    if (changes || report.new_list) send_state();
 }
 
-// One journal event per app whose observed value changed (StateTracker's notion of a change).
-void Daemon::log_state_changes(const std::map<std::string, hub::RememberedState>& before) const {
+// One journal event per app whose observed value changed (StateTracker's notion of a change), in
+// the order of the tracked list.
+void Daemon::log_state_changes(const StateChanges& changes) const {
+    const std::set<std::string> changed(changes.ids.begin(), changes.ids.end());
     const auto& after = states_.remembered();
     for (const auto& app : tracked_.apps) {
-        auto was = before.find(app.id);
+        if (!changed.contains(app.id)) continue;
         auto now = after.find(app.id);
-        if (was == before.end() || now == after.end()) continue;
-        if (was->second.observed == now->second.observed) continue;
+        if (now == after.end()) continue;
         const std::string state = inventory::to_string(now->second.observed);
         log::event(log::Level::info, log::Event::state_changed,
                    "app " + app.id + " is " + state + ": " + now->second.detail,

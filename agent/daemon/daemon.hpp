@@ -66,7 +66,7 @@ class Daemon {
     void persist_tracked_apps();
     void persist_soon();
     void on_observation(observe::ObservationReport report);
-    void log_state_changes(const std::map<std::string, hub::RememberedState>& before) const;
+    void log_state_changes(const StateChanges& changes) const;
     void send_state();
     void schedule_state_report();
 

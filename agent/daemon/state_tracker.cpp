@@ -5,9 +5,9 @@
 
 namespace monsys::agent::daemon {
 
-bool StateTracker::record(const std::vector<ObservedApp>& round,
-                          std::chrono::system_clock::time_point now) {
-    bool changed = false;
+StateChanges StateTracker::record(const std::vector<ObservedApp>& round,
+                                  std::chrono::system_clock::time_point now) {
+    StateChanges changes;
     for (const ObservedApp& app : round) {
         const auto at = app.at.value_or(now);
         auto [it, first_seen] = states_.try_emplace(
@@ -22,7 +22,7 @@ bool StateTracker::record(const std::vector<ObservedApp>& round,
             // An event stamped before the last change (a late one, or another clock) does not
             // move changed_at back.
             state.changed_at = std::max(state.changed_at, at);
-            changed = true;
+            changes.ids.push_back(app.id);
             ++version_;
         }
         if (state.detail != app.observation.detail) {
@@ -30,7 +30,7 @@ bool StateTracker::record(const std::vector<ObservedApp>& round,
             ++version_;
         }
     }
-    return changed;
+    return changes;
 }
 
 void StateTracker::retain_only(const std::vector<hub::TrackedApp>& apps) {

@@ -23,16 +23,23 @@ struct ObservedApp {
     std::optional<std::chrono::system_clock::time_point> at;
 };
 
+// The apps whose observed value changed in one round; true when there is one.
+struct StateChanges {
+    std::vector<std::string> ids;
+    explicit operator bool() const { return !ids.empty(); }
+};
+
 class StateTracker {
   public:
     explicit StateTracker(std::map<std::string, hub::RememberedState> remembered = {})
         : states_(std::move(remembered)) {}
 
-    // Records one round. Returns true when some app's observed value (running/stopped/unknown)
-    // differs from what was remembered for it; its changed_at becomes the app's `at` (or `now`),
+    // Records one round. Returns the apps whose observed value (running/stopped/unknown) differs
+    // from what was remembered for them; the changed_at of each becomes its `at` (or `now`),
     // never earlier than the change before. An app seen for the first time is not a change; its
     // changed_at is its `at` (or `now`). A changed detail alone is not a change.
-    bool record(const std::vector<ObservedApp>& round, std::chrono::system_clock::time_point now);
+    StateChanges record(const std::vector<ObservedApp>& round,
+                        std::chrono::system_clock::time_point now);
 
     // Drops apps that are no longer tracked. The version moves: the list report() follows is
     // a new one.

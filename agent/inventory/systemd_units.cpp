@@ -296,10 +296,27 @@ Expected<std::vector<Unit>, std::string> list_units_by_names(
     return decode_units_by_names(reply->get());
 }
 
+// What merge_units(loaded, {}) gives (one unit per name, the first, sorted by name), with the
+// strings moved rather than copied through a map: the observer decodes 1,000 units every round.
 Expected<std::vector<Unit>, std::string> decode_units_by_names(sd_bus_message* reply) {
     auto loaded = decode_unit_list(reply);
     if (!loaded) return unexpected(loaded.error());
-    return merge_units(*loaded, {});
+    std::vector<Unit> units;
+    units.reserve(loaded->size());
+    for (RawUnit& raw : *loaded) {
+        Unit unit;
+        unit.name = std::move(raw.name);
+        unit.description = std::move(raw.description);
+        unit.load_state = std::move(raw.load_state);
+        unit.active_state = std::move(raw.active_state);
+        unit.sub_state = std::move(raw.sub_state);
+        units.push_back(std::move(unit));
+    }
+    auto by_name = [](const Unit& a, const Unit& b) { return a.name < b.name; };
+    std::stable_sort(units.begin(), units.end(), by_name);
+    auto same_name = [](const Unit& a, const Unit& b) { return a.name == b.name; };
+    units.erase(std::unique(units.begin(), units.end(), same_name), units.end());
+    return units;
 }
 
 }  // namespace monsys::inventory

@@ -1,5 +1,5 @@
 """`monsys-agent status` against the real daemon and the reference hub: connected and healthy
-with the tracked app's state; the hub gone for longer than --max-disconnected (exit 3); the daemon
+with the tracked app's state; an unchanged snapshot confirmed by the heartbeat's touch; the hub gone for longer than --max-disconnected (exit 3); the daemon
 killed (exit 1, "not running", the outbox read from the state directory)."""
 
 import json
@@ -68,6 +68,34 @@ class StatusTest(E2ETestCase):
         self.assertIn("connected to the hub", table.stdout)
         self.assertIn(self.app_id, table.stdout)
         self.assertIn("running", table.stdout)
+
+    def test_an_unchanged_snapshot_is_touched_not_rewritten(self):
+        # The default state interval (60 s): every acked state report changes the snapshot.
+        self.start(state_interval_secs=None)
+        self.wait(lambda: self.status_json()[1]["snapshot"]["last_acked_seq"] > 0, 20,
+                  "a last acked seq in the status")
+
+        def read():
+            with open(self.status_file, "rb") as f:
+                return os.fstat(f.fileno()).st_mtime_ns, f.read()
+
+        # The heartbeat (10 s) of a snapshot that did not change moves the file's time and leaves
+        # its bytes (written_at included) as they were; status reports the newer time.
+        last_write = [read()]
+
+        def touched():
+            mtime, text = read()
+            if text != last_write[0][1]:
+                last_write[0] = (mtime, text)  # written again: start over from this write
+                return False
+            return mtime > last_write[0][0] and text
+        text = self.wait(touched, 35, "a heartbeat that touches the unchanged file")
+        written_at = json.loads(text)["written_at"]
+        code, view = self.status_json()
+        self.assertEqual(code, 0)
+        self.assertGreater(view["snapshot"]["written_at"], written_at)
+        table = self.status()
+        self.assertRegex(table.stdout, r"Snapshot: +updated [0-9]+ s ago")
 
     def test_hub_gone_longer_than_the_threshold_is_exit_3(self):
         self.start()

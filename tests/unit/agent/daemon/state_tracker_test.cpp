@@ -65,9 +65,11 @@ TEST_CASE("state tracker: a changed detail alone is not a change, but is remembe
 TEST_CASE("state tracker: one changed app among many makes the round a change") {
     StateTracker tracker;
     tracker.record({seen("a", AppState::running), seen("b", AppState::running)}, t0);
-    CHECK(tracker.record({seen("a", AppState::running), seen("b", AppState::stopped),
-                          seen("new", AppState::running)},
-                         t0 + 15s));
+    const auto changes = tracker.record(
+        {seen("a", AppState::running), seen("b", AppState::stopped), seen("new", AppState::running)},
+        t0 + 15s);
+    CHECK(changes);
+    CHECK(changes.ids == std::vector<std::string>{"b"});  // the new app is not a change
     CHECK(tracker.remembered().at("a").changed_at == t0);
     CHECK(tracker.remembered().at("b").changed_at == t0 + 15s);
     CHECK(tracker.remembered().at("new").changed_at == t0 + 15s);
