@@ -551,6 +551,8 @@ TEST_CASE("daemon: the status snapshot follows the connection, the outbox, actio
     CHECK(with_result.actions[0].at == t0 + 5s);
     REQUIRE(with_result.outbox.at("action_result").oldest_at);
 
+    // Stored is not yet sent: ack the result once the hub has it (a slow build sees the gap).
+    REQUIRE(agent.wait_for([&agent]() { return !agent.frames("action_result").empty(); }));
     agent.ack_all_results();
     REQUIRE(agent.wait_for_status([](const status::Snapshot& s) {
         return s.outbox.at("action_result").count == 0 && s.last_acked_seq > 0;
