@@ -122,8 +122,9 @@ Expected<eat::Claims, ActionResult> check_action(const config::Config& config,
         return unexpected(rejected(request, eat::to_string(claims.error().reason),
                                    "token refused: " + claims.error().detail, ExitCode::rejected));
     }
-    if (auto named = eat::check_app_id(*claims, request.app_id);
-        request.require_app_id && !named) {
+    if (auto named = request.require_app_id ? eat::check_app_id(*claims, request.app_id)
+                                            : Expected<void, eat::Rejection>();
+        !named) {
         auto result = rejected(request, eat::to_string(named.error().reason),
                                "token refused: " + named.error().detail, ExitCode::rejected);
         describe_app(result, *claims);
