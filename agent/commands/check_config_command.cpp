@@ -11,6 +11,7 @@
 #include "agent/daemon/agent_setup.hpp"
 #include "agent/hub/agent_token.hpp"
 #include "agent/hub/proxy_choice.hpp"
+#include "agent/hub/url_authority.hpp"
 #include "common/io/systemd/manager.hpp"
 
 namespace monsys::agent::commands {
@@ -127,7 +128,8 @@ int run_check_config(const CheckConfigOptions& options, std::ostream& out, std::
             << (config.hub_proxy_ca_file.empty()
                     ? std::string("the system CAs")
                     : "hub_proxy_ca_file " + config.hub_proxy_ca_file.string())
-            << ", for the name " << proxy.proxy->host << "\n";
+            << (hub::is_ip_literal(proxy.proxy->host) ? ", for the address " : ", for the name ")
+            << proxy.proxy->host << "\n";
     }
     return 0;
 }

@@ -5,7 +5,6 @@
 
 #include <array>
 
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
@@ -13,6 +12,7 @@
 
 #include "agent/hub/messages.hpp"
 #include "agent/hub/proxy_tunnel.hpp"
+#include "agent/hub/url_authority.hpp"
 
 namespace monsys::agent::hub {
 namespace {
@@ -34,12 +34,6 @@ using ProxyLayer = std::conditional_t<ProxyTls, ProxyTlsLayer, TcpLayer>;
 template <bool ProxyTls, bool HubTls>
 using HubLayer =
     std::conditional_t<HubTls, beast::ssl_stream<ProxyLayer<ProxyTls>>, ProxyLayer<ProxyTls>>;
-
-bool is_ip_literal(const std::string& host) {
-    beast::error_code ec;
-    asio::ip::make_address(host, ec);
-    return !ec;
-}
 
 std::string endpoint_text(const HubUrl& url) {
     return (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) + ":" +

@@ -31,4 +31,8 @@ Expected<std::string, std::string> parse_url_port(std::string_view text, std::st
 // refused: no resolver or certificate would match them.
 bool is_valid_host_name(std::string_view host);
 
+// An IPv4 address or an IPv6 address (without brackets), as split_authority gives the host: a
+// certificate must then carry it as an IP entry, and TLS sends no SNI for it.
+bool is_ip_literal(const std::string& host);
+
 }  // namespace monsys::agent::hub

@@ -3,16 +3,21 @@ real tinyproxy on loopback, started here with its own configuration, in the fore
 port: with hub_proxy without and with Basic auth (a restart goes through), with wrong credentials
 (407, or 401 from tinyproxy, logged without them, and the link keeps backing off), with a destination port the proxy
 refuses (403), through https_proxy from the environment, and past the proxy with no_proxy (the
-proxy sees nothing), and to an IPv6 hub (CONNECT [::1]:port). check-config says which proxy will be used, without the password.
+proxy sees nothing), and to an IPv6 hub (CONNECT [::1]:port). check-config says which proxy will
+be used, without the password.
 
 An https:// proxy (TLS to the proxy): stunnel, also from Debian's packages and started here,
 terminates TLS in front of the same tinyproxy with a certificate from a CA of its own. The agent
 connects through it with hub_proxy_ca_file naming that CA (and Basic auth inside the TLS), and
 refuses a proxy whose certificate another CA signed or that names another host: nothing reaches
-tinyproxy then."""
+tinyproxy then. A proxy written as an IPv6 address ([::1]) is checked against the certificate's
+IP entries, and refused when they do not hold it. A ws:// hub on loopback takes http_proxy from
+the environment, and an https:// proxy there still gets TLS to the proxy around the plain
+WebSocket."""
 
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -29,10 +34,20 @@ PASSWORD = "s3cret.pw"
 PASSWORD_IN_URL = "s3cret%2Epw"
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
+def free_port(host="127.0.0.1"):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+def has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
 
 
 def stop_process(proc):
@@ -115,9 +130,10 @@ class TlsFront:
     """stunnel in the foreground on 127.0.0.1: TLS with `cert`/`key`, then plain TCP to the
     proxy behind it (tinyproxy). Its log says whether a TLS handshake failed."""
 
-    def __init__(self, directory, backend_port, cert, key):
+    def __init__(self, directory, backend_port, cert, key, listen_host="127.0.0.1"):
         os.makedirs(directory, exist_ok=True)
         self.directory = directory
+        self.listen_host = listen_host
         self.backend_port = backend_port
         self.cert, self.key = cert, key
         self.log_file = os.path.join(directory, "stunnel.log")
@@ -126,13 +142,13 @@ class TlsFront:
 
     def start(self):
         for _ in range(5):
-            self.port = free_port()
+            self.port = free_port(self.listen_host)
             conf = os.path.join(self.directory, "stunnel.conf")
             with open(conf, "w", encoding="utf-8") as f:
                 f.write("foreground = yes\npid =\n"
                         f"output = {self.log_file}\ndebug = info\n"
                         "[proxy]\n"
-                        f"accept = 127.0.0.1:{self.port}\n"
+                        f"accept = {self.listen_host}:{self.port}\n"
                         f"connect = 127.0.0.1:{self.backend_port}\n"
                         f"cert = {self.cert}\nkey = {self.key}\n")
             self.proc = subprocess.Popen([STUNNEL, conf], stdin=subprocess.DEVNULL,
@@ -193,12 +209,8 @@ class ProxyTest(E2ETestCase):
         jti = self.hub.restart(app["id"], "e2e: restart through a proxy")["jti"]
         self.assert_unit_restarted(jti, unit, first_pid)
 
+    @unittest.skipUnless(has_ipv6_loopback(), "this host has no IPv6 loopback (::1)")
     def test_an_ipv6_hub_is_bracketed_in_connect(self):
-        try:
-            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-                probe.bind(("::1", 0))
-        except OSError:
-            self.skipTest("this host has no IPv6 loopback (::1)")
         self.start_hub(ws_host="::1")
         proxy = self.start_proxy()
         self.agent_config(hub_url=f"wss://[::1]:{self.hub.ws_port}/agent", hub_proxy=proxy.url())
@@ -272,12 +284,12 @@ class ProxyTest(E2ETestCase):
 
     # --- an https:// proxy: TLS to the proxy, then CONNECT inside it ---
 
-    def start_tls_front(self, proxy, hosts=("localhost", "127.0.0.1")):
-        """stunnel in front of `proxy` with a certificate for `hosts` from a CA of its own
-        (not the hub's). Returns (front, the CA file)."""
+    def start_tls_front(self, proxy, hosts=("localhost", "127.0.0.1"), listen_host="127.0.0.1"):
+        """stunnel on `listen_host` in front of `proxy` with a certificate for `hosts` from a CA
+        of its own (not the hub's). Returns (front, the CA file)."""
         pki = testkit.make_ca_and_cert(os.path.join(self.workdir, "proxy-pki"), hosts=hosts)
         front = TlsFront(os.path.join(self.workdir, "stunnel"), proxy.port,
-                         pki["server.pem"], pki["server.key"]).start()
+                         pki["server.pem"], pki["server.key"], listen_host).start()
         self.addCleanup(front.stop)
         return front, pki["ca.pem"]
 
@@ -304,8 +316,70 @@ class ProxyTest(E2ETestCase):
                       "for the name localhost", check.stdout)
         self.assert_no_password_anywhere(check.stdout, check.stderr, agent.log_text())
 
-    def assert_tls_refused(self, agent, front, proxy, reason):
-        refusal = f"TLS with proxy {front.url()} failed: certificate verification failed: {reason}"
+    @unittest.skipUnless(os.path.exists(STUNNEL), "stunnel4 is not installed "
+                         "(scripts/install-deps.sh installs it)")
+    def test_plain_ws_hub_through_an_https_proxy_from_http_proxy(self):
+        # A ws:// hub on loopback: the environment's http_proxy (not https_proxy) applies, and
+        # an https:// proxy still gets TLS to the proxy; the WebSocket inside the tunnel is plain.
+        self.hub = testkit.HubProcess.create(os.path.join(self.workdir, "hub"),
+                                             {AGENT_ID: secrets.token_urlsafe(24)}, tls=False)
+        self.addCleanup(self.hub.kill)
+        self.hub.start()
+        proxy = self.start_proxy()
+        front, proxy_ca = self.start_tls_front(proxy)
+        self.env = {**self.env, "http_proxy": front.url(), "https_proxy": "http://192.0.2.1:9"}
+        self.agent_config(hub_url=f"ws://127.0.0.1:{self.hub.ws_port}/agent", hub_ca_file=None,
+                          hub_proxy_ca_file=proxy_ca)
+        check = subprocess.run([self.agent_binary, "check-config", "--config", self.config_path],
+                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertIn(f"hub connection: proxy https://localhost:{front.port} "
+                      "(http_proxy from the environment)", check.stdout)
+        agent = self.start_agent()
+        self.wait_connected("the agent to reach the ws:// hub through the https:// proxy")
+        self.assertEqual(proxy.connect_requests(), [f"CONNECT 127.0.0.1:{self.hub.ws_port} HTTP/1.1"])
+        self.assertIn("TLS accepted", testkit.file_text(front.log_file))
+        self.assertTrue(self.hub.agent(AGENT_ID)["hello"])
+        self.assertTrue(agent.alive())
+
+    @unittest.skipUnless(os.path.exists(STUNNEL), "stunnel4 is not installed "
+                         "(scripts/install-deps.sh installs it)")
+    @unittest.skipUnless(has_ipv6_loopback(), "this host has no IPv6 loopback (::1)")
+    def test_an_https_proxy_at_an_ipv6_address(self):
+        # The proxy is named by its address: the agent connects to [::1] and checks the
+        # certificate's IP entry for ::1 (no SNI for an address).
+        self.start_hub()
+        proxy = self.start_proxy()
+        front, proxy_ca = self.start_tls_front(proxy, hosts=("::1",), listen_host="::1")
+        self.agent_config(hub_proxy=front.url(host="[::1]"), hub_proxy_ca_file=proxy_ca)
+        check = subprocess.run([self.agent_binary, "check-config", "--config", self.config_path],
+                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertIn(f"proxy certificate: checked against hub_proxy_ca_file {proxy_ca}, "
+                      "for the address ::1", check.stdout)
+        agent = self.start_agent()
+        self.wait_connected("the agent to connect through the https:// proxy at [::1]")
+        self.assertEqual(proxy.connect_requests(), [f"CONNECT {self.hub_authority()} HTTP/1.1"])
+        self.assertIn("TLS accepted", testkit.file_text(front.log_file))
+        self.assertTrue(agent.alive())
+
+    @unittest.skipUnless(os.path.exists(STUNNEL), "stunnel4 is not installed "
+                         "(scripts/install-deps.sh installs it)")
+    @unittest.skipUnless(has_ipv6_loopback(), "this host has no IPv6 loopback (::1)")
+    def test_an_https_proxy_at_an_ipv6_address_its_certificate_does_not_name_is_refused(self):
+        self.start_hub()
+        proxy = self.start_proxy()
+        # A certificate for 127.0.0.1 and localhost, served at [::1].
+        front, proxy_ca = self.start_tls_front(proxy, listen_host="::1")
+        self.agent_config(hub_proxy=front.url(host="[::1]"), hub_proxy_ca_file=proxy_ca)
+        agent = self.start_agent()
+        self.assert_tls_refused(agent, front, proxy, "IP address mismatch", host="[::1]")
+
+    def assert_tls_refused(self, agent, front, proxy, reason, host="localhost"):
+        refusal = (f"TLS with proxy {front.url(host=host)} failed: certificate verification "
+                   f"failed: {reason}")
 
         def refused_twice():
             return agent.log_text().count(refusal) >= 2

@@ -74,20 +74,20 @@ struct Harness {
     std::unique_ptr<HubLink> link;
 
     LinkCallbacks default_callbacks() {
-        LinkCallbacks callbacks;
-        callbacks.connect_options = []() -> Expected<ConnectOptions, std::string> {
+        LinkCallbacks made;
+        made.connect_options = []() -> Expected<ConnectOptions, std::string> {
             return ConnectOptions{};
         };
-        callbacks.hello = [this]() {
+        made.hello = [this]() {
             HelloFields hello;
             hello.agent_id = "agent-1";
             hello.last_acked_seq = outbox.last_acked();
             return hello;
         };
-        callbacks.on_acked = [this](const PendingMessage& message) {
+        made.on_acked = [this](const PendingMessage& message) {
             acked.push_back(message.seq);
         };
-        return callbacks;
+        return made;
     }
 
     void start() {

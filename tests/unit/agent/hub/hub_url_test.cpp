@@ -3,9 +3,11 @@
 #include <string>
 
 #include "agent/hub/hub_url.hpp"
+#include "agent/hub/url_authority.hpp"
 
 using monsys::agent::hub::host_header;
 using monsys::agent::hub::HubUrl;
+using monsys::agent::hub::is_ip_literal;
 using monsys::agent::hub::parse_hub_url;
 
 namespace {
@@ -81,6 +83,19 @@ TEST_CASE("hub_url: IPv6 literals lose their brackets, the Host header gets them
     // Without brackets an IPv6 address cannot be told from host:port.
     CHECK(contains(refusal("wss://::1/"), "no host"));
     CHECK(contains(refusal("wss://2001:db8::1/"), "port"));
+}
+
+TEST_CASE("url authority: an IP literal is an address, everything else a name") {
+    // A certificate must then name the address as an IP entry; a name gets SNI and a DNS check.
+    CHECK(is_ip_literal("127.0.0.1"));
+    CHECK(is_ip_literal("::1"));
+    CHECK(is_ip_literal("2001:db8::10"));
+    CHECK(is_ip_literal(parse_ok("wss://[::1]:4443/agent").host));
+    CHECK_FALSE(is_ip_literal("localhost"));
+    CHECK_FALSE(is_ip_literal("proxy.example"));
+    CHECK_FALSE(is_ip_literal("1.2.3"));       // a name to a resolver, not a dotted quad
+    CHECK_FALSE(is_ip_literal("[::1]"));       // the host as split: without brackets
+    CHECK_FALSE(is_ip_literal("10.0.0.300"));
 }
 
 TEST_CASE("hub_url: loopback hosts") {
