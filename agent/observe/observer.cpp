@@ -37,6 +37,16 @@ bool container_event_matches(const ContainerEvent& event, const ObservedAppSpec&
     return false;
 }
 
+bool may_change_container_state(std::string_view action) {
+    // Docker: "exec_create: sh -c probe", "exec_start: ...", "exec_die", "exec_detach"; podman:
+    // "exec", "exec_died".
+    if (action.substr(0, 4) == "exec") return false;
+    static constexpr std::string_view no_change[] = {
+        "attach", "detach", "resize", "top", "copy", "archive-path", "extract-to-dir", "export",
+        "commit", "mount", "unmount"};
+    return std::find(std::begin(no_change), std::end(no_change), action) == std::end(no_change);
+}
+
 // One observation under way: which apps it covers, and the sections as the sources answer.
 struct Observer::InFlight {
     std::uint64_t generation = 0;
@@ -163,6 +173,7 @@ void Observer::on_unit_changed(const std::string& unit, SystemTime at) {
 void Observer::on_units_resync() { mark_all({app::AppType::systemd}, settings_.now()); }
 
 void Observer::on_container_changed(const ContainerEvent& event) {
+    if (!may_change_container_state(event.action)) return;
     // An engine without an event time: the time it reached us.
     const SystemTime at = event.at == SystemTime{} ? settings_.now() : event.at;
     for (const ObservedAppSpec& app : apps_) {

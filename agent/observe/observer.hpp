@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/observe/sources.hpp"
@@ -175,5 +176,13 @@ class Observer : public std::enable_shared_from_this<Observer> {
 // Whether a container event concerns the app (docker: by name, full id or short id; compose: by
 // the project and service labels). Pure.
 bool container_event_matches(const ContainerEvent& event, const ObservedAppSpec& app);
+
+// Whether an event's action may change what is observed of a container (its state and status
+// line, health included). No: an exec in it (Docker runs every health probe as one, each giving
+// exec_create, exec_start and exec_die), attach, detach, resize, top, a file copy, export,
+// commit, podman's mount and unmount. Those would cost a re-observation for nothing and, worse,
+// lend their earlier time to a real change that follows while it is pending. Every other action,
+// and an empty one, may. Pure.
+bool may_change_container_state(std::string_view action);
 
 }  // namespace monsys::agent::observe

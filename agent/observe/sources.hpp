@@ -26,7 +26,7 @@ struct ContainerEvent {
     std::string name;             // without Docker's leading '/'
     std::string compose_project;  // label com.docker.compose.project, if any
     std::string compose_service;  // label com.docker.compose.service, if any
-    std::string action;           // "die", "start", ... (for the debug log only)
+    std::string action;           // "die", "start", "exec_die", ... (may_change_container_state)
     SystemTime at;
 };
 

@@ -375,6 +375,50 @@ TEST_CASE("observer: container events match docker apps by name and id, compose 
     }
 }
 
+TEST_CASE("observer: an exec in a tracked container (a health probe) starts nothing; a die does") {
+    Harness h;
+    const std::string id = "0123456789ab" + std::string(52, 'c');
+    h.world->containers = {container("web1", id, "running")};
+    h.track_and_settle({{"web", AppType::docker, "web1"}});
+    const auto started = h.observer->observations_started();
+    const int lists = h.world->container_lists;
+
+    // Docker's three events for one health probe, and a resize of an attached terminal.
+    for (const char* action : {"exec_create: /bin/sh -c curl -f localhost", "exec_start: /bin/sh "
+                               "-c curl -f localhost", "exec_die", "resize"}) {
+        h.world->container_events.container_changed({id, "web1", "", "", action, t0 + 2s});
+    }
+    h.settle(150ms);
+    CHECK(h.observer->observations_started() == started);
+    CHECK(h.world->container_lists == lists);
+
+    // The container dies after the probe: its change is dated by the die, not by the probe.
+    h.world->containers[0].state = "exited";
+    h.world->container_events.container_changed({id, "web1", "", "", "exec_die", t0 + 3s});
+    h.world->container_events.container_changed({id, "web1", "", "", "die", t0 + 4s});
+    REQUIRE(h.run_until([&h] { return h.reports.size() == 2; }));
+    REQUIRE(h.reports[1].apps.size() == 1);
+    CHECK(h.reports[1].apps[0].observation.state == AppState::stopped);
+    CHECK(h.reports[1].apps[0].at == t0 + 4s);
+}
+
+TEST_CASE("observer: which container actions may change what is observed") {
+    for (const char* action : {"exec_create: sh -c probe", "exec_start: sh -c probe", "exec_die",
+                               "exec_detach", "exec", "exec_died", "attach", "detach", "resize",
+                               "top", "copy", "archive-path", "extract-to-dir", "export", "commit",
+                               "mount", "unmount"}) {
+        CAPTURE(action);
+        CHECK_FALSE(may_change_container_state(action));
+    }
+    for (const char* action : {"create", "start", "restart", "die", "died", "kill", "stop", "pause",
+                               "unpause", "oom", "destroy", "remove", "rename", "update",
+                               "health_status: unhealthy", "health_status", "cleanup", "init",
+                               "checkpoint", "restore", "", "something-new"}) {
+        CAPTURE(action);
+        CHECK(may_change_container_state(action));
+    }
+}
+
 TEST_CASE("observer: container_event_matches") {
     const std::string id = "0123456789ab" + std::string(52, 'c');
     ContainerEvent event{id, "web1", "shop", "api", "die", t0};
