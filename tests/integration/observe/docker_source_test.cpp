@@ -1,7 +1,9 @@
 // The Docker container source against the test environment's podman: the list through the async
-// client, container events pushed within a second (measured), compose labels on events, the
-// since= resume after the stream is dropped, and a missing socket.
+// client, container events pushed within a second (measured), the engine's real exec events (which
+// the observer does not follow), compose labels on events, the since= resume after the stream is
+// dropped, and a missing socket.
 #include "agent/observe/docker_source.hpp"
+#include "agent/observe/observer.hpp"
 
 #include <doctest/doctest.h>
 
@@ -157,6 +159,33 @@ TEST_CASE("docker source: podman kill pushes container_changed naming the contai
     std::printf("docker source: die event after podman kill returned (ms, sorted):%s\n",
                 text.c_str());
     CHECK(latencies.back() < 1000);
+}
+
+TEST_CASE("docker source: an exec in a container gives events the observer does not follow") {
+    // What the engine really sends for an exec (a health probe is one): the observer's rule must
+    // drop exactly those, and keep the die that follows.
+    require_testenv();
+    Harness h(testing::test_docker());
+    h.open_stream();
+    testing::TestContainer web("src-exec", "/bin/sleep 100000");
+    REQUIRE_MESSAGE(web.ok(), web.setup_output());
+    REQUIRE(h.run_until([&] { return h.find_event(web.name(), 0, "start") >= 0; }, 5s));
+    const std::size_t from = h.events.size();
+    podman("exec " + testing::shell_quote(web.name()) + " /bin/true");
+    podman("kill " + testing::shell_quote(web.name()));
+    REQUIRE(h.run_until([&] { return h.find_event(web.name(), from, "die") >= 0; }, 5s));
+    const auto die = static_cast<std::size_t>(h.find_event(web.name(), from, "die"));
+    std::vector<std::string> exec_actions;
+    for (std::size_t i = from; i < die; ++i) {
+        if (h.events[i].name != web.name()) continue;
+        CAPTURE(h.events[i].action);
+        if (h.events[i].action.rfind("exec", 0) == 0) {
+            exec_actions.push_back(h.events[i].action);
+            CHECK_FALSE(agent::observe::may_change_container_state(h.events[i].action));
+        }
+    }
+    CHECK_FALSE(exec_actions.empty());  // the engine did report the exec
+    CHECK(agent::observe::may_change_container_state(h.events[die].action));
 }
 
 TEST_CASE("docker source: a compose-labelled container's events carry project and service") {
