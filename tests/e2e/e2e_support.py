@@ -74,6 +74,16 @@ def skip_reason():
     return None
 
 
+def ipv6_loopback_works():
+    """Whether this host can listen on ::1 (a container without IPv6 cannot)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 def unique(prefix):
     return f"{prefix}-{secrets.token_hex(4)}"
 

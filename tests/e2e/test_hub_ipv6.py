@@ -2,19 +2,9 @@
 listens on ::1 only, checks the hub's certificate by address (an IP entry, no SNI), and carries
 out a restart over that link."""
 
-import socket
 import unittest
 
-from e2e_support import AGENT_ID, E2ETestCase
-
-
-def ipv6_loopback_works():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
+from e2e_support import AGENT_ID, E2ETestCase, ipv6_loopback_works
 
 
 class HubOverIpv6Test(E2ETestCase):

@@ -24,7 +24,7 @@ import subprocess
 import time
 import unittest
 
-from e2e_support import AGENT_ID, E2ETestCase, testkit
+from e2e_support import AGENT_ID, E2ETestCase, ipv6_loopback_works, testkit
 
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
 STUNNEL = shutil.which("stunnel4") or "/usr/bin/stunnel4"
@@ -40,14 +40,6 @@ def free_port(host="127.0.0.1"):
         probe.bind((host, 0))
         return probe.getsockname()[1]
 
-
-def has_ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 def stop_process(proc):
@@ -187,6 +179,11 @@ class ProxyTest(E2ETestCase):
             self.assertNotIn(PASSWORD, text)
             self.assertNotIn(PASSWORD_IN_URL, text)
 
+    def check_config(self):
+        return subprocess.run([self.agent_binary, "check-config", "--config", self.config_path],
+                              env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, timeout=60)
+
     def wait_connected(self, what):
         self.wait(lambda: self.hub.agent(AGENT_ID)["connected"], 45, what)
 
@@ -209,7 +206,7 @@ class ProxyTest(E2ETestCase):
         jti = self.hub.restart(app["id"], "e2e: restart through a proxy")["jti"]
         self.assert_unit_restarted(jti, unit, first_pid)
 
-    @unittest.skipUnless(has_ipv6_loopback(), "this host has no IPv6 loopback (::1)")
+    @unittest.skipUnless(ipv6_loopback_works(), "this host has no IPv6 loopback (::1)")
     def test_an_ipv6_hub_is_bracketed_in_connect(self):
         self.start_hub(ws_host="::1")
         proxy = self.start_proxy()
@@ -225,9 +222,7 @@ class ProxyTest(E2ETestCase):
         agent = self.start_agent()
         self.wait_connected("the agent to connect through the proxy with Basic auth")
         self.assertEqual(proxy.connect_requests(), [f"CONNECT {self.hub_authority()} HTTP/1.1"])
-        check = subprocess.run([self.agent_binary, "check-config", "--config", self.config_path],
-                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, timeout=60)
+        check = self.check_config()
         self.assertIn(f"hub connection: proxy http://127.0.0.1:{proxy.port} (with credentials) "
                       "(hub_proxy in the config)", check.stdout, check.stdout + check.stderr)
         self.assert_no_password_anywhere(check.stdout, check.stderr, agent.log_text())
@@ -306,9 +301,7 @@ class ProxyTest(E2ETestCase):
         # The CONNECT (with its credentials) reached tinyproxy through stunnel's TLS.
         self.assertEqual(proxy.connect_requests(), [f"CONNECT {self.hub_authority()} HTTP/1.1"])
         self.assertIn("TLS accepted", testkit.file_text(front.log_file))
-        check = subprocess.run([self.agent_binary, "check-config", "--config", self.config_path],
-                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, timeout=60)
+        check = self.check_config()
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         self.assertIn(f"hub connection: proxy https://localhost:{front.port} (with credentials) "
                       "(hub_proxy in the config)", check.stdout)
@@ -330,9 +323,7 @@ class ProxyTest(E2ETestCase):
         self.env = {**self.env, "http_proxy": front.url(), "https_proxy": "http://192.0.2.1:9"}
         self.agent_config(hub_url=f"ws://127.0.0.1:{self.hub.ws_port}/agent", hub_ca_file=None,
                           hub_proxy_ca_file=proxy_ca)
-        check = subprocess.run([self.agent_binary, "check-config", "--config", self.config_path],
-                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, timeout=60)
+        check = self.check_config()
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         self.assertIn(f"hub connection: proxy https://localhost:{front.port} "
                       "(http_proxy from the environment)", check.stdout)
@@ -345,7 +336,7 @@ class ProxyTest(E2ETestCase):
 
     @unittest.skipUnless(os.path.exists(STUNNEL), "stunnel4 is not installed "
                          "(scripts/install-deps.sh installs it)")
-    @unittest.skipUnless(has_ipv6_loopback(), "this host has no IPv6 loopback (::1)")
+    @unittest.skipUnless(ipv6_loopback_works(), "this host has no IPv6 loopback (::1)")
     def test_an_https_proxy_at_an_ipv6_address(self):
         # The proxy is named by its address: the agent connects to [::1] and checks the
         # certificate's IP entry for ::1 (no SNI for an address).
@@ -353,9 +344,7 @@ class ProxyTest(E2ETestCase):
         proxy = self.start_proxy()
         front, proxy_ca = self.start_tls_front(proxy, hosts=("::1",), listen_host="::1")
         self.agent_config(hub_proxy=front.url(host="[::1]"), hub_proxy_ca_file=proxy_ca)
-        check = subprocess.run([self.agent_binary, "check-config", "--config", self.config_path],
-                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, timeout=60)
+        check = self.check_config()
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         self.assertIn(f"proxy certificate: checked against hub_proxy_ca_file {proxy_ca}, "
                       "for the address ::1", check.stdout)
@@ -367,7 +356,7 @@ class ProxyTest(E2ETestCase):
 
     @unittest.skipUnless(os.path.exists(STUNNEL), "stunnel4 is not installed "
                          "(scripts/install-deps.sh installs it)")
-    @unittest.skipUnless(has_ipv6_loopback(), "this host has no IPv6 loopback (::1)")
+    @unittest.skipUnless(ipv6_loopback_works(), "this host has no IPv6 loopback (::1)")
     def test_an_https_proxy_at_an_ipv6_address_its_certificate_does_not_name_is_refused(self):
         self.start_hub()
         proxy = self.start_proxy()
@@ -414,9 +403,7 @@ class ProxyTest(E2ETestCase):
         self.start_hub()
         missing = os.path.join(self.workdir, "no-such-ca.pem")
         self.agent_config(hub_proxy="https://localhost:3129", hub_proxy_ca_file=missing)
-        check = subprocess.run([self.agent_binary, "check-config", "--config", self.config_path],
-                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, timeout=60)
+        check = self.check_config()
         self.assertEqual(check.returncode, 1)
         self.assertIn(f"hub_proxy_ca_file {missing}: cannot load certificates", check.stderr)
 
