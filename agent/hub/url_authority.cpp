@@ -68,7 +68,8 @@ Expected<UrlAuthority, std::string> split_authority(std::string_view authority,
 bool is_ip_literal(const std::string& host) {
     in_addr v4{};
     in6_addr v6{};
-    return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+    return inet_pton(AF_INET, host.c_str(), &v4) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), &v6) == 1;
 }
 
 Expected<std::string, std::string> parse_url_port(std::string_view text, std::string_view what) {

@@ -42,8 +42,8 @@ bool may_change_container_state(std::string_view action) {
     // "exec", "exec_died".
     if (action.substr(0, 4) == "exec") return false;
     static constexpr std::string_view no_change[] = {
-        "attach", "detach", "resize", "top", "copy", "archive-path", "extract-to-dir", "export",
-        "commit", "mount", "unmount"};
+        "attach",         "detach", "resize", "top",   "copy",   "archive-path",
+        "extract-to-dir", "export", "commit", "mount", "unmount"};
     return std::find(std::begin(no_change), std::end(no_change), action) == std::end(no_change);
 }
 

@@ -84,9 +84,7 @@ struct Harness {
             hello.last_acked_seq = outbox.last_acked();
             return hello;
         };
-        made.on_acked = [this](const PendingMessage& message) {
-            acked.push_back(message.seq);
-        };
+        made.on_acked = [this](const PendingMessage& message) { acked.push_back(message.seq); };
         return made;
     }
 

@@ -93,8 +93,8 @@ TEST_CASE("url authority: an IP literal is an address, everything else a name") 
     CHECK(is_ip_literal(parse_ok("wss://[::1]:4443/agent").host));
     CHECK_FALSE(is_ip_literal("localhost"));
     CHECK_FALSE(is_ip_literal("proxy.example"));
-    CHECK_FALSE(is_ip_literal("1.2.3"));       // a name to a resolver, not a dotted quad
-    CHECK_FALSE(is_ip_literal("[::1]"));       // the host as split: without brackets
+    CHECK_FALSE(is_ip_literal("1.2.3"));  // a name to a resolver, not a dotted quad
+    CHECK_FALSE(is_ip_literal("[::1]"));  // the host as split: without brackets
     CHECK_FALSE(is_ip_literal("10.0.0.300"));
 }
 

@@ -384,8 +384,9 @@ TEST_CASE("observer: an exec in a tracked container (a health probe) starts noth
     const int lists = h.world->container_lists;
 
     // Docker's three events for one health probe, and a resize of an attached terminal.
-    for (const char* action : {"exec_create: /bin/sh -c curl -f localhost", "exec_start: /bin/sh "
-                               "-c curl -f localhost", "exec_die", "resize"}) {
+    for (const char* action : {"exec_create: /bin/sh -c curl -f localhost",
+                               "exec_start: /bin/sh -c curl -f localhost",
+                               "exec_die", "resize"}) {
         h.world->container_events.container_changed({id, "web1", "", "", action, t0 + 2s});
     }
     h.settle(150ms);
@@ -403,17 +404,21 @@ TEST_CASE("observer: an exec in a tracked container (a health probe) starts noth
 }
 
 TEST_CASE("observer: which container actions may change what is observed") {
-    for (const char* action : {"exec_create: sh -c probe", "exec_start: sh -c probe", "exec_die",
-                               "exec_detach", "exec", "exec_died", "attach", "detach", "resize",
-                               "top", "copy", "archive-path", "extract-to-dir", "export", "commit",
-                               "mount", "unmount"}) {
+    for (const char* action :
+         {"exec_create: sh -c probe", "exec_start: sh -c probe", "exec_die", "exec_detach", "exec",
+          "exec_died", "attach", "detach", "resize", "top", "copy", "archive-path",
+          "extract-to-dir", "export", "commit", "mount", "unmount"}) {
         CAPTURE(action);
         CHECK_FALSE(may_change_container_state(action));
     }
-    for (const char* action : {"create", "start", "restart", "die", "died", "kill", "stop", "pause",
-                               "unpause", "oom", "destroy", "remove", "rename", "update",
-                               "health_status: unhealthy", "health_status", "cleanup", "init",
-                               "checkpoint", "restore", "", "something-new"}) {
+    for (const char* action : {"create",        "start",   "restart",
+                               "die",           "died",    "kill",
+                               "stop",          "pause",   "unpause",
+                               "oom",           "destroy", "remove",
+                               "rename",        "update",  "health_status: unhealthy",
+                               "health_status", "cleanup", "init",
+                               "checkpoint",    "restore", "",
+                               "something-new"}) {
         CAPTURE(action);
         CHECK(may_change_container_state(action));
     }
