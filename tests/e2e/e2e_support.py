@@ -324,10 +324,11 @@ class E2ETestCase(unittest.TestCase):
 
     # --- hub ---
 
-    def start_hub(self, **options):
+    def start_hub(self, tls=True, **options):
+        """The reference hub, started (tls=False: a ws:// hub)."""
         self.hub = testkit.HubProcess.create(os.path.join(self.workdir, "hub"),
                                              {AGENT_ID: secrets.token_urlsafe(24)},
-                                             tls=True, **options)
+                                             tls=tls, **options)
         self.addCleanup(self.hub.kill)
         self.hub.start()
         return self.hub

@@ -89,10 +89,7 @@ class ConnectionRefusalTest(E2ETestCase):
         self.assert_refused("did not select the subprotocol monsys.agent.v1")
 
     def test_plain_ws_to_loopback_works(self):
-        self.hub = testkit.HubProcess.create(os.path.join(self.workdir, "hub"),
-                                             {AGENT_ID: secrets.token_urlsafe(24)}, tls=False)
-        self.addCleanup(self.hub.kill)
-        self.hub.start()
+        self.start_hub(tls=False)
         self.agent_config(hub_url=f"ws://127.0.0.1:{self.hub.ws_port}/agent", hub_ca_file=None)
         proc, _ = self.once()
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)

@@ -17,7 +17,6 @@ WebSocket."""
 
 import os
 import re
-import secrets
 import shutil
 import socket
 import subprocess
@@ -39,7 +38,6 @@ def free_port(host="127.0.0.1"):
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
-
 
 
 def stop_process(proc):
@@ -314,10 +312,7 @@ class ProxyTest(E2ETestCase):
     def test_plain_ws_hub_through_an_https_proxy_from_http_proxy(self):
         # A ws:// hub on loopback: the environment's http_proxy (not https_proxy) applies, and
         # an https:// proxy still gets TLS to the proxy; the WebSocket inside the tunnel is plain.
-        self.hub = testkit.HubProcess.create(os.path.join(self.workdir, "hub"),
-                                             {AGENT_ID: secrets.token_urlsafe(24)}, tls=False)
-        self.addCleanup(self.hub.kill)
-        self.hub.start()
+        self.start_hub(tls=False)
         proxy = self.start_proxy()
         front, proxy_ca = self.start_tls_front(proxy)
         self.env = {**self.env, "http_proxy": front.url(), "https_proxy": "http://192.0.2.1:9"}
