@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <ctime>
 
 #include "../hub/fake_hub_connection.hpp"  // run_until
@@ -81,7 +82,16 @@ struct Harness {
         };
         delivery = std::make_unique<ActionDelivery>(io.get_executor(), settings, paths, dio);
         delivery->start();
+        drain_disk();
         settle();
+    }
+
+    // Waits until the disk worker has run all it was given (it runs jobs in order): the start's
+    // prune of the ledger, so a test that then writes the ledger does not race with it.
+    void drain_disk() {
+        auto drained = std::make_shared<std::atomic<bool>>(false);
+        disk.post([drained]() { *drained = true; });
+        REQUIRE(run_until(io, [&drained]() { return drained->load(); }));
     }
 
     // Lets the disk worker and the reactor finish what they were given.
@@ -233,8 +243,10 @@ TEST_CASE("action delivery: an in-flight record whose result is in the ledger ge
     TempDir dir;
     Harness h(dir);
     const std::int64_t now = std::time(nullptr);
-    REQUIRE(ResultLedger(h.paths.ledger_dir)
-                .store({"left-behind", now + 300, 7, R"({"type":"action_result","seq":7})"}, now));
+    auto stored =
+        ResultLedger(h.paths.ledger_dir)
+            .store({"left-behind", now + 300, 7, R"({"type":"action_result","seq":7})"}, now);
+    if (!stored) FAIL(stored.error());
     REQUIRE(InflightJournal(h.paths.inflight_dir)
                 .record({"left-behind", "app-1", "systemd", "x.service", "2026-11-28T09:16:40.101Z",
                          now + 300}));
