@@ -348,6 +348,7 @@ TEST_CASE("action delivery: a flood of junk tokens logs a bounded burst, then su
     h.delivery.reset();
     h.delivery = std::make_unique<ActionDelivery>(h.io.get_executor(), h.settings, h.paths, dio);
     h.delivery->start();
+    h.drain_disk();
     h.settle();
 
     constexpr std::uint64_t junk = 200;
@@ -365,6 +366,7 @@ TEST_CASE("action delivery: a flood of junk tokens logs a bounded burst, then su
     };
     logged_lines.clear();
     log::set_sink(&capture_line);
+    const auto flood_start = std::chrono::steady_clock::now();
     for (std::uint64_t i = 0; i < junk; ++i) {
         h.delivery->submit("junk." + std::to_string(i) + ".frame");
     }
@@ -372,6 +374,7 @@ TEST_CASE("action delivery: a flood of junk tokens logs a bounded burst, then su
         h.io, [&h]() { return h.link.sent.size() == junk; }, 20s);
     const bool all_counted = run_until(
         h.io, [&summarised]() { return summarised() == junk - 5; }, 20s);
+    const auto flood_time = std::chrono::steady_clock::now() - flood_start;
     log::set_sink(nullptr);
 
     REQUIRE(answered);  // every frame still gets its refusal (the link's bounds apply later)
@@ -380,6 +383,7 @@ TEST_CASE("action delivery: a flood of junk tokens logs a bounded burst, then su
     CHECK(summarised() == junk - 5);
     const std::size_t summaries = lines_containing(summary_text);
     CHECK(summaries >= 1);
-    CHECK(summaries <= 3);
+    // At most one a summary period (1 s) while the flood was checked, plus the last one.
+    CHECK(summaries <= static_cast<std::size_t>(flood_time / 1s) + 2);
     CHECK(logged_lines.size() == 5 + summaries);
 }

@@ -293,7 +293,7 @@ TEST_CASE("hub link: a stalled disk delays neither reads nor the link; states co
     const auto took = std::chrono::steady_clock::now() - asked;
     MESSAGE("a frame read while the disk stalls took "
             << std::chrono::duration_cast<std::chrono::microseconds>(took).count() << " us");
-    CHECK(took < std::chrono::milliseconds(200));
+    CHECK(took < std::chrono::seconds(1));         // the disk stays stalled until the gate opens
     CHECK(hub.wires.back()->written.size() == 1);  // nothing unstored went out
 
     gate.open();
@@ -351,7 +351,7 @@ TEST_CASE("hub link: the seq file locked by another process delays no read") {
     const auto asked = std::chrono::steady_clock::now();
     hub.wires.back()->push_text(R"({"type":"collect"})");
     REQUIRE(run_until(hub.io, [&collects]() { return collects == 1; }));
-    CHECK(std::chrono::steady_clock::now() - asked < std::chrono::milliseconds(200));
+    CHECK(std::chrono::steady_clock::now() - asked < std::chrono::seconds(1));  // lock still held
     CHECK(hub.wires.back()->written.size() == 1);
     CHECK(hub.link->storing(MessageKind::action_result));
 
@@ -489,7 +489,8 @@ TEST_CASE("hub link: a flood of unverifiable refusals is rate-limited and bounde
     REQUIRE(hub.outbox.pending().size() == 4);
     CHECK(hub.outbox.has_action_result("verified-1"));
     CHECK(hub.outbox.pending().back().jti == "junk-7");
-    CHECK(files_in(dir.path() / "outbox") == 4);
+    // The evicted refusals' files go on the worker: every write is done, so the count only falls.
+    CHECK(run_until(hub.io, [&dir]() { return files_in(dir.path() / "outbox") == 4; }));
 
     // A reconnect re-sends only what is pending: four, not two hundred.
     hub.wires.back()->drop();
@@ -513,11 +514,10 @@ TEST_CASE("hub link: verified results over the bound push out the oldest, file i
     }
     hub.written(5);  // every one was sent once
     REQUIRE(run_until(hub.io, [&hub]() { return hub.link->drops().results_evicted == 2; }));
-    hub.io.restart();
-    hub.io.run_for(std::chrono::milliseconds(100));
     CHECK(hub.outbox.has_action_result("c"));
     CHECK(hub.outbox.has_action_result("d"));
     CHECK_FALSE(hub.outbox.has_action_result("a"));
-    CHECK(files_in(dir.path() / "outbox") == 2);
+    // The evicted results' files go on the worker, after the four writes.
+    CHECK(run_until(hub.io, [&dir]() { return files_in(dir.path() / "outbox") == 2; }));
     CHECK(evicted == std::vector<std::string>{"a", "b"});  // handed on, for the result ledger
 }
