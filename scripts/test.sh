@@ -3,7 +3,7 @@
 #   default  the whole suite (unit, integration, e2e, packaging) built with the default preset
 #   asan     the unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan     the agent's and the I/O adapters' unit tests (its threads) under ThreadSanitizer
-#   fuzz     every fuzz target for MONSYS_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh)
+#   fuzz     every fuzz target for MONSYS_FUZZ_SECONDS (default 10) each (scripts/fuzz.sh)
 # Usage: scripts/test.sh [STAGE...]   (no stage: all four, in this order; docs/testing.md)
 # Each stage prints its wall time; the first failing stage stops the run.
 set -euo pipefail
@@ -29,7 +29,7 @@ run_asan() {
 }
 
 run_fuzz() {
-  scripts/fuzz.sh "${MONSYS_FUZZ_SECONDS:-20}"
+  scripts/fuzz.sh "${MONSYS_FUZZ_SECONDS:-10}"
 }
 
 run_tsan() {
