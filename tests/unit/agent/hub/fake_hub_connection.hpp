@@ -12,6 +12,7 @@
 
 #include "agent/hub/hub_connection.hpp"
 #include "common/io/asio.hpp"
+#include "tests/unit/run_until.hpp"
 
 namespace monsys::agent::test {
 
@@ -88,16 +89,6 @@ class FakeHubConnection final : public hub::HubConnection {
     std::function<void()> progress_;
 };
 
-// Runs `io` until `done()` holds or `limit` passes; returns whether it holds.
-inline bool run_until(asio::io_context& io, const std::function<bool()>& done,
-                      std::chrono::milliseconds limit = std::chrono::milliseconds(3000)) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= until) return false;
-        io.restart();
-        io.run_one_for(std::chrono::milliseconds(10));
-    }
-    return true;
-}
+using monsys::test::run_until;
 
 }  // namespace monsys::agent::test

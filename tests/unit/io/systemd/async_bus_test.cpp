@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/io/systemd/reconnect_delay.hpp"
+#include "tests/unit/run_until.hpp"
 
 using namespace monsys;
 using namespace monsys::io::systemd;
@@ -59,16 +60,6 @@ io::SystemdBusSettings user_bus(std::chrono::milliseconds timeout) {
     return settings;
 }
 
-// Runs `io` while `going()` holds, for at most 10 s: what a test waits for on a loaded machine.
-template <class Predicate>
-void run_while(asio::io_context& io, Predicate going) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (going() && std::chrono::steady_clock::now() < deadline) {
-        io.restart();
-        io.run_for(10ms);
-    }
-}
-
 }  // namespace
 
 TEST_CASE("reconnect delay: 1 s doubling to 30 s, drawn from the upper half") {
@@ -101,7 +92,8 @@ TEST_CASE("async bus: a missing socket fails calls at once and keeps trying in t
         },
         std::vector<std::string>{"a.service"});
     // About 1 s at 50-200 ms per retry; a loaded machine's timers may take longer.
-    run_while(io, [&] { return !result || bus->connect_attempts() < 4; });
+    REQUIRE(monsys::test::run_until(
+        io, [&] { return result && bus->connect_attempts() >= 4; }, 10s));
     REQUIRE(result);
     REQUIRE_FALSE(*result);
     CHECK(result->error().message.find("cannot connect to the user bus") != std::string::npos);
@@ -139,9 +131,11 @@ TEST_CASE("async bus: a bus that never answers the handshake fails the calls wit
         result = std::move(r);
     });
     // About 1.5 s: the handshake timeout, then retries at 50-200 ms, each timing out again.
-    run_while(io, [&] { return !result || bus->connect_attempts() < 3; });
+    const bool retried = monsys::test::run_until(
+        io, [&] { return result && bus->connect_attempts() >= 3; }, 10s);
     ::close(listener);
 
+    REQUIRE(retried);
     REQUIRE(result);
     REQUIRE_FALSE(*result);
     CHECK(result->error().message.find("did not complete its handshake within 300 ms") !=
