@@ -356,35 +356,42 @@ Expected<std::shared_ptr<ssl::context>, std::string> make_tls_context(
     return context;
 }
 
+namespace {
+
+// TLS settings that were not given are the system CAs; if even those cannot be loaded, none
+// (every certificate fails). A TLS layer never goes without verification.
+std::shared_ptr<ssl::context> or_system_cas(std::shared_ptr<ssl::context> given,
+                                            std::string_view setting) {
+    if (given) return given;
+    auto system_cas = make_tls_context("", setting);
+    if (system_cas) return std::move(*system_cas);
+    auto none = std::make_shared<ssl::context>(ssl::context::tls_client);
+    none->set_verify_mode(ssl::verify_peer);
+    return none;
+}
+
+template <bool ProxyTls>
+std::unique_ptr<HubConnection> make_for_hub(asio::any_io_executor executor,
+                                            std::shared_ptr<ssl::context> tls,
+                                            ConnectOptions options) {
+    if (options.url.tls) {
+        return std::make_unique<WebSocketConnection<ProxyTls, true>>(
+            executor, or_system_cas(std::move(tls), "hub_ca_file"), std::move(options));
+    }
+    return std::make_unique<WebSocketConnection<ProxyTls, false>>(executor, nullptr,
+                                                                  std::move(options));
+}
+
+}  // namespace
+
 std::unique_ptr<HubConnection> make_hub_connection(asio::any_io_executor executor,
                                                    std::shared_ptr<ssl::context> tls,
                                                    ConnectOptions options) {
-    const bool hub_tls = options.url.tls;
     if (options.proxy && options.proxy->tls) {
-        if (!options.proxy_tls) {
-            // Without settings of its own an https:// proxy is checked against the system CAs;
-            // if even those cannot be loaded, against none (every certificate fails).
-            auto system_cas = make_tls_context("", "hub_proxy_ca_file");
-            if (system_cas) {
-                options.proxy_tls = std::move(*system_cas);
-            } else {
-                options.proxy_tls = std::make_shared<ssl::context>(ssl::context::tls_client);
-                options.proxy_tls->set_verify_mode(ssl::verify_peer);
-            }
-        }
-        if (hub_tls) {
-            return std::make_unique<WebSocketConnection<true, true>>(executor, std::move(tls),
-                                                                     std::move(options));
-        }
-        return std::make_unique<WebSocketConnection<true, false>>(executor, nullptr,
-                                                                  std::move(options));
+        options.proxy_tls = or_system_cas(std::move(options.proxy_tls), "hub_proxy_ca_file");
+        return make_for_hub<true>(executor, std::move(tls), std::move(options));
     }
-    if (hub_tls) {
-        return std::make_unique<WebSocketConnection<false, true>>(executor, std::move(tls),
-                                                                  std::move(options));
-    }
-    return std::make_unique<WebSocketConnection<false, false>>(executor, nullptr,
-                                                               std::move(options));
+    return make_for_hub<false>(executor, std::move(tls), std::move(options));
 }
 
 }  // namespace monsys::agent::hub

@@ -29,7 +29,7 @@ struct ConnectOptions {
     // An HTTP proxy to tunnel through (agent/hub/proxy_choice decides); none: straight to the hub.
     std::optional<ProxyUrl> proxy;
     // For an https:// proxy: the TLS settings its certificate is checked with
-    // (make_tls_context with hub_proxy_ca_file). Must be set when proxy->tls is.
+    // (make_tls_context with hub_proxy_ca_file); null: the system CAs.
     std::shared_ptr<asio::ssl::context> proxy_tls;
     // Resolve + TCP + CONNECT (with a proxy) + TLS + WebSocket.
     std::chrono::milliseconds handshake_timeout{15000};
@@ -79,7 +79,8 @@ class HubConnection {
 Expected<std::shared_ptr<asio::ssl::context>, std::string> make_tls_context(
     const std::filesystem::path& ca_file, std::string_view setting = "hub_ca_file");
 
-// tls may be null for ws:// URLs.
+// tls may be null for ws:// URLs; when it is null for a wss:// URL, or options.proxy_tls is null
+// for an https:// proxy, that TLS layer is checked against the system CAs.
 std::unique_ptr<HubConnection> make_hub_connection(asio::any_io_executor executor,
                                                    std::shared_ptr<asio::ssl::context> tls,
                                                    ConnectOptions options);

@@ -3,6 +3,7 @@
 // The happy path and real refusals are tests/e2e/test_proxy.py's, against tinyproxy.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -17,10 +18,12 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// Accepts one connection, reads the CONNECT request, writes `reply`, then holds the socket open
-// until the client is done with `hold` (so a silent proxy stays silent instead of closing).
+// Accepts one connection, reads the CONNECT request, writes `reply` and keeps the first bytes
+// the client sends after it (`after`), then holds the socket open until the client is done with
+// `hold` (so a silent proxy stays silent instead of closing).
 asio::awaitable<void> scripted_proxy(std::shared_ptr<tcp::acceptor> acceptor, std::string reply,
                                      std::shared_ptr<std::string> request,
+                                     std::shared_ptr<std::string> after,
                                      std::shared_ptr<asio::steady_timer> hold) {
     auto executor = co_await asio::this_coro::executor;
     beast::error_code ec;
@@ -34,6 +37,10 @@ asio::awaitable<void> scripted_proxy(std::shared_ptr<tcp::acceptor> acceptor, st
     if (!reply.empty()) {
         co_await asio::async_write(socket, asio::buffer(reply),
                                    asio::redirect_error(asio::use_awaitable, ec));
+        std::array<char, 512> chunk{};
+        const std::size_t n = co_await socket.async_read_some(
+            asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+        after->assign(chunk.data(), n);
     }
     co_await hold->async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
@@ -41,6 +48,7 @@ asio::awaitable<void> scripted_proxy(std::shared_ptr<tcp::acceptor> acceptor, st
 struct Outcome {
     std::optional<ConnectError> error;
     std::string request;  // what the proxy received
+    std::string after;    // the client's first bytes after the proxy's reply
 };
 
 asio::awaitable<void> run_connect(std::shared_ptr<HubConnection> connection,
@@ -53,14 +61,17 @@ asio::awaitable<void> run_connect(std::shared_ptr<HubConnection> connection,
     hold->cancel();
 }
 
-Outcome connect_through(const std::string& reply) {
+// hub_tls null: the connection is given no TLS settings for the hub.
+Outcome connect_through(const std::string& reply,
+                        const std::string& hub_url = "wss://hub.example.net:8443/agent",
+                        bool hub_tls = true) {
     asio::io_context io;
     auto acceptor =
         std::make_shared<tcp::acceptor>(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     const auto port = acceptor->local_endpoint().port();
 
     ConnectOptions options;
-    auto url = parse_hub_url("wss://hub.example.net:8443/agent", false);
+    auto url = parse_hub_url(hub_url, true);
     REQUIRE(url);
     options.url = *url;
     options.token = "t0ken";
@@ -75,16 +86,17 @@ Outcome connect_through(const std::string& reply) {
     auto tls = make_tls_context("");
     REQUIRE(tls);
     std::shared_ptr<HubConnection> connection =
-        make_hub_connection(io.get_executor(), *tls, options);
+        make_hub_connection(io.get_executor(), hub_tls ? *tls : nullptr, options);
 
     auto request = std::make_shared<std::string>();
+    auto after = std::make_shared<std::string>();
     auto result = std::make_shared<std::optional<ConnectError>>();
     auto hold = std::make_shared<asio::steady_timer>(io);
     hold->expires_after(std::chrono::seconds(25));
-    asio::co_spawn(io, scripted_proxy(acceptor, reply, request, hold), asio::detached);
+    asio::co_spawn(io, scripted_proxy(acceptor, reply, request, after, hold), asio::detached);
     asio::co_spawn(io, run_connect(connection, result, acceptor, hold), asio::detached);
     io.run_for(std::chrono::seconds(30));
-    return Outcome{*result, *request};
+    return Outcome{*result, *request, *after};
 }
 
 }  // namespace
@@ -126,4 +138,32 @@ TEST_CASE("proxy connection: bytes after a 200 are refused, not handed to TLS") 
     REQUIRE(outcome.error);
     CHECK(outcome.error->kind == ConnectFailure::proxy);
     CHECK(outcome.error->message.find("bytes after its reply") != std::string::npos);
+}
+
+// The TLS layer with the hub is there exactly when the URL says wss://, whatever the caller
+// passed: what follows the proxy's 200 is a TLS ClientHello for wss://, an HTTP request for ws://.
+TEST_CASE("proxy connection: through the tunnel a wss:// hub gets TLS, a ws:// hub plain HTTP") {
+    const std::string established = "HTTP/1.1 200 Connection established\r\n\r\n";
+    SUBCASE("wss:// with TLS settings") {
+        auto outcome = connect_through(established);
+        REQUIRE(outcome.after.size() >= 2);
+        CHECK(outcome.after[0] == '\x16');  // TLS handshake record
+        CHECK(outcome.after[1] == '\x03');
+        REQUIRE(outcome.error);
+        CHECK(outcome.error->kind == ConnectFailure::tls);
+    }
+    SUBCASE("wss:// without TLS settings still speaks TLS (checked against the system CAs)") {
+        auto outcome = connect_through(established, "wss://hub.example.net:8443/agent", false);
+        REQUIRE(outcome.after.size() >= 2);
+        CHECK(outcome.after[0] == '\x16');
+        CHECK(outcome.after.find("Bearer") == std::string::npos);
+        REQUIRE(outcome.error);
+        CHECK(outcome.error->kind == ConnectFailure::tls);
+    }
+    SUBCASE("ws:// (allowed here for the test) sends the WebSocket request itself") {
+        auto outcome = connect_through(established, "ws://hub.example.net:8080/agent", false);
+        CHECK(outcome.after.rfind("GET /agent HTTP/1.1\r\n", 0) == 0);
+        REQUIRE(outcome.error);
+        CHECK(outcome.error->kind == ConnectFailure::handshake);
+    }
 }
