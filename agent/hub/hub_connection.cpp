@@ -360,10 +360,9 @@ namespace {
 
 // TLS settings that were not given are the system CAs; if even those cannot be loaded, none
 // (every certificate fails). A TLS layer never goes without verification.
-std::shared_ptr<ssl::context> or_system_cas(std::shared_ptr<ssl::context> given,
-                                            std::string_view setting) {
+std::shared_ptr<ssl::context> or_system_cas(std::shared_ptr<ssl::context> given) {
     if (given) return given;
-    auto system_cas = make_tls_context("", setting);
+    auto system_cas = make_tls_context("");
     if (system_cas) return std::move(*system_cas);
     auto none = std::make_shared<ssl::context>(ssl::context::tls_client);
     none->set_verify_mode(ssl::verify_peer);
@@ -376,7 +375,7 @@ std::unique_ptr<HubConnection> make_for_hub(asio::any_io_executor executor,
                                             ConnectOptions options) {
     if (options.url.tls) {
         return std::make_unique<WebSocketConnection<ProxyTls, true>>(
-            executor, or_system_cas(std::move(tls), "hub_ca_file"), std::move(options));
+            executor, or_system_cas(std::move(tls)), std::move(options));
     }
     return std::make_unique<WebSocketConnection<ProxyTls, false>>(executor, nullptr,
                                                                   std::move(options));
@@ -388,7 +387,7 @@ std::unique_ptr<HubConnection> make_hub_connection(asio::any_io_executor executo
                                                    std::shared_ptr<ssl::context> tls,
                                                    ConnectOptions options) {
     if (options.proxy && options.proxy->tls) {
-        options.proxy_tls = or_system_cas(std::move(options.proxy_tls), "hub_proxy_ca_file");
+        options.proxy_tls = or_system_cas(std::move(options.proxy_tls));
         return make_for_hub<true>(executor, std::move(tls), std::move(options));
     }
     return make_for_hub<false>(executor, std::move(tls), std::move(options));

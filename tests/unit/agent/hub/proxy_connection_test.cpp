@@ -61,7 +61,7 @@ asio::awaitable<void> run_connect(std::shared_ptr<HubConnection> connection,
     hold->cancel();
 }
 
-// hub_tls null: the connection is given no TLS settings for the hub.
+// hub_tls false: the connection is given no TLS settings for the hub (a null context).
 Outcome connect_through(const std::string& reply,
                         const std::string& hub_url = "wss://hub.example.net:8443/agent",
                         bool hub_tls = true) {
